@@ -1,0 +1,67 @@
+package planner
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// The grammar of image references, after github.com/distribution/reference.
+var (
+	domainComponent = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
+	domainPart      = domainComponent + `(?:\.` + domainComponent + `)*(?::[0-9]+)?`
+	pathComponent   = `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`
+	repoName        = `(?:` + domainPart + `/)?` + pathComponent + `(?:/` + pathComponent + `)*`
+	tagPattern      = `[\w][\w.-]{0,127}`
+	digestPattern   = `[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`
+
+	repoRE  = regexp.MustCompile(`^` + repoName + `$`)
+	tagRE   = regexp.MustCompile(`^` + tagPattern + `$`)
+	imageRE = regexp.MustCompile(`^(` + repoName + `)(?::(` + tagPattern + `))?(?:@(` + digestPattern + `))?$`)
+)
+
+// ImageRef is a parsed image reference.
+type ImageRef struct {
+	Repository string
+	Tag        string
+	Digest     string
+}
+
+// String formats the reference as repository[:tag][@digest].
+func (r ImageRef) String() string {
+	s := r.Repository
+	if r.Tag != "" {
+		s += ":" + r.Tag
+	}
+	if r.Digest != "" {
+		s += "@" + r.Digest
+	}
+	return s
+}
+
+// ParseImage parses and checks a full image reference for a deploy: it must
+// pin a version (a tag other than "latest", or a digest), so that a merged
+// plan deploys exactly what it says.
+func ParseImage(s string) (ImageRef, error) {
+	m := imageRE.FindStringSubmatch(s)
+	if m == nil {
+		return ImageRef{}, fmt.Errorf("invalid image reference %q; expected registry/name:tag or registry/name@sha256:<digest>", s)
+	}
+	ref := ImageRef{Repository: m[1], Tag: m[2], Digest: m[3]}
+	if len(ref.Repository) > 255 {
+		return ImageRef{}, fmt.Errorf("image name %q is longer than 255 characters", ref.Repository)
+	}
+	if ref.Tag == "" && ref.Digest == "" {
+		return ImageRef{}, fmt.Errorf("image %q has no tag or digest; pin the version, e.g. %s:1.2.3", s, s)
+	}
+	if ref.Digest == "" && strings.EqualFold(ref.Tag, "latest") {
+		return ImageRef{}, fmt.Errorf("image %q uses the tag \"latest\", which is not a version; pin a tag or digest", s)
+	}
+	return ref, nil
+}
+
+// validRepository reports whether s is an image repository without tag or digest.
+func validRepository(s string) bool { return repoRE.MatchString(s) }
+
+// validTag reports whether s is a valid image tag.
+func validTag(s string) bool { return tagRE.MatchString(s) }
