@@ -16,9 +16,9 @@ type scalarValue interface {
 	parseScalar(s string) error
 }
 
-// positions maps a field path ("spec.services[1].after[0]") to where its value
+// Positions maps a field path ("spec.services[1].after[0]") to where its value
 // starts in the file. Validation uses it to point at the offending value.
-type positions map[string]Pos
+type Positions map[string]Pos
 
 // maxAliases bounds alias expansion so a hostile file cannot make the decoder
 // do exponential work ("billion laughs").
@@ -30,12 +30,12 @@ const maxAliases = 1000
 type decoder struct {
 	file    string
 	errs    ErrorList
-	pos     positions
+	pos     Positions
 	aliases int
 }
 
 func newDecoder(file string) *decoder {
-	return &decoder{file: file, pos: positions{}}
+	return &decoder{file: file, pos: Positions{}}
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -290,4 +290,22 @@ func describeValue(n *yaml.Node) string {
 		return "null"
 	}
 	return n.Value
+}
+
+// Decode parses one YAML document strictly into v (a pointer to a struct
+// with yaml tags): unknown fields, duplicate keys and wrong types are errors
+// at file:line:col, all reported in one pass. It returns where each field's
+// value starts, for later validation errors. Other packages that read YAML
+// from the user's repository (policies) use it so that every file prdeploy
+// reads reports errors the same way.
+func Decode(file string, data []byte, v any) (Positions, ErrorList) {
+	d := newDecoder(file)
+	d.parseDocument(data, v)
+	return d.pos, d.errs
+}
+
+// At returns the position of path, or of its nearest ancestor that has one,
+// or 1:1.
+func (p Positions) At(path string) Pos {
+	return checker{pos: p}.at(path)
 }

@@ -17,10 +17,10 @@ var (
 	placeholder = regexp.MustCompile(`\{[a-z]+\}`)
 )
 
-// checker records validation errors against the positions of a decoded file.
+// checker records validation errors against the Positions of a decoded file.
 type checker struct {
 	file string
-	pos  positions
+	pos  Positions
 	errs *ErrorList
 }
 

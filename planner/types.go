@@ -67,7 +67,7 @@ type Fleet struct {
 	Services   []ServiceDef  `yaml:"services"`
 	Tenants    []FleetTenant `yaml:"tenants"`
 	File       string        `yaml:"-"`
-	pos        positions
+	pos        Positions
 }
 
 // Cluster is one Kubernetes cluster tenants live in.
@@ -104,7 +104,7 @@ type Plan struct {
 	Metadata   PlanMetadata `yaml:"metadata"`
 	Spec       PlanSpec     `yaml:"spec"`
 	File       string       `yaml:"-"`
-	pos        positions
+	pos        Positions
 }
 
 // PlanMetadata names the deployment.
