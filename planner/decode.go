@@ -67,6 +67,12 @@ func yamlSyntaxError(file string, err error) Error {
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		if i := strings.Index(rest, ":"); i > 0 {
 			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				// yaml.v3 reports parser errors ("did not find expected …")
+				// at the 0-based line of the construct left open, and scanner
+				// errors 1-based.
+				if strings.HasPrefix(strings.TrimSpace(rest[i+1:]), "did not find expected") {
+					n++
+				}
 				e.Pos = Pos{Line: n, Col: 1}
 				e.Message = "invalid YAML: " + strings.TrimSpace(rest[i+1:])
 			}

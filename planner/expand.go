@@ -3,7 +3,6 @@ package planner
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 )
@@ -131,16 +130,34 @@ func (e *ExecutionPlan) ForCluster(cluster string) *ExecutionPlan {
 	return &out
 }
 
-// Expand checks the plan against the fleet and expands it. All problems are
-// reported together, at the plan's file:line:col.
+// Expand checks the plan against the fleet and expands it. The errors
+// ParsePlan found are reported again with Expand's own, so that one call
+// shows every problem, in file order, at the plan's file:line:col. A plan
+// that ParsePlan could not read as YAML is not expanded further.
 func Expand(p *Plan, f *Fleet) (*ExecutionPlan, error) {
-	var errs ErrorList
+	errs := slices.Clone(p.problems)
+	if len(p.pos) == 0 && len(errs) > 0 {
+		return nil, errs.Err()
+	}
 	x := &expander{plan: p, fleet: f, c: checker{file: p.File, pos: p.pos, errs: &errs}}
 	e := x.run()
-	if err := errs.Err(); err != nil {
-		return nil, err
+	if len(errs) > 0 {
+		return nil, dedupe(errs).Err()
 	}
 	return e, nil
+}
+
+// dedupe drops repeated reports of the same problem at the same place.
+func dedupe(l ErrorList) ErrorList {
+	seen := map[Error]bool{}
+	out := l[:0]
+	for _, e := range l {
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 type expander struct {
@@ -264,7 +281,11 @@ func (x *expander) services() ([]ServiceRollout, [][]string) {
 // selection is the set of selected tenants, with how each was selected.
 type selection struct {
 	tenants map[string]TenantTarget
-	named   map[string]bool
+	// named maps tenants selected by name to where the plan names them.
+	named map[string]string
+	// noServices is set when no service of the plan resolved, so per-tenant
+	// service checks would only repeat that error.
+	noServices bool
 }
 
 func (x *expander) selectTenants(targeted map[string]bool, services []ServiceRollout) selection {
@@ -276,7 +297,7 @@ func (x *expander) selectTenants(targeted map[string]bool, services []ServiceRol
 		allNames = append(allNames, t.Name)
 	}
 	slices.Sort(allNames)
-	out := selection{tenants: map[string]TenantTarget{}, named: map[string]bool{}}
+	out := selection{tenants: map[string]TenantTarget{}, named: map[string]string{}, noServices: len(services) == 0}
 	add := func(t FleetTenant) {
 		target := TenantTarget{Name: t.Name, Cluster: t.Cluster, Namespace: t.Namespace, Labels: t.Labels}
 		for _, s := range services {
@@ -293,10 +314,13 @@ func (x *expander) selectTenants(targeted map[string]bool, services []ServiceRol
 		case !ok:
 			x.unknown(path, "tenant", name, allNames)
 		case !targeted[t.Cluster]:
+			if x.c.reported("spec.clusters") {
+				continue // the clusters could not be read; do not guess
+			}
 			x.c.errorf(path, "tenant %q lives in cluster %q, which the plan does not target; add %q to spec.clusters or drop the tenant", name, t.Cluster, t.Cluster)
 		default:
 			add(t)
-			out.named[name] = true
+			out.named[name] = path
 		}
 	}
 	if sel.Selector != nil {
@@ -315,14 +339,15 @@ func (x *expander) selectTenants(targeted map[string]bool, services []ServiceRol
 		delete(out.named, name)
 	}
 	if len(out.tenants) == 0 && len(*x.c.errs) == 0 {
+		// With other errors, the empty selection is most likely one of them.
 		x.c.errorf("spec.tenants", "the selection matches no tenant in clusters %s; check names, labels and exclusions", strings.Join(x.plan.Spec.Clusters, ", "))
 	}
-	for c := range targeted {
-		if _, known := f.Cluster(c); !known || len(out.tenants) == 0 {
-			continue
-		}
-		if !slices.ContainsFunc(slices.Collect(maps.Values(out.tenants)), func(t TenantTarget) bool { return t.Cluster == c }) {
-			i := slices.Index(x.plan.Spec.Clusters, c)
+	inCluster := map[string]bool{}
+	for _, t := range out.tenants {
+		inCluster[t.Cluster] = true
+	}
+	for i, c := range x.plan.Spec.Clusters {
+		if _, known := f.Cluster(c); known && len(out.tenants) > 0 && !inCluster[c] {
 			x.c.errorf(fmt.Sprintf("spec.clusters[%d]", i), "no selected tenant lives in cluster %q; drop it from spec.clusters or select tenants there", c)
 		}
 	}
@@ -364,21 +389,24 @@ func matches(s *LabelSelector, labels map[string]string) bool {
 // waves places every selected tenant in exactly one wave.
 func (x *expander) waves(sel selection) ([]Wave, []string) {
 	r := x.plan.Spec.Rollout
-	placed := map[string]bool{}
+	placed := map[string]string{} // tenant → wave
 	var skipped []string
 	// take returns the target of a tenant listed at path, or reports why it
 	// cannot be placed there.
-	take := func(path, name string) (TenantTarget, bool) {
+	take := func(path, wave, name string) (TenantTarget, bool) {
 		t, ok := sel.tenants[name]
 		if !ok {
 			x.c.errorf(path, "tenant %q is not in the plan's tenant selection; select it in spec.tenants or remove it here", name)
 			return t, false
 		}
-		if placed[name] {
-			x.c.errorf(path, "tenant %q is already the canary; a tenant belongs to one wave", name)
+		if prev, ok := placed[name]; ok {
+			x.c.errorf(path, "tenant %q is already in wave %q; a tenant belongs to one wave", name, prev)
 			return t, false
 		}
-		placed[name] = true
+		placed[name] = wave
+		if sel.noServices {
+			return t, false
+		}
 		if len(t.Services) == 0 {
 			x.c.errorf(path, "tenant %q runs none of the plan's services", name)
 			return t, false
@@ -389,7 +417,7 @@ func (x *expander) waves(sel selection) ([]Wave, []string) {
 	if r.Canary != nil {
 		w := Wave{Name: "canary", Canary: true}
 		for i, name := range r.Canary.Tenants {
-			if t, ok := take(fmt.Sprintf("spec.rollout.canary.tenants[%d]", i), name); ok {
+			if t, ok := take(fmt.Sprintf("spec.rollout.canary.tenants[%d]", i), "canary", name); ok {
 				w.Tenants = append(w.Tenants, t)
 			}
 		}
@@ -404,12 +432,12 @@ func (x *expander) waves(sel selection) ([]Wave, []string) {
 	rest := func() []TenantTarget {
 		var out []TenantTarget
 		for _, t := range sel.tenants {
-			if placed[t.Name] {
+			if _, ok := placed[t.Name]; ok || sel.noServices {
 				continue
 			}
 			if len(t.Services) == 0 {
-				if sel.named[t.Name] {
-					x.c.errorf("spec.tenants", "tenant %q runs none of the plan's services (fleet.yaml limits its services)", t.Name)
+				if path, ok := sel.named[t.Name]; ok {
+					x.c.errorf(path, "tenant %q runs none of the plan's services (fleet.yaml limits its services)", t.Name)
 				} else {
 					skipped = append(skipped, t.Name)
 				}
@@ -428,7 +456,7 @@ func (x *expander) waves(sel selection) ([]Wave, []string) {
 			w := Wave{Name: ws.Name}
 			for j, name := range ws.Tenants {
 				path := fmt.Sprintf("spec.rollout.waves[%d].tenants[%d]", i, j)
-				if t, ok := take(path, name); ok {
+				if t, ok := take(path, ws.Name, name); ok {
 					w.Tenants = append(w.Tenants, t)
 				}
 			}

@@ -46,6 +46,17 @@ func (c checker) errorf(path, format string, args ...any) {
 // has reports whether path was written in the file.
 func (c checker) has(path string) bool { _, ok := c.pos[path]; return ok }
 
+// reported reports whether an error about path was already recorded (a type
+// error while decoding, say), so that checks do not pile on.
+func (c checker) reported(path string) bool {
+	for _, e := range *c.errs {
+		if e.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
 // ParsePlan reads a deploy plan strictly and checks everything that can be
 // checked without the fleet: format version, names, images, durations,
 // limits, the service DAG. It returns the plan even when there are errors,
@@ -56,10 +67,12 @@ func ParsePlan(file string, data []byte) (*Plan, error) {
 	d.parseDocument(data, p)
 	p.pos = d.pos
 	if len(d.errs) > 0 && len(d.pos) == 0 {
+		p.problems = d.errs
 		return p, d.errs.Err() // not YAML at all: nothing more to say
 	}
 	errs := d.errs
 	p.check(checker{file: file, pos: p.pos, errs: &errs})
+	p.problems = errs
 	return p, errs.Err()
 }
 
@@ -72,7 +85,7 @@ func (p *Plan) check(c checker) {
 		c.errorf("metadata.name", "deployment id %q must be 1-63 characters of a-z, 0-9 and '-'", p.Metadata.Name)
 	}
 	s := &p.Spec
-	if len(s.Clusters) == 0 {
+	if len(s.Clusters) == 0 && !c.reported("spec.clusters") {
 		c.errorf("spec.clusters", "at least one target cluster is required, e.g. clusters: [prod-eu]")
 	}
 	checkUnique(c, "spec.clusters", s.Clusters, "cluster")
@@ -134,6 +147,9 @@ func (p *Plan) serviceNames() []string {
 func (p *Plan) checkServices(c checker) {
 	svcs := p.Spec.Services
 	if len(svcs) == 0 {
+		if c.reported("spec.services") {
+			return
+		}
 		c.errorf("spec.services", "at least one service is required, e.g. services: [{name: ingest, tag: \"4.2.0\"}]")
 		return
 	}
@@ -285,10 +301,10 @@ func (p *Plan) checkRollout(c checker) {
 	if len(r.Waves) > 0 && c.has("spec.rollout.batchSize") {
 		c.errorf("spec.rollout.batchSize", "set either waves or batchSize, not both")
 	}
-	if c.has("spec.rollout.batchSize") && r.BatchSize < 1 {
+	if c.has("spec.rollout.batchSize") && r.BatchSize < 1 && !c.reported("spec.rollout.batchSize") {
 		c.errorf("spec.rollout.batchSize", "batchSize must be at least 1, got %d", r.BatchSize)
 	}
-	if c.has("spec.rollout.maxParallel") && r.MaxParallel < 1 {
+	if c.has("spec.rollout.maxParallel") && r.MaxParallel < 1 && !c.reported("spec.rollout.maxParallel") {
 		c.errorf("spec.rollout.maxParallel", "maxParallel must be at least 1, got %d", r.MaxParallel)
 	}
 	waveNames := map[string]bool{}

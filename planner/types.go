@@ -105,6 +105,9 @@ type Plan struct {
 	Spec       PlanSpec     `yaml:"spec"`
 	File       string       `yaml:"-"`
 	pos        Positions
+	// problems are the errors ParsePlan found; Expand reports them again
+	// together with its own, so one pass shows everything.
+	problems ErrorList
 }
 
 // PlanMetadata names the deployment.
