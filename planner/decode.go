@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"sort"
@@ -50,7 +51,7 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 func (d *decoder) parseDocument(data []byte, v any) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		d.errs = append(d.errs, yamlSyntaxError(d.file, err))
+		d.errs = append(d.errs, yamlSyntaxError(d.file, data, err))
 		return
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -61,9 +62,12 @@ func (d *decoder) parseDocument(data []byte, v any) {
 }
 
 // yamlSyntaxError converts yaml.v3's "yaml: line N: msg" into an Error.
-func yamlSyntaxError(file string, err error) Error {
+// Errors without a line (an unexpected end of the stream) point at the
+// file's last line.
+func yamlSyntaxError(file string, data []byte, err error) Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	e := Error{File: file, Message: "invalid YAML: " + msg}
+	last := bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n")) + 1
+	e := Error{File: file, Pos: Pos{Line: last, Col: 1}, Message: "invalid YAML: " + msg}
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		if i := strings.Index(rest, ":"); i > 0 {
 			if n, err := strconv.Atoi(rest[:i]); err == nil {
