@@ -230,28 +230,7 @@ func (x *expander) unknown(path, what, name string, known []string) {
 // services resolves images and orders services by DAG level.
 func (x *expander) services() ([]ServiceRollout, [][]string) {
 	svcs := x.plan.Spec.Services
-	level := map[string]int{}
-	var levelOf func(name string, depth int) int
-	byName := map[string]ServiceChange{}
-	for _, s := range svcs {
-		byName[s.Name] = s
-	}
-	levelOf = func(name string, depth int) int {
-		if l, ok := level[name]; ok {
-			return l
-		}
-		if depth > len(svcs) {
-			return 0 // a cycle, reported by ParsePlan
-		}
-		l := 0
-		for _, a := range byName[name].After {
-			if _, ok := byName[a]; ok && a != name {
-				l = max(l, levelOf(a, depth+1)+1)
-			}
-		}
-		level[name] = l
-		return l
-	}
+	level := dagLevels(svcs)
 	var out []ServiceRollout
 	for i, s := range svcs {
 		def, ok := x.fleet.Service(s.Name)
@@ -265,7 +244,7 @@ func (x *expander) services() ([]ServiceRollout, [][]string) {
 		if image == "" {
 			image = def.Image + ":" + s.Tag
 		}
-		out = append(out, ServiceRollout{Name: s.Name, Image: image, After: slices.Clone(s.After), Level: levelOf(s.Name, 0), Path: def.Path})
+		out = append(out, ServiceRollout{Name: s.Name, Image: image, After: slices.Clone(s.After), Level: level[s.Name], Path: def.Path})
 	}
 	slices.SortStableFunc(out, func(a, b ServiceRollout) int { return a.Level - b.Level })
 	var levels [][]string
@@ -276,6 +255,45 @@ func (x *expander) services() ([]ServiceRollout, [][]string) {
 		levels[len(levels)-1] = append(levels[len(levels)-1], s.Name)
 	}
 	return out, levels
+}
+
+// dagLevels gives each service its step inside a tenant: 0 for services
+// without after: edges, else one more than the highest service it follows.
+// It runs Kahn's algorithm, so services caught in a cycle (reported by
+// ParsePlan) simply keep level 0 instead of recursing forever.
+func dagLevels(svcs []ServiceChange) map[string]int {
+	known := make(map[string]bool, len(svcs))
+	for _, s := range svcs {
+		known[s.Name] = true
+	}
+	indegree := map[string]int{}
+	followers := map[string][]string{}
+	for _, s := range svcs {
+		for _, a := range slices.Compact(slices.Sorted(slices.Values(s.After))) {
+			if known[a] && a != s.Name {
+				indegree[s.Name]++
+				followers[a] = append(followers[a], s.Name)
+			}
+		}
+	}
+	level := make(map[string]int, len(svcs))
+	var queue []string
+	for _, s := range svcs {
+		if indegree[s.Name] == 0 {
+			queue = append(queue, s.Name)
+		}
+	}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for _, f := range followers[n] {
+			level[f] = max(level[f], level[n]+1)
+			if indegree[f]--; indegree[f] == 0 {
+				queue = append(queue, f)
+			}
+		}
+	}
+	return level
 }
 
 // selection is the set of selected tenants, with how each was selected.

@@ -6,11 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and the # want: lines of testdata/bad")
@@ -354,5 +357,30 @@ func TestRender(t *testing.T) {
 	m, _ := rd.Render(bravo, query)
 	if again.Digest != m.Digest {
 		t.Error("rendering is not deterministic")
+	}
+}
+
+// TestDenseCycleIsFast: every service after every other one is a cycle with
+// many paths; validation must report it without exploring every path.
+func TestDenseCycleIsFast(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: prdeploy.dev/v1\nkind: DeployPlan\nmetadata: {name: dense}\nspec:\n  clusters: [eu]\n  tenants: {names: [alpha]}\n  services:\n")
+	names := []string{"ingest", "query", "web"}
+	for i := range 30 {
+		names = append(names, fmt.Sprintf("s%02d", i))
+	}
+	for _, n := range names {
+		fmt.Fprintf(&b, "    - {name: %s, tag: \"1\", after: [%s]}\n", n, strings.Join(slices.DeleteFunc(slices.Clone(names), func(m string) bool { return m == n }), ", "))
+	}
+	p, _ := ParsePlan("deploys/dense.yaml", []byte(b.String()))
+	done := make(chan error, 1)
+	go func() { _, err := Expand(p, loadTestRepo(t).Fleet); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "in a cycle") {
+			t.Errorf("want a cycle error, got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Expand did not finish in 10s on a dense cycle")
 	}
 }
