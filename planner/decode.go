@@ -59,6 +59,23 @@ func (d *decoder) parseDocument(data []byte, v any) {
 		return
 	}
 	d.decode(doc.Content[0], reflect.ValueOf(v).Elem(), "")
+	d.checkSingleDocument(data)
+}
+
+// checkSingleDocument reports a second YAML document in the file: a plan
+// file holds one plan, and anything after "---" would otherwise be ignored.
+func (d *decoder) checkSingleDocument(data []byte) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var first, second yaml.Node
+	if dec.Decode(&first) != nil || dec.Decode(&second) != nil {
+		return
+	}
+	line := 1
+	if len(second.Content) > 0 {
+		line = second.Content[0].Line
+	}
+	d.errs = append(d.errs, Error{File: d.file, Pos: Pos{Line: line, Col: 1},
+		Message: "a file holds one document; found another after \"---\": put each plan in its own file"})
 }
 
 // yamlSyntaxError converts yaml.v3's "yaml: line N: msg" into an Error.
@@ -101,11 +118,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.decode(n.Alias, v, path)
 		return
 	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // an explicit null ("batchSize:" with no value) is not set
+	}
 	if path != "" {
 		d.pos[path] = Pos{Line: n.Line, Col: n.Column}
-	}
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return // an explicit null leaves the zero value
 	}
 	if sv, ok := v.Addr().Interface().(scalarValue); ok {
 		if n.Kind != yaml.ScalarNode {

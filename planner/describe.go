@@ -124,12 +124,16 @@ func checksText(c CheckSpec) string {
 	var parts []string
 	if a := c.NoCriticalAlerts; a != nil {
 		parts = append(parts, fmt.Sprintf("noCriticalAlerts `{%s}`", mdEscape(strings.Join(a.Matchers, ", "))))
+	} else {
+		parts = append(parts, "noCriticalAlerts **off**")
 	}
 	if p := c.PodsAvailable; p != nil {
 		parts = append(parts, fmt.Sprintf("podsAvailable ≥ %g%%", p.MinReadyRatio*100))
+	} else {
+		parts = append(parts, "podsAvailable **off**")
 	}
-	if len(parts) == 0 {
-		return "**none**"
+	if c.NoCriticalAlerts == nil && c.PodsAvailable == nil {
+		return "**none: both checks are off**"
 	}
 	return fmt.Sprintf("%s; every %s, until %s after the last rollout", strings.Join(parts, "; "), c.Interval, c.Settle)
 }

@@ -110,7 +110,10 @@ func (e *ExecutionPlan) Service(name string) (ServiceRollout, bool) {
 
 // ForCluster returns the part of the plan that runs in one cluster: each
 // cluster rolls out under its own orchestration. Waves without tenants in
-// that cluster are dropped, with their gates.
+// that cluster are dropped, except those with a gate: they stay, empty, so
+// that every cluster stops at every gate of the plan (a cluster whose first
+// batch after the canary happens to live elsewhere must not skip the
+// after-canary approval).
 func (e *ExecutionPlan) ForCluster(cluster string) *ExecutionPlan {
 	out := *e
 	out.Clusters = []string{cluster}
@@ -122,7 +125,7 @@ func (e *ExecutionPlan) ForCluster(cluster string) *ExecutionPlan {
 				ts = append(ts, t)
 			}
 		}
-		if len(ts) > 0 {
+		if len(ts) > 0 || w.Gate != nil {
 			w.Tenants = ts
 			out.Waves = append(out.Waves, w)
 		}
@@ -175,7 +178,7 @@ func (x *expander) run() *ExecutionPlan {
 		Clusters:          slices.Clone(s.Clusters),
 		MaxParallel:       cmp.Or(s.Rollout.MaxParallel, DefaultMaxParallel),
 		PauseBetweenWaves: s.Rollout.PauseBetweenWaves,
-		Checks:            expandChecks(s.Checks),
+		Checks:            expandChecks(s.Checks, x.c.has("spec.checks.settle")),
 		OnFailure:         s.OnFailure,
 		Apply:             s.Apply,
 	}
@@ -198,23 +201,30 @@ func (x *expander) run() *ExecutionPlan {
 	return e
 }
 
-func expandChecks(c *CheckSpec) CheckSpec {
+// expandChecks fills in the defaults: both checks are on unless turned off
+// with enabled: false. settleWritten tells an explicit "settle: 0s" (stop
+// checking when the last rollout is healthy) from an absent settle.
+func expandChecks(c *CheckSpec, settleWritten bool) CheckSpec {
 	if c == nil {
-		c = &CheckSpec{NoCriticalAlerts: &AlertCheckSpec{}, PodsAvailable: &PodsAvailableSpec{}}
+		c = &CheckSpec{}
 	}
-	out := CheckSpec{
-		Interval: cmp.Or(c.Interval, DefaultCheckInterval),
-		Settle:   cmp.Or(c.Settle, DefaultSettle),
+	out := CheckSpec{Interval: cmp.Or(c.Interval, DefaultCheckInterval), Settle: c.Settle}
+	if !settleWritten {
+		out.Settle = DefaultSettle
 	}
-	if a := c.NoCriticalAlerts; a != nil {
-		m := a.Matchers
-		if len(m) == 0 {
-			m = DefaultAlertMatchers
+	if a := c.NoCriticalAlerts; a == nil || a.Enabled == nil || *a.Enabled {
+		m := DefaultAlertMatchers
+		if a != nil && len(a.Matchers) > 0 {
+			m = a.Matchers
 		}
 		out.NoCriticalAlerts = &AlertCheckSpec{Matchers: slices.Clone(m)}
 	}
-	if pa := c.PodsAvailable; pa != nil {
-		out.PodsAvailable = &PodsAvailableSpec{MinReadyRatio: cmp.Or(pa.MinReadyRatio, DefaultMinReadyRatio)}
+	if pa := c.PodsAvailable; pa == nil || pa.Enabled == nil || *pa.Enabled {
+		ratio := DefaultMinReadyRatio
+		if pa != nil && pa.MinReadyRatio > 0 {
+			ratio = pa.MinReadyRatio
+		}
+		out.PodsAvailable = &PodsAvailableSpec{MinReadyRatio: ratio}
 	}
 	return out
 }

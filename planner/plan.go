@@ -102,10 +102,10 @@ func (p *Plan) check(c checker) {
 	default:
 		c.errorf("spec.onFailure.action", "unknown action %q; use pause, rollback or stop", s.OnFailure.Action)
 	}
-	if c.has("spec.onFailure.rollbackAfter") && s.OnFailure.RollbackAfter == 0 {
+	if c.has("spec.onFailure.rollbackAfter") && s.OnFailure.RollbackAfter == 0 && !c.reported("spec.onFailure.rollbackAfter") {
 		c.errorf("spec.onFailure.rollbackAfter", "rollbackAfter must be longer than 0s")
 	}
-	if c.has("spec.apply.timeout") && s.Apply.Timeout == 0 {
+	if c.has("spec.apply.timeout") && s.Apply.Timeout == 0 && !c.reported("spec.apply.timeout") {
 		c.errorf("spec.apply.timeout", "timeout must be longer than 0s")
 	}
 }
@@ -349,7 +349,7 @@ func (p *Plan) checkChecks(c checker) {
 	if ch == nil {
 		return
 	}
-	if c.has("spec.checks.interval") && ch.Interval.D() < 1e9 {
+	if c.has("spec.checks.interval") && ch.Interval.D() < 1e9 && !c.reported("spec.checks.interval") {
 		c.errorf("spec.checks.interval", "interval must be at least 1s, got %s", ch.Interval)
 	}
 	if a := ch.NoCriticalAlerts; a != nil {

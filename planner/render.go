@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -44,9 +45,8 @@ type ObjectRef struct {
 }
 
 // Renderer renders manifests with kustomize from a repository. It copies the
-// repository's service bases and tenant overlays into memory once, so that
-// rendering many (tenant, service) pairs reads nothing more. A Renderer is
-// not safe for concurrent use.
+// repository into memory once, so that rendering many (tenant, service)
+// pairs reads nothing more. A Renderer is not safe for concurrent use.
 type Renderer struct {
 	mem   filesys.FileSystem
 	kust  *krusty.Kustomizer
@@ -58,16 +58,38 @@ const (
 	memRender = "/render"
 )
 
-// NewRenderer prepares rendering for the repository's services and overlays.
+// NewRenderer prepares rendering from the repository: it copies the
+// repository (without .git) into memory and checks that every kustomization
+// refers only to files inside it. Rendering never fetches remote bases: what
+// a merged plan deploys is exactly what its commit holds.
 func NewRenderer(repo *Repo) (*Renderer, error) {
 	mem := filesys.MakeFsInMemory()
-	roots := []string{"tenants"}
-	for _, s := range repo.Fleet.Services {
-		def, _ := repo.Fleet.Service(s.Name)
-		roots = append(roots, def.Path)
+	var kustomizations []string
+	err := fs.WalkDir(repo.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return fs.SkipDir
+			}
+			return mem.MkdirAll(path.Join(memRepo, p))
+		}
+		data, err := fs.ReadFile(repo.FS, p)
+		if err != nil {
+			return err
+		}
+		switch path.Base(p) {
+		case "kustomization.yaml", "kustomization.yml", "Kustomization":
+			kustomizations = append(kustomizations, p)
+		}
+		return mem.WriteFile(path.Join(memRepo, p), data)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the repository for rendering: %w", err)
 	}
-	for _, root := range roots {
-		if err := copyTree(repo.FS, root, mem); err != nil {
+	for _, k := range kustomizations {
+		if err := checkLocalRefs(mem, k); err != nil {
 			return nil, err
 		}
 	}
@@ -76,24 +98,82 @@ func NewRenderer(repo *Repo) (*Renderer, error) {
 	return &Renderer{mem: mem, kust: krusty.MakeKustomizer(opts), fleet: repo.Fleet}, nil
 }
 
-func copyTree(src fs.FS, root string, dst filesys.FileSystem) error {
-	err := fs.WalkDir(src, root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+// kustomizationRefs are the fields of a kustomization that name other files.
+type kustomizationRefs struct {
+	Resources             []string `json:"resources"`
+	Components            []string `json:"components"`
+	Bases                 []string `json:"bases"`
+	PatchesStrategicMerge []string `json:"patchesStrategicMerge"`
+	Patches               []struct {
+		Path string `json:"path"`
+	} `json:"patches"`
+	ConfigMapGenerator []generatorRefs `json:"configMapGenerator"`
+	SecretGenerator    []generatorRefs `json:"secretGenerator"`
+}
+
+type generatorRefs struct {
+	Files []string `json:"files"`
+	Envs  []string `json:"envs"`
+	Env   string   `json:"env"`
+}
+
+// checkLocalRefs fails when a kustomization refers to anything that is not a
+// file or directory of the repository (a URL, a remote git base, a path
+// outside the repository).
+func checkLocalRefs(mem filesys.FileSystem, file string) error {
+	data, err := mem.ReadFile(path.Join(memRepo, file))
+	if err != nil {
+		return err
+	}
+	var k kustomizationRefs
+	if err := yaml.Unmarshal(data, &k); err != nil {
+		return fmt.Errorf("%s: invalid kustomization: %w", file, err)
+	}
+	refs := slices.Concat(k.Resources, k.Components, k.Bases, k.PatchesStrategicMerge)
+	for _, p := range k.Patches {
+		if p.Path != "" {
+			refs = append(refs, p.Path)
 		}
-		if d.IsDir() {
-			return dst.MkdirAll(path.Join(memRepo, p))
+	}
+	for _, g := range slices.Concat(k.ConfigMapGenerator, k.SecretGenerator) {
+		for _, f := range slices.Concat(g.Files, g.Envs, []string{g.Env}) {
+			if f == "" {
+				continue
+			}
+			if _, after, found := strings.Cut(f, "="); found {
+				f = after
+			}
+			refs = append(refs, f)
 		}
-		data, err := fs.ReadFile(src, p)
-		if err != nil {
-			return err
+	}
+	dir := path.Dir(path.Join(memRepo, file))
+	for _, ref := range refs {
+		target := path.Join(dir, ref)
+		if strings.Contains(ref, "://") || path.IsAbs(ref) || !strings.HasPrefix(target, memRepo+"/") || !mem.Exists(target) {
+			return fmt.Errorf("%s: %q is not a file or directory of this repository; prdeploy renders only what the commit holds (no remote bases, no paths outside the repository)", file, ref)
 		}
-		return dst.WriteFile(path.Join(memRepo, p), data)
-	})
-	if err != nil && !strings.Contains(err.Error(), "file does not exist") {
-		return fmt.Errorf("reading %s: %w", root, err)
 	}
 	return nil
+}
+
+// usesImage reports whether rendered YAML runs the image: the repository
+// with the plan's digest, or with its tag.
+func usesImage(out []byte, ref ImageRef) bool {
+	for _, line := range strings.Split(string(out), "\n") {
+		v, ok := strings.CutPrefix(strings.TrimLeft(strings.TrimSpace(line), "- "), "image: ")
+		if !ok {
+			continue
+		}
+		v = strings.Trim(v, `"'`)
+		name, digest, _ := strings.Cut(v, "@")
+		if ref.Digest != "" && digest == ref.Digest && strings.HasPrefix(name, ref.Repository) {
+			return true
+		}
+		if ref.Digest == "" && v == ref.Repository+":"+ref.Tag {
+			return true
+		}
+	}
+	return false
 }
 
 // Render builds the manifests of one service for one tenant with the plan's
@@ -144,6 +224,9 @@ func (r *Renderer) Render(t TenantTarget, s ServiceRollout) (*Manifest, error) {
 	out, err := rm.AsYaml()
 	if err != nil {
 		return nil, fmt.Errorf("render %s/%s: %w", t.Name, s.Name, err)
+	}
+	if !usesImage(out, ref) {
+		return nil, fmt.Errorf("render %s/%s: the manifests from %s do not run %s; make the workloads there use image %s so the plan can replace its tag", t.Name, s.Name, source, s.Image, def.Image)
 	}
 	sum := sha256.Sum256(out)
 	m := &Manifest{Tenant: t.Name, Service: s.Name, Cluster: t.Cluster, Namespace: t.Namespace, YAML: out, Digest: hex.EncodeToString(sum[:])}

@@ -192,7 +192,8 @@ type WaveSpec struct {
 }
 
 // CheckSpec configures the safety checks that run beside every change.
-// A plan without a checks block gets both checks with their defaults.
+// Both checks are on unless a plan turns one off with `enabled: false`;
+// a plan without a checks block gets both with their defaults.
 type CheckSpec struct {
 	Interval         Duration           `yaml:"interval" json:"interval"`
 	Settle           Duration           `yaml:"settle" json:"settle"`
@@ -204,12 +205,16 @@ type CheckSpec struct {
 // unsilenced alert matching all matchers. {tenant}, {namespace} and
 // {cluster} in a matcher value are replaced per tenant.
 type AlertCheckSpec struct {
+	// Enabled: false turns the check off; absent means on.
+	Enabled  *bool    `yaml:"enabled" json:"-"`
 	Matchers []string `yaml:"matchers" json:"matchers"`
 }
 
 // PodsAvailableSpec fails the tenant when fewer than MinReadyRatio of the
 // desired pods of its workloads are available.
 type PodsAvailableSpec struct {
+	// Enabled: false turns the check off; absent means on.
+	Enabled       *bool   `yaml:"enabled" json:"-"`
 	MinReadyRatio float64 `yaml:"minReadyRatio" json:"minReadyRatio"`
 }
 
