@@ -32,7 +32,7 @@ func TestPlanValidate(t *testing.T) {
 		out, err string
 	}{
 		{"valid", []string{"plan", "validate", "--repo", testRepo, "deploys/rollout.yaml", "deploys/hotfix.yaml"}, 0,
-			"ok: deploys/rollout.yaml: deployment rollout-v2, 6 tenants in 3 waves, 3 services\nok: deploys/hotfix.yaml: deployment query-hotfix, 4 tenants in 2 waves, 1 services\n", ""},
+			"ok: deploys/rollout.yaml: deployment rollout-v2, 6 tenants in 3 waves, 3 services\nok: deploys/hotfix.yaml: deployment query-hotfix, 4 tenants in 2 waves, 1 service\n", ""},
 		{"invalid", []string{"plan", "validate", "--repo", badRepo, "deploys/bad.yaml", "deploys/hotfix.yaml"}, 1,
 			"ok: deploys/hotfix.yaml", `deploys/bad.yaml:12:15: spec.services[1].after[0]: unknown service "qurey" (did you mean "query"?); known: ingest, query` + "\nprdeploy: 1 problem found\n"},
 		{"no files", []string{"plan", "validate"}, 2, "", "requires at least 1 arg"},

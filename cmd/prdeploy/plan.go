@@ -42,8 +42,8 @@ func newPlanValidateCmd() *cobra.Command {
 			out := cmd.OutOrStdout()
 			plans, err := loadPlans(repoDir, args, cmd.ErrOrStderr())
 			for _, p := range plans {
-				fmt.Fprintf(out, "ok: %s: deployment %s, %d tenants in %d waves, %d services\n",
-					p.File, p.Deployment, p.TenantCount(), len(p.Waves), len(p.Services))
+				fmt.Fprintf(out, "ok: %s: deployment %s, %s in %s, %s\n", p.File, p.Deployment,
+					count(p.TenantCount(), "tenant"), count(len(p.Waves), "wave"), count(len(p.Services), "service"))
 			}
 			return err
 		},
@@ -199,7 +199,7 @@ func loadPlans(repoDir string, files []string, errOut io.Writer) ([]*planner.Exe
 		fmt.Fprintln(errOut, e.Error())
 	}
 	if len(problems) > 0 {
-		return plans, invalidError{fmt.Sprintf("%d problem%s found", len(problems), map[bool]string{true: "s"}[len(problems) > 1])}
+		return plans, invalidError{count(len(problems), "problem") + " found"}
 	}
 	return plans, nil
 }
@@ -238,4 +238,12 @@ func uniqueSorted(l planner.ErrorList) planner.ErrorList {
 	}
 	out.Sort()
 	return out
+}
+
+// count says "1 tenant" or "3 tenants".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
