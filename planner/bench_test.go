@@ -72,9 +72,6 @@ func BenchmarkExpand(b *testing.B) {
 // TestExpandLargeFleetIsFast guards the target in normal test runs with a
 // generous margin (the benchmark gives the real figure).
 func TestExpandLargeFleetIsFast(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large expansion skipped in -short mode")
-	}
 	r, p := syntheticRepo(t, 2000, 20)
 	start := time.Now()
 	e, err := Expand(p, r.Fleet)
