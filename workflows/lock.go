@@ -1,0 +1,267 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// LockRequest asks for a lock on behalf of a running workflow.
+type LockRequest struct {
+	// RequestID is unique per request: "<requester run id>/<lock key>".
+	RequestID  string `json:"requestId"`
+	WorkflowID string `json:"workflowId"`
+	RunID      string `json:"runId"`
+	// Owner describes the requester for people ("deploy:prod/ingest-v41").
+	Owner string    `json:"owner"`
+	At    time.Time `json:"at"`
+}
+
+// LockRelease gives a lock back, or withdraws a queued request.
+type LockRelease struct {
+	RequestID string `json:"requestId"`
+}
+
+// LockGrant tells a requester it holds the lock.
+type LockGrant struct {
+	Key       LockKey `json:"key"`
+	RequestID string  `json:"requestId"`
+}
+
+// LockQueued tells a requester who holds the lock it waits for.
+type LockQueued struct {
+	Key       LockKey   `json:"key"`
+	RequestID string    `json:"requestId"`
+	Holder    string    `json:"holder"`
+	Since     time.Time `json:"since"`
+}
+
+// LockState is the whole state of a Lock, carried across continue-as-new.
+type LockState struct {
+	Key         LockKey       `json:"key"`
+	Holder      *LockRequest  `json:"holder,omitempty"`
+	HolderSince time.Time     `json:"holderSince,omitempty"`
+	Queue       []LockRequest `json:"queue,omitempty"`
+	Grants      int           `json:"grants"`
+	// HistoryLimit: continue-as-new past this many events (0: default).
+	HistoryLimit int `json:"historyLimit,omitempty"`
+}
+
+// DefaultHistoryLimit is where long-lived workflows continue as new, well
+// below Temporal's 10,240-event warning.
+const DefaultHistoryLimit = 8000
+
+// Lock is a FIFO queueing mutex for one service in one tenant. Requesters
+// start it with signal-with-start (RequestLock); it grants by signalling
+// them. A holder that closes without releasing (terminated, timed out,
+// failed) is noticed by a watch activity and loses the lock, so a dead
+// holder never blocks the queue and two holders are never let in. The Lock
+// ends when it is free and nobody waits.
+func Lock(ctx workflow.Context, s LockState) error {
+	l := &lockRun{LockState: s}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (LockState, error) { return l.LockState, nil }); err != nil {
+		return err
+	}
+	return l.run(ctx)
+}
+
+type lockRun struct {
+	LockState
+	// watchFuture completes when the current holder closes; watchCancel
+	// stops watching when the holder releases.
+	watchFuture workflow.Future
+	watchCancel workflow.CancelFunc
+}
+
+func (l *lockRun) run(ctx workflow.Context) error {
+	acquire := workflow.GetSignalChannel(ctx, SignalLockAcquire)
+	release := workflow.GetSignalChannel(ctx, SignalLockRelease)
+	limit := l.HistoryLimit
+	if limit == 0 {
+		limit = DefaultHistoryLimit
+	}
+	if l.Holder != nil {
+		l.watch(ctx) // a new run watches the holder it inherited
+	}
+	for {
+		l.grantNext(ctx)
+		if l.Holder == nil && len(l.Queue) == 0 && acquire.Len() == 0 && release.Len() == 0 {
+			return nil // free and nobody waits
+		}
+		if workflow.GetInfo(ctx).GetCurrentHistoryLength() > limit && acquire.Len() == 0 && release.Len() == 0 {
+			if l.watchCancel != nil {
+				l.watchCancel()
+			}
+			return workflow.NewContinueAsNewError(ctx, Lock, l.LockState)
+		}
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(acquire, func(c workflow.ReceiveChannel, _ bool) {
+			var r LockRequest
+			c.Receive(ctx, &r)
+			l.enqueue(ctx, r)
+		})
+		sel.AddReceive(release, func(c workflow.ReceiveChannel, _ bool) {
+			var r LockRelease
+			c.Receive(ctx, &r)
+			l.release(r.RequestID)
+		})
+		if l.watchFuture != nil {
+			sel.AddFuture(l.watchFuture, func(f workflow.Future) {
+				l.watchFuture, l.watchCancel = nil, nil
+				if f.Get(ctx, nil) == nil && l.Holder != nil {
+					workflow.GetLogger(ctx).Warn("lock holder closed without releasing; freeing the lock", "lock", l.Key.String(), "holder", l.Holder.WorkflowID)
+					l.Holder = nil
+				}
+			})
+		}
+		sel.Select(ctx)
+	}
+}
+
+// enqueue adds a request unless it is already holder or queued (a retried
+// signal-with-start delivers the same request twice).
+func (l *lockRun) enqueue(ctx workflow.Context, r LockRequest) {
+	if l.Holder != nil && l.Holder.RequestID == r.RequestID {
+		return
+	}
+	if slices.ContainsFunc(l.Queue, func(q LockRequest) bool { return q.RequestID == r.RequestID }) {
+		return
+	}
+	l.Queue = append(l.Queue, r)
+	if l.Holder != nil {
+		q := LockQueued{Key: l.Key, RequestID: r.RequestID, Holder: l.Holder.Owner, Since: l.HolderSince}
+		// Best effort: the requester may have gone; it then never waits.
+		_ = workflow.SignalExternalWorkflow(ctx, r.WorkflowID, r.RunID, SignalLockQueued, q).Get(ctx, nil)
+	}
+}
+
+func (l *lockRun) release(requestID string) {
+	if l.Holder != nil && l.Holder.RequestID == requestID {
+		l.Holder = nil
+		if l.watchCancel != nil {
+			l.watchCancel()
+		}
+		l.watchFuture, l.watchCancel = nil, nil
+		return
+	}
+	l.Queue = slices.DeleteFunc(l.Queue, func(q LockRequest) bool { return q.RequestID == requestID })
+}
+
+// grantNext hands a free lock to the first requester still running.
+func (l *lockRun) grantNext(ctx workflow.Context) {
+	for l.Holder == nil && len(l.Queue) > 0 {
+		next := l.Queue[0]
+		l.Queue = l.Queue[1:]
+		err := workflow.SignalExternalWorkflow(ctx, next.WorkflowID, next.RunID, SignalLockGranted, LockGrant{Key: l.Key, RequestID: next.RequestID}).Get(ctx, nil)
+		if err != nil {
+			workflow.GetLogger(ctx).Info("lock requester has gone; skipping it", "lock", l.Key.String(), "requester", next.WorkflowID, "error", err)
+			continue
+		}
+		l.Holder = &next
+		l.HolderSince = workflow.Now(ctx)
+		l.Grants++
+		l.watch(ctx)
+	}
+}
+
+// watch starts an activity that returns when the holder closes.
+func (l *lockRun) watch(ctx workflow.Context) {
+	wctx, cancel := workflow.WithCancel(ctx)
+	l.watchCancel = cancel
+	holder := *l.Holder
+	wctx = workflow.WithActivityOptions(wctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 365 * 24 * time.Hour,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
+	})
+	l.watchFuture = workflow.ExecuteActivity(wctx, (*Activities).WatchHolder, WatchHolderRequest{WorkflowID: holder.WorkflowID, RunID: holder.RunID})
+}
+
+// heldLock is a lock a workflow holds.
+type heldLock struct {
+	key       LockKey
+	requestID string
+}
+
+// lockHolder acquires and releases locks for a workflow.
+type lockHolder struct {
+	owner  string
+	held   []heldLock
+	onWait func(ctx workflow.Context, w LockWait)
+	onHeld func(ctx workflow.Context)
+}
+
+// acquire takes the locks in sorted order, one after the other, so that two
+// workflows never wait on each other. On error or cancellation the locks
+// taken so far stay in held; call releaseAll.
+func (h *lockHolder) acquire(ctx workflow.Context, keys []LockKey) error {
+	keys = slices.Clone(keys)
+	SortLockKeys(keys)
+	keys = slices.Compact(keys)
+	info := workflow.GetInfo(ctx)
+	granted := workflow.GetSignalChannel(ctx, SignalLockGranted)
+	queued := workflow.GetSignalChannel(ctx, SignalLockQueued)
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 10 * time.Second},
+	})
+	for _, key := range keys {
+		req := LockRequest{
+			RequestID:  info.WorkflowExecution.RunID + "/" + key.String(),
+			WorkflowID: info.WorkflowExecution.ID,
+			RunID:      info.WorkflowExecution.RunID,
+			Owner:      h.owner,
+			At:         workflow.Now(ctx),
+		}
+		// Registered before the request, so a cancellation while waiting
+		// withdraws it.
+		h.held = append(h.held, heldLock{key: key, requestID: req.RequestID})
+		if err := workflow.ExecuteActivity(actx, (*Activities).RequestLock, key, req).Get(ctx, nil); err != nil {
+			return fmt.Errorf("requesting lock %s: %w", key, err)
+		}
+		waited := false
+		for got := false; !got; {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(granted, func(c workflow.ReceiveChannel, _ bool) {
+				var g LockGrant
+				c.Receive(ctx, &g)
+				got = g.RequestID == req.RequestID
+			})
+			sel.AddReceive(queued, func(c workflow.ReceiveChannel, _ bool) {
+				var q LockQueued
+				c.Receive(ctx, &q)
+				if q.RequestID == req.RequestID && h.onWait != nil {
+					waited = true
+					h.onWait(ctx, LockWait{Lock: q.Key.String(), Holder: q.Holder, Since: q.Since})
+				}
+			})
+			sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+			sel.Select(ctx)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		if waited && h.onHeld != nil {
+			h.onHeld(ctx)
+		}
+	}
+	return nil
+}
+
+// releaseAll gives back every lock held or requested, even when ctx is
+// cancelled.
+func (h *lockHolder) releaseAll(ctx workflow.Context) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	for i := len(h.held) - 1; i >= 0; i-- {
+		l := h.held[i]
+		err := workflow.SignalExternalWorkflow(dctx, l.key.WorkflowID(), "", SignalLockRelease, LockRelease{RequestID: l.requestID}).Get(dctx, nil)
+		if err != nil {
+			// The Lock has ended (it only ends when free): nothing to release.
+			workflow.GetLogger(ctx).Info("releasing lock", "lock", l.key.String(), "error", err)
+		}
+	}
+	h.held = nil
+}

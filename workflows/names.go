@@ -1,0 +1,87 @@
+package workflows
+
+import (
+	"slices"
+	"strings"
+)
+
+// TaskQueue is where prdeploy's workflows and activities run.
+const TaskQueue = "prdeploy"
+
+// Workflow type names, stable across refactors (histories name them).
+const (
+	OrchestrationWorkflow  = "Orchestration"
+	DeployTenantWorkflow   = "DeployTenant"
+	DeployServiceWorkflow  = "DeployService"
+	LockWorkflow           = "Lock"
+	RollingRestartWorkflow = "RollingRestart"
+)
+
+// Orchestration updates (the sender gets an answer) and query.
+const (
+	UpdateApprove  = "approve"
+	UpdatePause    = "pause"
+	UpdateResume   = "resume"
+	UpdateCancel   = "cancel"
+	UpdateRollback = "rollback"
+	QueryStatus    = "status"
+)
+
+// Signals between workflows.
+const (
+	// SignalTenantEvent: DeployTenant → Orchestration (lock waits, failures).
+	SignalTenantEvent = "tenant-event"
+	// SignalTenantDecision: Orchestration → DeployTenant (resume, rollback).
+	SignalTenantDecision = "tenant-decision"
+	// SignalLockAcquire and SignalLockRelease: requester → Lock.
+	SignalLockAcquire = "lock-acquire"
+	SignalLockRelease = "lock-release"
+	// SignalLockGranted and SignalLockQueued: Lock → requester.
+	SignalLockGranted = "lock-granted"
+	SignalLockQueued  = "lock-queued"
+)
+
+// DeployWorkflowID names the Orchestration of one deployment in one cluster.
+func DeployWorkflowID(cluster, deployment string) string {
+	return "deploy:" + cluster + "/" + deployment
+}
+
+// TenantWorkflowID names the DeployTenant child of a deployment.
+func TenantWorkflowID(cluster, deployment, tenant string) string {
+	return DeployWorkflowID(cluster, deployment) + "/" + tenant
+}
+
+// ServiceWorkflowID names the DeployService child of a tenant.
+func ServiceWorkflowID(cluster, deployment, tenant, service string) string {
+	return TenantWorkflowID(cluster, deployment, tenant) + "/" + service
+}
+
+// RollbackWorkflowID names the workflow that rolls back a tenant that had
+// already finished deploying.
+func RollbackWorkflowID(cluster, deployment, tenant string) string {
+	return "rollback:" + cluster + "/" + deployment + "/" + tenant
+}
+
+// RestartWorkflowID names a RollingRestart.
+func RestartWorkflowID(cluster, service, id string) string {
+	return "restart:" + cluster + "/" + service + "/" + id
+}
+
+// LockKey names what a lock protects: one service in one tenant.
+type LockKey struct {
+	Cluster string `json:"cluster"`
+	Tenant  string `json:"tenant"`
+	Service string `json:"service"`
+}
+
+// String is the key as "cluster/tenant/service".
+func (k LockKey) String() string { return k.Cluster + "/" + k.Tenant + "/" + k.Service }
+
+// WorkflowID is the ID of the Lock workflow for the key.
+func (k LockKey) WorkflowID() string { return "lock:" + k.String() }
+
+// SortLockKeys orders keys the one way every workflow takes locks in, so
+// that two workflows never wait on each other.
+func SortLockKeys(keys []LockKey) {
+	slices.SortFunc(keys, func(a, b LockKey) int { return strings.Compare(a.String(), b.String()) })
+}

@@ -1,0 +1,648 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/prdeploy/prdeploy/policies"
+)
+
+// Phases of a deployment.
+const (
+	PhasePreparing       = "preparing"
+	PhaseRunning         = "running"
+	PhaseWaitingApproval = "waiting-for-approval"
+	PhasePausedBetween   = "pausing-between-waves"
+	PhasePaused          = "paused"
+	PhaseStopping        = "stopping"
+	PhaseSucceeded       = "succeeded"
+	PhaseFailed          = "failed"
+	PhaseCancelled       = "cancelled"
+	PhaseRolledBack      = "rolled-back"
+)
+
+// OrchestrationInput starts (State nil) or continues (State set) a deployment.
+type OrchestrationInput struct {
+	Request DeployRequest       `json:"request"`
+	State   *OrchestrationState `json:"state,omitempty"`
+	// HistoryLimit: continue-as-new past this many events (0: default).
+	HistoryLimit int `json:"historyLimit,omitempty"`
+}
+
+// OrchestrationState is everything a deployment must remember, carried
+// across continue-as-new. Tenants appear once they start; the rest are
+// counted as untouched.
+type OrchestrationState struct {
+	Request  DeployRequest       `json:"request"`
+	Prepared *PreparedDeployment `json:"prepared,omitempty"`
+	Phase    string              `json:"phase"`
+	// Wave is the current wave; Started counts its tenants started so far.
+	Wave    int            `json:"wave"`
+	Started int            `json:"started"`
+	Tenants []TenantRecord `json:"tenants,omitempty"`
+	Gates   []GateState    `json:"gates,omitempty"`
+	// Paused by a human (/pause) or by a tenant paused on failure.
+	Paused      bool   `json:"paused,omitempty"`
+	PauseReason string `json:"pauseReason,omitempty"`
+	// Stop: start nothing more. StopPhase is the phase to end in.
+	Stop       bool      `json:"stop,omitempty"`
+	StopPhase  string    `json:"stopPhase,omitempty"`
+	StopReason string    `json:"stopReason,omitempty"`
+	WaveWaited bool      `json:"waveWaited,omitempty"`
+	Runs       int       `json:"runs"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt,omitempty"`
+	Error      string    `json:"error,omitempty"`
+}
+
+// TenantRecord is one started tenant.
+type TenantRecord struct {
+	Tenant     string          `json:"tenant"`
+	Wave       int             `json:"wave"`
+	Phase      string          `json:"phase"`
+	Failure    string          `json:"failure,omitempty"`
+	LockWait   *LockWait       `json:"lockWait,omitempty"`
+	Services   []ServiceStatus `json:"services,omitempty"`
+	StartedAt  time.Time       `json:"startedAt"`
+	FinishedAt time.Time       `json:"finishedAt,omitempty"`
+	// Assignment is kept while the tenant runs (for a later rollback).
+	Assignment *TenantAssignment `json:"assignment,omitempty"`
+}
+
+// GateState is one approval gate.
+type GateState struct {
+	ID           string               `json:"id"`
+	Wave         int                  `json:"wave"`
+	Approvals    []policies.Approval  `json:"approvals,omitempty"`
+	Open         bool                 `json:"open"`
+	WaitingSince time.Time            `json:"waitingSince,omitempty"`
+	OpenedAt     time.Time            `json:"openedAt,omitempty"`
+	Status       *policies.GateStatus `json:"status,omitempty"`
+}
+
+// Status is the answer to the status query.
+type Status struct {
+	OrchestrationState
+	Waves     []WaveSummary  `json:"waves"`
+	Total     int            `json:"total"`
+	Untouched int            `json:"untouched"`
+	Counts    map[string]int `json:"counts"`
+}
+
+// ApproveRequest is an approval from a person, from some channel.
+type ApproveRequest struct {
+	// Gate is the gate approved; empty means the gate that waits now.
+	Gate     string `json:"gate,omitempty"`
+	Login    string `json:"login"`
+	Source   string `json:"source"`
+	SourceID string `json:"sourceId"`
+	Note     string `json:"note,omitempty"`
+}
+
+// CommandRequest is /pause, /resume, /cancel or /rollback.
+type CommandRequest struct {
+	By      string   `json:"by"`
+	Reason  string   `json:"reason,omitempty"`
+	Tenants []string `json:"tenants,omitempty"`
+}
+
+// Reply answers an update.
+type Reply struct {
+	Message string `json:"message"`
+}
+
+// Orchestration rolls a prepared plan out in one cluster: canary first,
+// then waves, at most maxParallel DeployTenant children at once, pausing
+// between waves and at approval gates, reacting to approvals and commands,
+// and continuing as new (after draining its children) before its history
+// grows long.
+func Orchestration(ctx workflow.Context, in OrchestrationInput) (Status, error) {
+	o := &orchestration{in: in, running: map[string]*runningTenant{}}
+	if in.State != nil {
+		o.s = *in.State
+		o.s.Runs++
+	} else {
+		o.s = OrchestrationState{Request: in.Request, Phase: PhasePreparing, StartedAt: workflow.Now(ctx)}
+	}
+	o.limit = in.HistoryLimit
+	if o.limit == 0 {
+		o.limit = DefaultHistoryLimit
+	}
+	if err := o.setup(ctx); err != nil {
+		return Status{}, err
+	}
+	return o.run(ctx)
+}
+
+type runningTenant struct {
+	child  workflow.ChildWorkflowFuture
+	cancel workflow.CancelFunc
+}
+
+type orchestration struct {
+	in      OrchestrationInput
+	s       OrchestrationState
+	limit   int
+	running map[string]*runningTenant
+	// page buffers the next tenants of the current wave.
+	page []TenantAssignment
+}
+
+func (o *orchestration) status() Status {
+	st := Status{OrchestrationState: o.s, Counts: map[string]int{}}
+	if p := o.s.Prepared; p != nil {
+		st.Waves = p.Waves
+		for _, w := range p.Waves {
+			st.Total += w.Tenants
+		}
+	}
+	for _, t := range o.s.Tenants {
+		st.Counts[t.Phase]++
+	}
+	st.Untouched = st.Total - len(o.s.Tenants)
+	return st
+}
+
+func (o *orchestration) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return o.status(), nil }); err != nil {
+		return err
+	}
+	notFinished := func() error {
+		if o.finished() {
+			return fmt.Errorf("deployment %s has finished (%s)", o.s.Request.DeploymentID, o.s.Phase)
+		}
+		return nil
+	}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove, o.approve, workflow.UpdateHandlerOptions{
+		Validator: func(ctx workflow.Context, r ApproveRequest) error {
+			if err := notFinished(); err != nil {
+				return err
+			}
+			if r.Login == "" || r.SourceID == "" {
+				return errors.New("an approval needs a login and a source id")
+			}
+			g := o.waitingGate()
+			switch {
+			case g == nil && r.Gate != "":
+				return fmt.Errorf("gate %s is not waiting for approval", r.Gate)
+			case g == nil:
+				return errors.New("no gate is waiting for approval")
+			case r.Gate != "" && r.Gate != g.ID:
+				return fmt.Errorf("gate %s is not waiting for approval; %s is", r.Gate, g.ID)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		name string
+		h    func(workflow.Context, CommandRequest) (Reply, error)
+	}{{UpdatePause, o.pause}, {UpdateResume, o.resume}, {UpdateCancel, o.cancel}, {UpdateRollback, o.rollback}} {
+		name, h := c.name, c.h
+		err := workflow.SetUpdateHandlerWithOptions(ctx, name, h, workflow.UpdateHandlerOptions{
+			Validator: func(ctx workflow.Context, r CommandRequest) error {
+				if err := notFinished(); err != nil {
+					return err
+				}
+				if name == UpdateResume && !o.s.Paused {
+					return errors.New("the deployment is not paused")
+				}
+				if name == UpdatePause && o.s.Paused {
+					return errors.New("the deployment is already paused")
+				}
+				return nil
+			},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	workflow.Go(ctx, o.listenTenantEvents)
+	return nil
+}
+
+// runningNames lists running tenants in a fixed order: commands must be
+// issued in the same order on replay.
+func (o *orchestration) runningNames() []string {
+	names := make([]string, 0, len(o.running))
+	for n := range o.running {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (o *orchestration) finished() bool {
+	switch o.s.Phase {
+	case PhaseSucceeded, PhaseFailed, PhaseCancelled, PhaseRolledBack:
+		return true
+	}
+	return false
+}
+
+func (o *orchestration) tenant(name string) *TenantRecord {
+	for i := range o.s.Tenants {
+		if o.s.Tenants[i].Tenant == name {
+			return &o.s.Tenants[i]
+		}
+	}
+	return nil
+}
+
+func (o *orchestration) listenTenantEvents(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalTenantEvent)
+	for {
+		var ev TenantEvent
+		ch.Receive(ctx, &ev)
+		t := o.tenant(ev.Tenant)
+		if t == nil {
+			continue
+		}
+		switch ev.Kind {
+		case EventLockWait:
+			t.LockWait = ev.LockWait
+		case EventLockAcquired:
+			t.LockWait = nil
+		case EventPaused:
+			t.Phase = TenantPaused
+			t.Failure = ev.Reason
+			o.s.Paused = true
+			o.s.PauseReason = fmt.Sprintf("tenant %s: %s", ev.Tenant, ev.Reason)
+		}
+	}
+}
+
+func (o *orchestration) waitingGate() *GateState {
+	for i := range o.s.Gates {
+		g := &o.s.Gates[i]
+		if !g.Open && !g.WaitingSince.IsZero() {
+			return g
+		}
+	}
+	return nil
+}
+
+func (o *orchestration) requirements(gate string) []policies.Requirement {
+	var out []policies.Requirement
+	for _, r := range o.s.Prepared.Requirements {
+		if r.Gate == gate {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// approve authorizes the approver against the gate's policy (teams come
+// from an activity), records the approval once, and opens the gate when
+// every requirement is met.
+func (o *orchestration) approve(ctx workflow.Context, r ApproveRequest) (Reply, error) {
+	g := o.waitingGate()
+	if g == nil {
+		return Reply{}, errors.New("no gate is waiting for approval")
+	}
+	var teams []string
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	if err := workflow.ExecuteActivity(actx, (*Activities).ApproverTeams, r.Login).Get(ctx, &teams); err != nil {
+		return Reply{}, fmt.Errorf("looking up the teams of %s: %w", r.Login, err)
+	}
+	a := policies.Approval{Login: r.Login, Teams: teams, Source: r.Source, SourceID: r.SourceID}
+	reqs := o.requirements(g.ID)
+	if len(reqs) == 0 {
+		reqs = []policies.Requirement{policies.DefaultRequirement(g.ID)}
+	}
+	var reasons []string
+	ok := false
+	for _, req := range reqs {
+		if yes, why := req.Authorize(a, o.s.Request.PRAuthor); yes {
+			ok = true
+		} else {
+			reasons = append(reasons, why)
+		}
+	}
+	if !ok {
+		return Reply{}, temporal.NewNonRetryableApplicationError(strings.Join(slices.Compact(reasons), "; "), "NotAuthorized", nil)
+	}
+	g.Approvals = append(g.Approvals, a)
+	st := policies.Tally(o.requirements(g.ID), g.ID, g.Approvals, o.s.Request.PRAuthor)
+	g.Status = &st
+	var parts []string
+	for _, n := range st.Needs {
+		parts = append(parts, n.Summary)
+	}
+	msg := fmt.Sprintf("approval recorded for %s", g.ID)
+	if len(parts) > 0 {
+		msg += ": " + strings.Join(parts, "; ")
+	}
+	if st.Open {
+		g.Open = true
+		g.OpenedAt = workflow.Now(ctx)
+		msg += "; gate open"
+	}
+	return Reply{Message: msg}, nil
+}
+
+func (o *orchestration) pause(ctx workflow.Context, r CommandRequest) (Reply, error) {
+	o.s.Paused = true
+	o.s.PauseReason = fmt.Sprintf("paused by %s", r.By)
+	if r.Reason != "" {
+		o.s.PauseReason += ": " + r.Reason
+	}
+	return Reply{Message: "paused: no new tenant starts; tenants in progress finish"}, nil
+}
+
+func (o *orchestration) resume(ctx workflow.Context, r CommandRequest) (Reply, error) {
+	o.s.Paused = false
+	o.s.PauseReason = ""
+	n := 0
+	for _, t := range o.s.Tenants {
+		if t.Phase == TenantPaused {
+			if rt := o.running[t.Tenant]; rt != nil {
+				_ = rt.child.SignalChildWorkflow(ctx, SignalTenantDecision, TenantDecision{Action: DecisionResume, By: r.By}).Get(ctx, nil)
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		return Reply{Message: fmt.Sprintf("resumed; %d paused tenant(s) retry", n)}, nil
+	}
+	return Reply{Message: "resumed"}, nil
+}
+
+func (o *orchestration) cancel(ctx workflow.Context, r CommandRequest) (Reply, error) {
+	o.stop(PhaseCancelled, fmt.Sprintf("cancelled by %s", r.By))
+	for _, name := range o.runningNames() {
+		o.running[name].cancel()
+	}
+	return Reply{Message: fmt.Sprintf("cancelled: %d tenant(s) in progress stop; nothing is rolled back", len(o.running))}, nil
+}
+
+// rollback stops the deployment and rolls back the named tenants, or every
+// tenant it touched.
+func (o *orchestration) rollback(ctx workflow.Context, r CommandRequest) (Reply, error) {
+	var names []string
+	for _, t := range o.s.Tenants {
+		if len(r.Tenants) == 0 || slices.Contains(r.Tenants, t.Tenant) {
+			names = append(names, t.Tenant)
+		}
+	}
+	for _, want := range r.Tenants {
+		if o.tenant(want) == nil {
+			return Reply{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("tenant %s has not been deployed by this deployment", want), "UnknownTenant", nil)
+		}
+	}
+	o.stop(PhaseRolledBack, fmt.Sprintf("rollback requested by %s", r.By))
+	for _, name := range names {
+		t := o.tenant(name)
+		rt := o.running[name]
+		switch {
+		case rt != nil && t.Phase == TenantPaused:
+			_ = rt.child.SignalChildWorkflow(ctx, SignalTenantDecision, TenantDecision{Action: DecisionRollback, By: r.By}).Get(ctx, nil)
+		case rt != nil:
+			t.Phase = TenantRollingBack // cancelled now, rolled back when it has stopped
+			rt.cancel()
+		case t.Phase == TenantSucceeded || t.Phase == TenantFailed:
+			t.Phase = TenantRollingBack
+		}
+	}
+	return Reply{Message: fmt.Sprintf("rolling back %d tenant(s); the deployment stops", len(names))}, nil
+}
+
+func (o *orchestration) stop(phase, reason string) {
+	if o.s.Stop && o.s.StopPhase == PhaseRolledBack {
+		return // a rollback in progress stays a rollback
+	}
+	o.s.Stop, o.s.StopPhase, o.s.StopReason = true, phase, reason
+	o.s.Paused = false
+}
+
+func (o *orchestration) run(ctx workflow.Context) (Status, error) {
+	if o.s.Prepared == nil {
+		if err := o.prepare(ctx); err != nil {
+			o.s.Phase, o.s.Error = PhaseFailed, err.Error()
+			o.s.FinishedAt = workflow.Now(ctx)
+			return o.status(), err
+		}
+	}
+	waves := o.s.Prepared.Waves
+	for o.s.Wave < len(waves) && !o.s.Stop {
+		w := waves[o.s.Wave]
+		if o.s.Started == 0 {
+			if err := o.beforeWave(ctx, w); err != nil {
+				return o.status(), err
+			}
+		}
+		if err := o.runWave(ctx, w); err != nil {
+			return o.status(), err // continue-as-new or failure
+		}
+		if o.s.Stop {
+			break
+		}
+		o.s.Wave++
+		o.s.Started = 0
+		o.s.WaveWaited = false
+	}
+	return o.finish(ctx)
+}
+
+func (o *orchestration) prepare(ctx workflow.Context) error {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
+	})
+	var p PreparedDeployment
+	if err := workflow.ExecuteActivity(actx, (*Activities).Prepare, o.s.Request).Get(ctx, &p); err != nil {
+		return fmt.Errorf("preparing %s: %w", o.s.Request.PlanPath, err)
+	}
+	if p.MaxParallel < 1 {
+		p.MaxParallel = 1
+	}
+	o.s.Prepared = &p
+	for i, w := range p.Waves {
+		if w.Gate != "" {
+			o.s.Gates = append(o.s.Gates, GateState{ID: w.Gate, Wave: i})
+		}
+	}
+	o.s.Phase = PhaseRunning
+	return nil
+}
+
+// beforeWave waits at the wave's gate and pauses between waves.
+func (o *orchestration) beforeWave(ctx workflow.Context, w WaveSummary) error {
+	if w.Gate != "" {
+		g := &o.s.Gates[slices.IndexFunc(o.s.Gates, func(g GateState) bool { return g.Wave == o.s.Wave })]
+		if !g.Open {
+			if g.WaitingSince.IsZero() {
+				g.WaitingSince = workflow.Now(ctx)
+			}
+			o.s.Phase = PhaseWaitingApproval
+			if err := workflow.Await(ctx, func() bool { return g.Open || o.s.Stop }); err != nil {
+				return err
+			}
+		}
+	}
+	if o.s.Wave > 0 && o.s.Prepared.PauseBetweenWaves > 0 && !o.s.WaveWaited && !o.s.Stop {
+		o.s.Phase = PhasePausedBetween
+		if _, err := workflow.AwaitWithTimeout(ctx, o.s.Prepared.PauseBetweenWaves, func() bool { return o.s.Stop }); err != nil {
+			return err
+		}
+		o.s.WaveWaited = true
+	}
+	if !o.s.Stop {
+		o.s.Phase = PhaseRunning
+	}
+	return nil
+}
+
+const tenantPageSize = 100
+
+// runWave starts the wave's tenants, at most maxParallel at a time, until
+// all have finished; it drains and continues as new when history is long.
+func (o *orchestration) runWave(ctx workflow.Context, w WaveSummary) error {
+	for {
+		long := workflow.GetInfo(ctx).GetCurrentHistoryLength() > o.limit
+		canStart := !o.s.Stop && !o.s.Paused && !long && o.s.Started < w.Tenants && len(o.running) < o.s.Prepared.MaxParallel
+		if canStart {
+			if err := o.startNext(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(o.running) == 0 {
+			if o.s.Stop || o.s.Started >= w.Tenants {
+				return nil
+			}
+			if long {
+				return o.continueAsNew(ctx)
+			}
+		}
+		// Wait for something to change: a tenant finishing, resume, stop.
+		started, stop, paused, n := o.s.Started, o.s.Stop, o.s.Paused, len(o.running)
+		if err := workflow.Await(ctx, func() bool {
+			return len(o.running) != n || o.s.Stop != stop || o.s.Paused != paused || o.s.Started != started
+		}); err != nil {
+			return err
+		}
+		o.startRollbacks(ctx)
+	}
+}
+
+func (o *orchestration) startNext(ctx workflow.Context) error {
+	if len(o.page) == 0 {
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+		req := TenantsRequest{PlanRef: o.s.Prepared.PlanRef, Wave: o.s.Wave, Offset: o.s.Started, Limit: tenantPageSize}
+		if err := workflow.ExecuteActivity(actx, (*Activities).Tenants, req).Get(ctx, &o.page); err != nil {
+			return fmt.Errorf("reading tenants of wave %d: %w", o.s.Wave, err)
+		}
+		if len(o.page) == 0 {
+			return fmt.Errorf("wave %d has no tenant at offset %d", o.s.Wave, o.s.Started)
+		}
+	}
+	a := o.page[0]
+	o.page = o.page[1:]
+	o.s.Started++
+	o.s.Tenants = append(o.s.Tenants, TenantRecord{Tenant: a.Tenant, Wave: o.s.Wave, Phase: TenantLocking, StartedAt: workflow.Now(ctx), Assignment: &a})
+	o.startTenant(ctx, a, false)
+	return nil
+}
+
+func (o *orchestration) startTenant(ctx workflow.Context, a TenantAssignment, rollback bool) {
+	p := o.s.Prepared
+	id := TenantWorkflowID(p.Cluster, p.Deployment, a.Tenant)
+	if rollback {
+		id = RollbackWorkflowID(p.Cluster, p.Deployment, a.Tenant)
+	}
+	cctx, cancel := workflow.WithCancel(ctx)
+	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{
+		WorkflowID:          id,
+		TaskQueue:           TaskQueue,
+		WaitForCancellation: true,
+		ParentClosePolicy:   enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	in := TenantInput{
+		Deployment: p.Deployment, ParentID: workflow.GetInfo(ctx).WorkflowExecution.ID, Assignment: a,
+		Checks: p.Checks, OnFailure: p.OnFailure, ApplyTimeout: p.ApplyTimeout, Rollback: rollback,
+	}
+	rt := &runningTenant{child: workflow.ExecuteChildWorkflow(cctx, DeployTenantWorkflow, in), cancel: cancel}
+	o.running[a.Tenant] = rt
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		var res TenantResult
+		err := rt.child.Get(gctx, &res)
+		delete(o.running, a.Tenant)
+		t := o.tenant(a.Tenant)
+		t.FinishedAt = workflow.Now(gctx)
+		t.LockWait = nil
+		if err != nil {
+			res = TenantResult{Phase: TenantFailed, Failure: err.Error()}
+		}
+		if t.Phase == TenantRollingBack && res.Phase == TenantCancelled {
+			return // stopped for a rollback: startRollbacks takes it from here
+		}
+		t.Phase, t.Failure, t.Services = res.Phase, res.Failure, res.Services
+		if t.Phase == TenantSucceeded {
+			t.Services = nil // keep the state small; details stay in the tenant's history
+		}
+		if t.Phase == TenantSucceeded && !rollback {
+			t.Assignment = nil
+		}
+		if t.Phase == TenantFailed || (t.Phase == TenantRolledBack && !rollback) {
+			o.stop(PhaseFailed, fmt.Sprintf("tenant %s %s: %s", a.Tenant, t.Phase, t.Failure))
+		}
+		if t.Phase != TenantPaused && o.s.Paused && strings.HasPrefix(o.s.PauseReason, "tenant "+a.Tenant+":") {
+			o.s.Paused, o.s.PauseReason = false, ""
+		}
+	})
+}
+
+// startRollbacks starts rollback children for tenants marked rolling back
+// that are not running anymore.
+func (o *orchestration) startRollbacks(ctx workflow.Context) {
+	for i := range o.s.Tenants {
+		t := &o.s.Tenants[i]
+		if t.Phase != TenantRollingBack || o.running[t.Tenant] != nil || t.Assignment == nil {
+			continue
+		}
+		o.startTenant(ctx, *t.Assignment, true)
+	}
+}
+
+func (o *orchestration) continueAsNew(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	o.page = nil
+	return workflow.NewContinueAsNewError(ctx, Orchestration, OrchestrationInput{Request: o.in.Request, State: &o.s, HistoryLimit: o.in.HistoryLimit})
+}
+
+func (o *orchestration) finish(ctx workflow.Context) (Status, error) {
+	// A stop may leave rollbacks to run and tenants to drain.
+	for {
+		o.startRollbacks(ctx)
+		if len(o.running) == 0 {
+			break
+		}
+		n := len(o.running)
+		if err := workflow.Await(ctx, func() bool { return len(o.running) != n }); err != nil {
+			return o.status(), err
+		}
+	}
+	o.s.Phase = PhaseSucceeded
+	if o.s.Stop {
+		o.s.Phase = o.s.StopPhase
+		o.s.Error = o.s.StopReason
+	}
+	o.s.FinishedAt = workflow.Now(ctx)
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return o.status(), err
+	}
+	return o.status(), nil
+}

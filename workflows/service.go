@@ -1,0 +1,45 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// DeployService rolls one service out in one tenant: it records what is
+// live (for rollback), applies with server-side apply, and waits for the
+// rollout while heartbeating. It is a child of DeployTenant, which holds the
+// lock and runs the checks.
+func DeployService(ctx workflow.Context, in ServiceInput) (ServiceResult, error) {
+	var res ServiceResult
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		// Apply is short: wait for it to stop before anyone rolls back.
+		WaitForCancellation: true,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
+	})
+	if in.Snapshot != nil {
+		res.Snapshot = *in.Snapshot
+	} else if err := workflow.ExecuteActivity(actx, (*Activities).Snapshot, in.Target).Get(ctx, &res.Snapshot); err != nil {
+		return res, fmt.Errorf("recording what is live in %s/%s: %w", in.Target.Tenant, in.Target.Service, err)
+	}
+	if err := workflow.ExecuteActivity(actx, (*Activities).Apply, in.Target).Get(ctx, &res.Applied); err != nil {
+		return res, fmt.Errorf("applying %s to %s: %w", in.Target.Service, in.Target.Tenant, err)
+	}
+	timeout := in.ApplyTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Minute
+	}
+	wctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    timeout,
+		ScheduleToCloseTimeout: timeout, // retries share the plan's rollout timeout
+		HeartbeatTimeout:       10 * time.Second,
+		RetryPolicy:            &temporal.RetryPolicy{MaximumInterval: 10 * time.Second},
+	})
+	if err := workflow.ExecuteActivity(wctx, (*Activities).WaitRollout, in.Target).Get(ctx, nil); err != nil {
+		return res, fmt.Errorf("rollout of %s in %s: %w", in.Target.Service, in.Target.Tenant, err)
+	}
+	return res, nil
+}

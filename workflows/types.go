@@ -1,0 +1,239 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/prdeploy/prdeploy/planner"
+	"github.com/prdeploy/prdeploy/policies"
+)
+
+// DeployRequest is what starts an Orchestration: a small reference to a
+// merged plan, never the plan or its manifests.
+type DeployRequest struct {
+	Repo         string `json:"repo"`
+	SHA          string `json:"sha"`
+	PlanPath     string `json:"planPath"`
+	Cluster      string `json:"cluster"`
+	DeploymentID string `json:"deploymentId"`
+	PR           int    `json:"pr,omitempty"`
+	PRAuthor     string `json:"prAuthor,omitempty"`
+	MergedBy     string `json:"mergedBy,omitempty"`
+}
+
+// PreparedDeployment is what the Prepare activity returns: the shape of the
+// rollout in one cluster, with tenants left in the plan store (fetched a page
+// at a time), so that histories stay small at any fleet size.
+type PreparedDeployment struct {
+	Deployment string `json:"deployment"`
+	Cluster    string `json:"cluster"`
+	// PlanRef is the stored execution plan and manifests, for Tenants.
+	PlanRef           string                 `json:"planRef"`
+	Waves             []WaveSummary          `json:"waves"`
+	Services          []string               `json:"services"`
+	MaxParallel       int                    `json:"maxParallel"`
+	PauseBetweenWaves time.Duration          `json:"pauseBetweenWaves"`
+	Checks            planner.CheckSpec      `json:"checks"`
+	OnFailure         planner.FailurePolicy  `json:"onFailure"`
+	ApplyTimeout      time.Duration          `json:"applyTimeout"`
+	ForceConflicts    bool                   `json:"forceConflicts,omitempty"`
+	Requirements      []policies.Requirement `json:"requirements,omitempty"`
+}
+
+// WaveSummary is one wave without its tenants.
+type WaveSummary struct {
+	Name    string `json:"name"`
+	Canary  bool   `json:"canary,omitempty"`
+	Gate    string `json:"gate,omitempty"`
+	Tenants int    `json:"tenants"`
+}
+
+// TenantsRequest asks the plan store for a page of a wave's tenants.
+type TenantsRequest struct {
+	PlanRef string `json:"planRef"`
+	Wave    int    `json:"wave"`
+	Offset  int    `json:"offset"`
+	Limit   int    `json:"limit"`
+}
+
+// TenantAssignment is one tenant of a wave with what it gets.
+type TenantAssignment struct {
+	Tenant    string `json:"tenant"`
+	Cluster   string `json:"cluster"`
+	Namespace string `json:"namespace"`
+	// Services in rollout order, with their DAG level.
+	Services []ServiceTarget `json:"services"`
+}
+
+// ServiceTarget is one service in one tenant: everything an applier needs,
+// by reference.
+type ServiceTarget struct {
+	Deployment string `json:"deployment"`
+	Cluster    string `json:"cluster"`
+	Tenant     string `json:"tenant"`
+	Namespace  string `json:"namespace"`
+	Service    string `json:"service"`
+	Image      string `json:"image"`
+	Level      int    `json:"level"`
+	// ManifestRef and ManifestDigest point at the rendered manifests in the
+	// payload store.
+	ManifestRef    string `json:"manifestRef,omitempty"`
+	ManifestDigest string `json:"manifestDigest,omitempty"`
+	ForceConflicts bool   `json:"forceConflicts,omitempty"`
+}
+
+// Lock returns the lock that guards the target.
+func (t ServiceTarget) Lock() LockKey {
+	return LockKey{Cluster: t.Cluster, Tenant: t.Tenant, Service: t.Service}
+}
+
+// ApplyResult is what a server-side apply changed.
+type ApplyResult struct {
+	Created    int `json:"created"`
+	Configured int `json:"configured"`
+	Unchanged  int `json:"unchanged"`
+}
+
+// SnapshotRef points at what was live before a deploy, for rollback.
+type SnapshotRef struct {
+	Ref    string `json:"ref,omitempty"`
+	Digest string `json:"digest,omitempty"`
+	// Empty is set when nothing was live (a first deploy): rollback deletes.
+	Empty bool `json:"empty,omitempty"`
+}
+
+// CheckTarget is what a safety check looks at.
+type CheckTarget struct {
+	Deployment string   `json:"deployment"`
+	Cluster    string   `json:"cluster"`
+	Tenant     string   `json:"tenant"`
+	Namespace  string   `json:"namespace"`
+	Services   []string `json:"services"`
+	// Matchers for noCriticalAlerts, placeholders already filled in.
+	Matchers      []string `json:"matchers,omitempty"`
+	MinReadyRatio float64  `json:"minReadyRatio,omitempty"`
+}
+
+// CheckResult is one probe of a safety check.
+type CheckResult struct {
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Check names.
+const (
+	CheckNoCriticalAlerts = "noCriticalAlerts"
+	CheckPodsAvailable    = "podsAvailable"
+)
+
+// CheckFailure says which check failed and why.
+type CheckFailure struct {
+	Check  string    `json:"check"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// Phases of a tenant in a deployment.
+const (
+	TenantPending     = "pending"
+	TenantLocking     = "waiting-for-lock"
+	TenantDeploying   = "deploying"
+	TenantSettling    = "settling"
+	TenantPaused      = "paused"
+	TenantRollingBack = "rolling-back"
+	TenantSucceeded   = "succeeded"
+	TenantFailed      = "failed"
+	TenantRolledBack  = "rolled-back"
+	TenantCancelled   = "cancelled"
+)
+
+// Phases of a service in a tenant.
+const (
+	ServicePending     = "pending"
+	ServiceApplying    = "applying"
+	ServiceRollingOut  = "rolling-out"
+	ServiceHealthy     = "healthy"
+	ServiceFailed      = "failed"
+	ServiceRolledBack  = "rolled-back"
+	ServiceRollingBack = "rolling-back"
+)
+
+// ServiceStatus is the state of one service of a tenant.
+type ServiceStatus struct {
+	Service string      `json:"service"`
+	Phase   string      `json:"phase"`
+	Applied ApplyResult `json:"applied"`
+	Error   string      `json:"error,omitempty"`
+}
+
+// LockWait says what a tenant is waiting on.
+type LockWait struct {
+	Lock   string    `json:"lock"`
+	Holder string    `json:"holder"`
+	Since  time.Time `json:"since"`
+}
+
+// TenantInput starts a DeployTenant.
+type TenantInput struct {
+	Deployment   string                `json:"deployment"`
+	ParentID     string                `json:"parentId"`
+	Assignment   TenantAssignment      `json:"assignment"`
+	Checks       planner.CheckSpec     `json:"checks"`
+	OnFailure    planner.FailurePolicy `json:"onFailure"`
+	ApplyTimeout time.Duration         `json:"applyTimeout"`
+	// Rollback asks for the tenant's services to be restored to what was
+	// live before the deployment (a /rollback of a finished tenant).
+	Rollback bool `json:"rollback,omitempty"`
+}
+
+// TenantResult is how a DeployTenant ended.
+type TenantResult struct {
+	Tenant   string          `json:"tenant"`
+	Phase    string          `json:"phase"`
+	Services []ServiceStatus `json:"services"`
+	Failure  string          `json:"failure,omitempty"`
+}
+
+// TenantEvent is what a DeployTenant tells its Orchestration while it runs.
+type TenantEvent struct {
+	Tenant string `json:"tenant"`
+	// Kind: "lock-wait", "lock-acquired", "paused".
+	Kind     string    `json:"kind"`
+	LockWait *LockWait `json:"lockWait,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Tenant event kinds.
+const (
+	EventLockWait     = "lock-wait"
+	EventLockAcquired = "lock-acquired"
+	EventPaused       = "paused"
+)
+
+// TenantDecision is a human decision about a tenant paused on failure.
+type TenantDecision struct {
+	// Action: "resume" (retry the failed work) or "rollback".
+	Action string `json:"action"`
+	By     string `json:"by,omitempty"`
+}
+
+// Decision actions.
+const (
+	DecisionResume   = "resume"
+	DecisionRollback = "rollback"
+)
+
+// ServiceInput starts a DeployService.
+type ServiceInput struct {
+	Target       ServiceTarget `json:"target"`
+	ApplyTimeout time.Duration `json:"applyTimeout"`
+	// Snapshot, when set, is what was live before this deployment first
+	// touched the service (a retry must not snapshot its own half-deploy).
+	Snapshot *SnapshotRef `json:"snapshot,omitempty"`
+}
+
+// ServiceResult is how a DeployService ended.
+type ServiceResult struct {
+	Applied  ApplyResult `json:"applied"`
+	Snapshot SnapshotRef `json:"snapshot"`
+}
