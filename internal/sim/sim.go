@@ -1,0 +1,301 @@
+// Package sim is a simulated fleet for tests and the demo's simulated-cluster
+// mode: a Cluster whose rollouts take a set time and can be made to fail, a
+// Prober whose checks can be made to fail, a plan source backed by execution
+// plans in memory, and a team directory. Every call is recorded, so tests
+// can count applies per target and see which work overlapped.
+package sim
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prdeploy/prdeploy/planner"
+	"github.com/prdeploy/prdeploy/policies"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+// Event is one recorded call.
+type Event struct {
+	Kind   string // snapshot, apply, rollout-start, rollout-done, rollout-failed, rollback, restart
+	Key    string // tenant/service
+	Image  string
+	Deploy string
+	At     time.Time
+}
+
+// Cluster is an in-memory cluster.
+type Cluster struct {
+	// RolloutTime is how long every rollout (and restart) takes.
+	RolloutTime time.Duration
+
+	mu        sync.Mutex
+	live      map[string]string // tenant/service → image
+	snapshots map[string]string // deployment/tenant/service → image before
+	failing   map[string]string // tenant/service → rollout failure reason
+	events    []Event
+	// OnEvent, when set, is called (without the lock) after each event.
+	OnEvent func(Event)
+}
+
+var _ workflows.Cluster = (*Cluster)(nil)
+
+// NewCluster returns a cluster whose rollouts take rollout.
+func NewCluster(rollout time.Duration) *Cluster {
+	return &Cluster{RolloutTime: rollout, live: map[string]string{}, snapshots: map[string]string{}, failing: map[string]string{}}
+}
+
+func key(t workflows.ServiceTarget) string { return t.Tenant + "/" + t.Service }
+
+func (c *Cluster) record(ev Event) {
+	ev.At = time.Now()
+	c.mu.Lock()
+	c.events = append(c.events, ev)
+	cb := c.OnEvent
+	c.mu.Unlock()
+	if cb != nil {
+		cb(ev)
+	}
+}
+
+// SetLive sets what runs now.
+func (c *Cluster) SetLive(tenant, service, image string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.live[tenant+"/"+service] = image
+}
+
+// Live returns what runs now.
+func (c *Cluster) Live(tenant, service string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.live[tenant+"/"+service]
+}
+
+// FailRollouts makes rollouts of a service in a tenant fail (reason "" heals).
+func (c *Cluster) FailRollouts(tenant, service, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if reason == "" {
+		delete(c.failing, tenant+"/"+service)
+		return
+	}
+	c.failing[tenant+"/"+service] = reason
+}
+
+// Events returns every recorded call.
+func (c *Cluster) Events() []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.events)
+}
+
+// Count returns how many events of a kind were recorded for tenant/service.
+func (c *Cluster) Count(kind, tenant, service string) int {
+	n := 0
+	for _, e := range c.Events() {
+		if e.Kind == kind && e.Key == tenant+"/"+service {
+			n++
+		}
+	}
+	return n
+}
+
+// Snapshot records the live image before the deploy, once per deployment.
+func (c *Cluster) Snapshot(ctx context.Context, t workflows.ServiceTarget) (workflows.SnapshotRef, error) {
+	c.mu.Lock()
+	sk := t.Deployment + "/" + key(t)
+	prev, ok := c.snapshots[sk]
+	if !ok {
+		prev = c.live[key(t)]
+		c.snapshots[sk] = prev
+	}
+	c.mu.Unlock()
+	c.record(Event{Kind: "snapshot", Key: key(t), Image: prev, Deploy: t.Deployment})
+	return workflows.SnapshotRef{Ref: "sim://" + sk, Empty: prev == ""}, nil
+}
+
+// Apply sets the target's image live.
+func (c *Cluster) Apply(ctx context.Context, t workflows.ServiceTarget) (workflows.ApplyResult, error) {
+	c.mu.Lock()
+	prev := c.live[key(t)]
+	c.live[key(t)] = t.Image
+	c.mu.Unlock()
+	c.record(Event{Kind: "apply", Key: key(t), Image: t.Image, Deploy: t.Deployment})
+	switch prev {
+	case "":
+		return workflows.ApplyResult{Created: 1}, nil
+	case t.Image:
+		return workflows.ApplyResult{Unchanged: 1}, nil
+	}
+	return workflows.ApplyResult{Configured: 1}, nil
+}
+
+// WaitRollout takes RolloutTime, then succeeds or fails as set.
+func (c *Cluster) WaitRollout(ctx context.Context, t workflows.ServiceTarget, progress func(string)) error {
+	c.record(Event{Kind: "rollout-start", Key: key(t), Image: t.Image, Deploy: t.Deployment})
+	if err := c.wait(ctx, progress); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	reason := c.failing[key(t)]
+	c.mu.Unlock()
+	if reason != "" {
+		c.record(Event{Kind: "rollout-failed", Key: key(t), Image: t.Image, Deploy: t.Deployment})
+		return workflows.Permanent(fmt.Errorf("rollout of %s failed: %s", key(t), reason))
+	}
+	c.record(Event{Kind: "rollout-done", Key: key(t), Image: t.Image, Deploy: t.Deployment})
+	return nil
+}
+
+func (c *Cluster) wait(ctx context.Context, progress func(string)) error {
+	deadline := time.Now().Add(c.RolloutTime)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		if progress != nil {
+			progress("rolling out")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		case <-time.After(time.Until(deadline)):
+		}
+	}
+	return nil
+}
+
+// Rollback restores the image recorded by Snapshot.
+func (c *Cluster) Rollback(ctx context.Context, t workflows.ServiceTarget, _ *workflows.SnapshotRef) error {
+	c.mu.Lock()
+	prev, ok := c.snapshots[t.Deployment+"/"+key(t)]
+	if ok {
+		if prev == "" {
+			delete(c.live, key(t))
+		} else {
+			c.live[key(t)] = prev
+		}
+	}
+	c.mu.Unlock()
+	if !ok {
+		return workflows.Permanent(fmt.Errorf("no snapshot of %s for %s", key(t), t.Deployment))
+	}
+	c.record(Event{Kind: "rollback", Key: key(t), Image: prev, Deploy: t.Deployment})
+	return nil
+}
+
+// Restart records a restart; its rollout is waited for by WaitRollout.
+func (c *Cluster) Restart(ctx context.Context, t workflows.ServiceTarget) error {
+	c.record(Event{Kind: "restart", Key: key(t), Deploy: t.Deployment})
+	return nil
+}
+
+// Prober is a safety-check prober whose checks pass until told otherwise.
+type Prober struct {
+	mu      sync.Mutex
+	failing map[string]string // tenant/check → reason
+	// FailedAt records when a failing probe first answered, per tenant/check.
+	FailedAt map[string]time.Time
+}
+
+var _ workflows.Prober = (*Prober)(nil)
+
+// NewProber returns a prober whose checks all pass.
+func NewProber() *Prober {
+	return &Prober{failing: map[string]string{}, FailedAt: map[string]time.Time{}}
+}
+
+// Fail makes a check fail for a tenant ("" heals it).
+func (p *Prober) Fail(tenant, check, reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if reason == "" {
+		delete(p.failing, tenant+"/"+check)
+		return
+	}
+	p.failing[tenant+"/"+check] = reason
+}
+
+// FirstFailure returns when a failing probe first answered for tenant/check.
+func (p *Prober) FirstFailure(tenant, check string) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.FailedAt[tenant+"/"+check]
+	return t, ok
+}
+
+// Probe answers from the failures set.
+func (p *Prober) Probe(ctx context.Context, check string, t workflows.CheckTarget) (workflows.CheckResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if reason, ok := p.failing[t.Tenant+"/"+check]; ok {
+		if _, seen := p.FailedAt[t.Tenant+"/"+check]; !seen {
+			p.FailedAt[t.Tenant+"/"+check] = time.Now()
+		}
+		return workflows.CheckResult{OK: false, Reason: reason}, nil
+	}
+	return workflows.CheckResult{OK: true}, nil
+}
+
+// Directory maps logins to teams.
+type Directory map[string][]string
+
+var _ workflows.Directory = Directory(nil)
+
+// Teams returns the login's teams.
+func (d Directory) Teams(ctx context.Context, login string) ([]string, error) {
+	return d[login], nil
+}
+
+// Plans serves execution plans kept in memory as a PlanSource.
+type Plans struct {
+	mu    sync.Mutex
+	plans map[string]*planner.ExecutionPlan
+	reqs  map[string][]policies.Requirement
+	refs  map[string]*planner.ExecutionPlan
+}
+
+var _ workflows.PlanSource = (*Plans)(nil)
+
+// NewPlans returns an empty plan source.
+func NewPlans() *Plans {
+	return &Plans{plans: map[string]*planner.ExecutionPlan{}, reqs: map[string][]policies.Requirement{}, refs: map[string]*planner.ExecutionPlan{}}
+}
+
+// Add makes a plan deployable, with the approvals its gates require.
+func (p *Plans) Add(e *planner.ExecutionPlan, reqs []policies.Requirement) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.plans[e.Deployment] = e
+	p.reqs[e.Deployment] = reqs
+}
+
+// Prepare cuts the plan to the cluster and keeps it under a reference.
+func (p *Plans) Prepare(ctx context.Context, req workflows.DeployRequest) (workflows.PreparedDeployment, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.plans[req.DeploymentID]
+	if !ok {
+		return workflows.PreparedDeployment{}, workflows.Permanent(fmt.Errorf("no plan %s", req.DeploymentID))
+	}
+	ce := e.ForCluster(req.Cluster)
+	ref := "sim://plans/" + req.Cluster + "/" + req.DeploymentID
+	p.refs[ref] = ce
+	return workflows.Summarize(ce, req.Cluster, ref, p.reqs[req.DeploymentID]), nil
+}
+
+// Tenants pages through a prepared plan's tenants.
+func (p *Plans) Tenants(ctx context.Context, req workflows.TenantsRequest) ([]workflows.TenantAssignment, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.refs[req.PlanRef]
+	if !ok {
+		return nil, workflows.Permanent(fmt.Errorf("no prepared plan %s", req.PlanRef))
+	}
+	return workflows.Assign(e, req, func(tenant, service string) (string, string) {
+		return "sim://manifests/" + tenant + "/" + service, ""
+	}), nil
+}

@@ -1,0 +1,65 @@
+// Package temporalx implements the workflows' Temporal-facing activity
+// dependencies with a Temporal client: requesting locks (signal-with-start
+// of Lock workflows) and watching lock holders close.
+package temporalx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+// Locks requests locks with signal-with-start.
+type Locks struct{ Client client.Client }
+
+var _ workflows.LockClient = Locks{}
+
+// RequestLock signals the key's Lock workflow, starting it if needed.
+func (l Locks) RequestLock(ctx context.Context, key workflows.LockKey, req workflows.LockRequest) error {
+	_, err := l.Client.SignalWithStartWorkflow(ctx, key.WorkflowID(), workflows.SignalLockAcquire, req,
+		client.StartWorkflowOptions{ID: key.WorkflowID(), TaskQueue: workflows.TaskQueue},
+		workflows.LockWorkflow, workflows.LockState{Key: key})
+	if err != nil {
+		return fmt.Errorf("requesting lock %s: %w", key, err)
+	}
+	return nil
+}
+
+// Watcher waits for workflows to close.
+type Watcher struct{ Client client.Client }
+
+var _ workflows.WorkflowWatcher = Watcher{}
+
+// WaitForClose returns nil once the workflow run is closed (or does not
+// exist), and an error when it cannot tell (the activity then retries).
+func (w Watcher) WaitForClose(ctx context.Context, workflowID, runID string) error {
+	for {
+		_ = w.Client.GetWorkflow(ctx, workflowID, runID).Get(ctx, nil) // long-polls until the run closes
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d, err := w.Client.DescribeWorkflowExecution(ctx, workflowID, runID)
+		var nf *serviceerror.NotFound
+		switch {
+		case errors.As(err, &nf):
+			return nil
+		case err != nil:
+			return fmt.Errorf("describing %s: %w", workflowID, err)
+		case d.WorkflowExecutionInfo.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+			return nil
+		}
+		// Still running: the long poll ended early (a server restart, say).
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/prdeploy/prdeploy/internal/sim"
+	"github.com/prdeploy/prdeploy/internal/temporalx"
+	"github.com/prdeploy/prdeploy/planner"
+	"github.com/prdeploy/prdeploy/policies"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+const testFleet = `apiVersion: prdeploy.dev/v1
+kind: Fleet
+clusters:
+  - name: c1
+services:
+  - {name: api, image: registry.example.com/api}
+  - {name: db, image: registry.example.com/db}
+  - {name: web, image: registry.example.com/web}
+tenants:
+`
+
+// harness is a real Temporal server in the test process, a worker with
+// prdeploy's workflows, and the simulated fleet behind the activities.
+type harness struct {
+	t       *testing.T
+	ts      *temporaltest.TestServer
+	c       client.Client
+	cluster *sim.Cluster
+	prober  *sim.Prober
+	plans   *sim.Plans
+	dir     sim.Directory
+	fleet   *planner.Fleet
+	w       worker.Worker
+}
+
+func newHarness(t *testing.T, rollout time.Duration, tenants int) *harness {
+	t.Helper()
+	var fleet strings.Builder
+	fleet.WriteString(testFleet)
+	for i := 1; i <= tenants; i++ {
+		fmt.Fprintf(&fleet, "  - {name: t%02d, cluster: c1, namespace: ns-t%02d}\n", i, i)
+	}
+	f, err := planner.ParseFleet("fleet.yaml", []byte(fleet.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	h := &harness{
+		t: t, ts: ts, c: ts.GetDefaultClient(), fleet: f,
+		cluster: sim.NewCluster(rollout), prober: sim.NewProber(), plans: sim.NewPlans(),
+		dir: sim.Directory{"ana": {"acme/sre"}, "bo": {"acme/sre"}, "cy": {"acme/dev"}, "author": {"acme/sre"}},
+	}
+	h.startWorker()
+	return h
+}
+
+func (h *harness) startWorker() {
+	acts := &workflows.Activities{
+		Plans: h.plans, Cluster: h.cluster, Probes: h.prober, Directory: h.dir,
+		Locks: temporalx.Locks{Client: h.c}, Watcher: temporalx.Watcher{Client: h.c},
+	}
+	h.w = h.ts.NewWorker(workflows.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) })
+}
+
+func (h *harness) stopWorker() { h.w.Stop() }
+
+// plan expands a plan for the test fleet and makes it deployable.
+func (h *harness) plan(id, spec string, reqs ...policies.Requirement) *planner.ExecutionPlan {
+	h.t.Helper()
+	src := "apiVersion: prdeploy.dev/v1\nkind: DeployPlan\nmetadata: {name: " + id + "}\nspec:\n  clusters: [c1]\n" + spec
+	p, _ := planner.ParsePlan("deploys/"+id+".yaml", []byte(src))
+	e, err := planner.Expand(p, h.fleet)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.plans.Add(e, reqs)
+	return e
+}
+
+func (h *harness) deploy(id string) client.WorkflowRun {
+	h.t.Helper()
+	return h.deployWith(workflows.OrchestrationInput{Request: workflows.DeployRequest{Cluster: "c1", DeploymentID: id, PlanPath: "deploys/" + id + ".yaml", PRAuthor: "author"}})
+}
+
+func (h *harness) deployWith(in workflows.OrchestrationInput) client.WorkflowRun {
+	h.t.Helper()
+	id := workflows.DeployWorkflowID(in.Request.Cluster, in.Request.DeploymentID)
+	run, err := h.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, workflows.OrchestrationWorkflow, in)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return run
+}
+
+func (h *harness) status(id string) workflows.Status {
+	h.t.Helper()
+	v, err := h.c.QueryWorkflow(context.Background(), workflows.DeployWorkflowID("c1", id), "", workflows.QueryStatus)
+	if err != nil {
+		h.t.Fatalf("query %s: %v", id, err)
+	}
+	var st workflows.Status
+	if err := v.Get(&st); err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func (h *harness) eventually(what string, timeout time.Duration, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (h *harness) update(id, name string, arg any) (workflows.Reply, error) {
+	h.t.Helper()
+	handle, err := h.c.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{
+		WorkflowID: workflows.DeployWorkflowID("c1", id), UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return workflows.Reply{}, err
+	}
+	var r workflows.Reply
+	err = handle.Get(context.Background(), &r)
+	return r, err
+}
+
+func (h *harness) result(run client.WorkflowRun) workflows.Status {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var st workflows.Status
+	if err := run.Get(ctx, &st); err != nil {
+		h.t.Fatalf("deployment failed: %v", err)
+	}
+	return st
+}
+
+// interval is when a tenant/service was being changed: apply to rollout end.
+type interval struct{ start, end time.Time }
+
+func (h *harness) intervals(deploy, key string) []interval {
+	var out []interval
+	var open time.Time
+	for _, e := range h.cluster.Events() {
+		if e.Key != key || e.Deploy != deploy {
+			continue
+		}
+		switch e.Kind {
+		case "apply", "restart":
+			open = e.At
+		case "rollout-done", "rollout-failed":
+			out = append(out, interval{open, e.At})
+		}
+	}
+	return out
+}
+
+func overlaps(a, b []interval) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x.start.Before(y.end) && y.start.Before(x.end) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func errText(err error) string {
+	for err != nil {
+		if u := errors.Unwrap(err); u != nil && strings.Contains(err.Error(), u.Error()) {
+			err = u
+			continue
+		}
+		break
+	}
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
