@@ -186,8 +186,41 @@ type heldLock struct {
 	requestID string
 }
 
+// lockInbox receives the Lock workflows' answers for every acquirer in one
+// workflow (a RollingRestart acquires for several tenants at once), so that
+// no acquirer consumes another's grant.
+type lockInbox struct {
+	granted map[string]bool
+	queued  map[string]LockQueued
+}
+
+// newLockInbox starts receiving lock answers; call it once per workflow.
+func newLockInbox(ctx workflow.Context) *lockInbox {
+	in := &lockInbox{granted: map[string]bool{}, queued: map[string]LockQueued{}}
+	granted := workflow.GetSignalChannel(ctx, SignalLockGranted)
+	queued := workflow.GetSignalChannel(ctx, SignalLockQueued)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(granted, func(c workflow.ReceiveChannel, _ bool) {
+				var g LockGrant
+				c.Receive(ctx, &g)
+				in.granted[g.RequestID] = true
+			})
+			sel.AddReceive(queued, func(c workflow.ReceiveChannel, _ bool) {
+				var q LockQueued
+				c.Receive(ctx, &q)
+				in.queued[q.RequestID] = q
+			})
+			sel.Select(ctx)
+		}
+	})
+	return in
+}
+
 // lockHolder acquires and releases locks for a workflow.
 type lockHolder struct {
+	inbox  *lockInbox
 	owner  string
 	held   []heldLock
 	onWait func(ctx workflow.Context, w LockWait)
@@ -202,8 +235,6 @@ func (h *lockHolder) acquire(ctx workflow.Context, keys []LockKey) error {
 	SortLockKeys(keys)
 	keys = slices.Compact(keys)
 	info := workflow.GetInfo(ctx)
-	granted := workflow.GetSignalChannel(ctx, SignalLockGranted)
-	queued := workflow.GetSignalChannel(ctx, SignalLockQueued)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 10 * time.Second},
@@ -223,27 +254,23 @@ func (h *lockHolder) acquire(ctx workflow.Context, keys []LockKey) error {
 			return fmt.Errorf("requesting lock %s: %w", key, err)
 		}
 		waited := false
-		for got := false; !got; {
-			sel := workflow.NewSelector(ctx)
-			sel.AddReceive(granted, func(c workflow.ReceiveChannel, _ bool) {
-				var g LockGrant
-				c.Receive(ctx, &g)
-				got = g.RequestID == req.RequestID
+		for !h.inbox.granted[req.RequestID] {
+			err := workflow.Await(ctx, func() bool {
+				_, q := h.inbox.queued[req.RequestID]
+				return h.inbox.granted[req.RequestID] || (q && !waited)
 			})
-			sel.AddReceive(queued, func(c workflow.ReceiveChannel, _ bool) {
-				var q LockQueued
-				c.Receive(ctx, &q)
-				if q.RequestID == req.RequestID && h.onWait != nil {
-					waited = true
+			if err != nil {
+				return err
+			}
+			if q, ok := h.inbox.queued[req.RequestID]; ok && !waited {
+				waited = true
+				if h.onWait != nil {
 					h.onWait(ctx, LockWait{Lock: q.Key.String(), Holder: q.Holder, Since: q.Since})
 				}
-			})
-			sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
-			sel.Select(ctx)
-			if ctx.Err() != nil {
-				return ctx.Err()
 			}
 		}
+		delete(h.inbox.granted, req.RequestID)
+		delete(h.inbox.queued, req.RequestID)
 		if waited && h.onHeld != nil {
 			h.onHeld(ctx)
 		}

@@ -36,6 +36,7 @@ func RollingRestart(ctx workflow.Context, in RestartInput) (RestartResult, error
 		return res, err
 	}
 	parallel := max(in.MaxParallel, 1)
+	inbox := newLockInbox(ctx)
 	running, next, failed := 0, 0, false
 	for next < len(in.Targets) || running > 0 {
 		for !failed && running < parallel && next < len(in.Targets) {
@@ -45,7 +46,7 @@ func RollingRestart(ctx workflow.Context, in RestartInput) (RestartResult, error
 			res.Tenants[i] = TenantResult{Tenant: in.Targets[i].Tenant, Phase: TenantLocking}
 			workflow.Go(ctx, func(gctx workflow.Context) {
 				defer func() { running-- }()
-				res.Tenants[i] = restartOne(gctx, in, in.Targets[i])
+				res.Tenants[i] = restartOne(gctx, inbox, in, in.Targets[i])
 				if res.Tenants[i].Phase != TenantSucceeded {
 					failed = true
 				}
@@ -68,9 +69,9 @@ func RollingRestart(ctx workflow.Context, in RestartInput) (RestartResult, error
 	return res, nil
 }
 
-func restartOne(ctx workflow.Context, in RestartInput, t ServiceTarget) TenantResult {
+func restartOne(ctx workflow.Context, inbox *lockInbox, in RestartInput, t ServiceTarget) TenantResult {
 	r := TenantResult{Tenant: t.Tenant, Phase: TenantLocking}
-	locks := &lockHolder{owner: fmt.Sprintf("%s (restart by %s)", RestartWorkflowID(t.Cluster, t.Service, in.ID), in.Requester)}
+	locks := &lockHolder{inbox: inbox, owner: fmt.Sprintf("%s (restart by %s)", RestartWorkflowID(t.Cluster, t.Service, in.ID), in.Requester)}
 	defer locks.releaseAll(ctx)
 	if err := locks.acquire(ctx, []LockKey{t.Lock()}); err != nil {
 		r.Phase, r.Failure = TenantCancelled, err.Error()

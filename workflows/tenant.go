@@ -59,6 +59,7 @@ func (t *tenantRun) notify(ctx workflow.Context, ev TenantEvent) {
 
 func (t *tenantRun) run(ctx workflow.Context) (TenantResult, error) {
 	locks := &lockHolder{
+		inbox: newLockInbox(ctx),
 		owner: t.in.ParentID + " (tenant " + t.status.Tenant + ")",
 		onWait: func(ctx workflow.Context, w LockWait) {
 			t.status.LockWait = &w
