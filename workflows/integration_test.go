@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +154,171 @@ func TestRestartWaitsForDeploy(t *testing.T) {
 	}
 	if res.Tenants[0].Phase != workflows.TenantSucceeded || res.Tenants[1].Phase != workflows.TenantSucceeded {
 		t.Errorf("restart result: %+v", res)
+	}
+}
+
+// TestWorkerRestartMidRollout: the worker stops while rollouts wait, a new
+// worker starts, and the deployment finishes with every service applied
+// exactly once.
+func TestWorkerRestartMidRollout(t *testing.T) {
+	h := newHarness(t, 1500*time.Millisecond, 4)
+	h.plan("restart-me", "  services: [{name: db, tag: \"2\"}, {name: api, tag: \"2\", after: [db]}]\n  tenants: {names: [t01, t02, t03, t04]}\n  rollout: {maxParallel: 2}\n"+noChecks)
+	run := h.deploy("restart-me")
+	h.eventually("rollouts to be in flight", 30*time.Second, func() bool {
+		return h.cluster.Count("rollout-start", "t01", "db") == 1 && h.cluster.Count("rollout-start", "t02", "db") == 1
+	})
+	h.stopWorker()
+	h.startWorker()
+	st := h.result(run)
+	if st.Phase != workflows.PhaseSucceeded || st.Counts[workflows.TenantSucceeded] != 4 {
+		t.Fatalf("after a worker restart: phase %s counts %v", st.Phase, st.Counts)
+	}
+	for _, tn := range []string{"t01", "t02", "t03", "t04"} {
+		for _, s := range []string{"db", "api"} {
+			if n := h.cluster.Count("apply", tn, s); n != 1 {
+				t.Errorf("%s/%s applied %d times, want exactly 1", tn, s, n)
+			}
+		}
+	}
+}
+
+// TestFailingCheckRollsBackWithinASecond: a check that starts failing stops
+// the tenant's work within a second and the rollback policy restores what
+// was live; the tenants after it are left untouched.
+func TestFailingCheckRollsBackWithinASecond(t *testing.T) {
+	h := newHarness(t, 20*time.Second, 3)
+	h.cluster.SetLive("t01", "api", "registry.example.com/api:1")
+	h.plan("bad-api", `  services: [{name: api, tag: "2"}]
+  tenants: {names: [t01, t02, t03]}
+  checks: {interval: 1s, noCriticalAlerts: {enabled: false}}
+  onFailure: {action: rollback}
+`)
+	run := h.deploy("bad-api")
+	h.eventually("the rollout to start", 30*time.Second, func() bool { return h.cluster.Count("rollout-start", "t01", "api") == 1 })
+	h.prober.Fail("t01", workflows.CheckPodsAvailable, "1 of 3 pods available (CrashLoopBackOff)")
+	st := h.result(run)
+	failedAt, ok := h.prober.FirstFailure("t01", workflows.CheckPodsAvailable)
+	if !ok {
+		t.Fatal("the failing probe was never asked")
+	}
+	var rolledBack time.Time
+	for _, e := range h.cluster.Events() {
+		if e.Kind == "rollback" && e.Key == "t01/api" {
+			rolledBack = e.At
+		}
+	}
+	if rolledBack.IsZero() {
+		t.Fatal("t01/api was not rolled back")
+	}
+	if d := rolledBack.Sub(failedAt); d > time.Second {
+		t.Errorf("rollback came %s after the check failed; want within a second", d)
+	}
+	if got := h.cluster.Live("t01", "api"); got != "registry.example.com/api:1" {
+		t.Errorf("t01/api runs %s after rollback", got)
+	}
+	if st.Phase != workflows.PhaseFailed || st.Untouched != 2 || st.Tenants[0].Phase != workflows.TenantRolledBack {
+		t.Errorf("final: phase %s untouched %d tenants %+v", st.Phase, st.Untouched, st.Tenants)
+	}
+	if !strings.Contains(st.Tenants[0].Failure, "podsAvailable failed: 1 of 3 pods available") {
+		t.Errorf("failure = %q", st.Tenants[0].Failure)
+	}
+	if h.cluster.Count("apply", "t02", "api") != 0 {
+		t.Error("t02 was deployed after t01 failed")
+	}
+}
+
+// TestPauseThenAutomaticRollback: under the pause policy a failed tenant
+// holds its locks and waits; without a decision it rolls back by itself
+// after rollbackAfter, and the deployment fails with the reason.
+func TestPauseThenAutomaticRollback(t *testing.T) {
+	h := newHarness(t, 200*time.Millisecond, 2)
+	h.cluster.FailRollouts("t01", "web", "ProgressDeadlineExceeded: ReplicaSet web-7d9 has timed out progressing")
+	h.plan("web-pause", `  services: [{name: web, tag: "2"}]
+  tenants: {names: [t01, t02]}
+  onFailure: {action: pause, rollbackAfter: 2s}
+`+noChecks)
+	run := h.deploy("web-pause")
+	h.eventually("the deployment to pause", 30*time.Second, func() bool { return h.status("web-pause").Paused })
+	st := h.status("web-pause")
+	if !strings.Contains(st.PauseReason, "tenant t01") || !strings.Contains(st.PauseReason, "ProgressDeadlineExceeded") || st.Tenants[0].Phase != workflows.TenantPaused {
+		t.Errorf("paused: reason %q tenants %+v", st.PauseReason, st.Tenants)
+	}
+	final := h.result(run)
+	if final.Phase != workflows.PhaseFailed || final.Tenants[0].Phase != workflows.TenantRolledBack || final.Untouched != 1 {
+		t.Errorf("final: %s, tenants %+v, untouched %d", final.Phase, final.Tenants, final.Untouched)
+	}
+	if h.cluster.Count("rollback", "t01", "web") != 1 {
+		t.Error("t01/web was not rolled back once")
+	}
+}
+
+// TestPauseResumeRetries: a paused tenant retries its failed service on
+// /resume and the deployment completes.
+func TestPauseResumeRetries(t *testing.T) {
+	h := newHarness(t, 200*time.Millisecond, 1)
+	h.cluster.FailRollouts("t01", "web", "image pull backoff")
+	h.plan("web-resume", "  services: [{name: web, tag: \"2\"}]\n  tenants: {names: [t01]}\n  onFailure: {action: pause, rollbackAfter: 1h}\n"+noChecks)
+	run := h.deploy("web-resume")
+	h.eventually("the deployment to pause", 30*time.Second, func() bool { return h.status("web-resume").Paused })
+	h.cluster.FailRollouts("t01", "web", "")
+	r, err := h.update("web-resume", workflows.UpdateResume, workflows.CommandRequest{By: "ana"})
+	if err != nil || !strings.Contains(r.Message, "1 paused tenant(s) retry") {
+		t.Fatalf("resume: %q %v", r.Message, err)
+	}
+	if st := h.result(run); st.Phase != workflows.PhaseSucceeded {
+		t.Fatalf("after resume: %s %+v", st.Phase, st.Tenants)
+	}
+	if h.cluster.Count("apply", "t01", "web") != 2 || h.cluster.Count("snapshot", "t01", "web") != 1 {
+		t.Errorf("retry: %d applies, %d snapshots; want 2 and 1 (the retry keeps the first snapshot)",
+			h.cluster.Count("apply", "t01", "web"), h.cluster.Count("snapshot", "t01", "web"))
+	}
+}
+
+// TestTerminatedHolderReleasesLock: a lock holder that is terminated loses
+// the lock, and the next in the queue gets it.
+func TestTerminatedHolderReleasesLock(t *testing.T) {
+	h := newHarness(t, time.Hour, 1)
+	h.plan("stuck", "  services: [{name: db, tag: \"2\"}]\n  tenants: {names: [t01]}\n"+noChecks)
+	h.plan("next", "  services: [{name: db, tag: \"3\"}]\n  tenants: {names: [t01]}\n"+noChecks)
+	h.deploy("stuck")
+	h.eventually("stuck to hold the lock", 30*time.Second, func() bool { return h.cluster.Count("rollout-start", "t01", "db") == 1 })
+	h.cluster.RolloutTime = 100 * time.Millisecond
+	next := h.deploy("next")
+	h.eventually("next to wait on the lock", 30*time.Second, func() bool {
+		st := h.status("next")
+		return len(st.Tenants) == 1 && st.Tenants[0].LockWait != nil
+	})
+	if err := h.c.TerminateWorkflow(context.Background(), workflows.TenantWorkflowID("c1", "stuck", "t01"), "", "operator terminated a stuck tenant"); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.result(next); st.Phase != workflows.PhaseSucceeded {
+		t.Fatalf("next: %s %+v", st.Phase, st.Tenants)
+	}
+	if got := h.cluster.Live("t01", "db"); got != "registry.example.com/db:3" {
+		t.Errorf("t01/db runs %s", got)
+	}
+}
+
+// TestContinueAsNew: with a small history limit the Orchestration drains,
+// continues as new with its state, and still deploys every tenant once.
+func TestContinueAsNew(t *testing.T) {
+	h := newHarness(t, 10*time.Millisecond, 30)
+	var names []string
+	for i := 1; i <= 30; i++ {
+		names = append(names, fmt.Sprintf("t%02d", i))
+	}
+	h.plan("many", "  services: [{name: api, tag: \"2\"}]\n  tenants: {names: ["+strings.Join(names, ", ")+"]}\n  rollout: {maxParallel: 5, batchSize: 10}\n"+noChecks)
+	run := h.deployWith(workflows.OrchestrationInput{Request: workflows.DeployRequest{Cluster: "c1", DeploymentID: "many", PRAuthor: "author"}, HistoryLimit: 60})
+	st := h.result(run)
+	if st.Phase != workflows.PhaseSucceeded || st.Counts[workflows.TenantSucceeded] != 30 {
+		t.Fatalf("phase %s counts %v", st.Phase, st.Counts)
+	}
+	if st.Runs < 2 {
+		t.Errorf("continued as new %d times, want at least 2", st.Runs)
+	}
+	for _, n := range names {
+		if c := h.cluster.Count("apply", n, "api"); c != 1 {
+			t.Errorf("%s applied %d times", n, c)
+		}
 	}
 }

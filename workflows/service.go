@@ -23,10 +23,10 @@ func DeployService(ctx workflow.Context, in ServiceInput) (ServiceResult, error)
 	if in.Snapshot != nil {
 		res.Snapshot = *in.Snapshot
 	} else if err := workflow.ExecuteActivity(actx, (*Activities).Snapshot, in.Target).Get(ctx, &res.Snapshot); err != nil {
-		return res, fmt.Errorf("recording what is live in %s/%s: %w", in.Target.Tenant, in.Target.Service, err)
+		return fail(ctx, res, fmt.Errorf("recording what is live in %s/%s: %w", in.Target.Tenant, in.Target.Service, err))
 	}
 	if err := workflow.ExecuteActivity(actx, (*Activities).Apply, in.Target).Get(ctx, &res.Applied); err != nil {
-		return res, fmt.Errorf("applying %s to %s: %w", in.Target.Service, in.Target.Tenant, err)
+		return fail(ctx, res, fmt.Errorf("applying %s to %s: %w", in.Target.Service, in.Target.Tenant, err))
 	}
 	timeout := in.ApplyTimeout
 	if timeout <= 0 {
@@ -39,7 +39,17 @@ func DeployService(ctx workflow.Context, in ServiceInput) (ServiceResult, error)
 		RetryPolicy:            &temporal.RetryPolicy{MaximumInterval: 10 * time.Second},
 	})
 	if err := workflow.ExecuteActivity(wctx, (*Activities).WaitRollout, in.Target).Get(ctx, nil); err != nil {
-		return res, fmt.Errorf("rollout of %s in %s: %w", in.Target.Service, in.Target.Tenant, err)
+		return fail(ctx, res, fmt.Errorf("rollout of %s in %s: %w", in.Target.Service, in.Target.Tenant, err))
 	}
+	return res, nil
+}
+
+// fail ends the service with its error in the result; a cancellation stays
+// a cancellation.
+func fail(ctx workflow.Context, res ServiceResult, err error) (ServiceResult, error) {
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	res.Error = err.Error()
 	return res, nil
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -186,6 +187,9 @@ func (t *tenantRun) deployLevels(ctx workflow.Context) error {
 		for j, i := range batch {
 			var res ServiceResult
 			err := futures[j].Get(ctx, &res)
+			if err == nil && res.Error != "" {
+				err = errors.New(res.Error)
+			}
 			if res.Snapshot != (SnapshotRef{}) {
 				t.snapshots[svcs[i].Service] = res.Snapshot
 			}

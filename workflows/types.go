@@ -232,8 +232,11 @@ type ServiceInput struct {
 	Snapshot *SnapshotRef `json:"snapshot,omitempty"`
 }
 
-// ServiceResult is how a DeployService ended.
+// ServiceResult is how a DeployService ended. A failed apply or rollout is
+// a result with Error, not a failed workflow, so that the snapshot taken
+// before it reaches the tenant (a retry must restore the same one).
 type ServiceResult struct {
 	Applied  ApplyResult `json:"applied"`
 	Snapshot SnapshotRef `json:"snapshot"`
+	Error    string      `json:"error,omitempty"`
 }
