@@ -322,3 +322,72 @@ func TestContinueAsNew(t *testing.T) {
 		}
 	}
 }
+
+// TestRollbackCommand: /rollback during a rollout stops the deployment, rolls
+// back the finished tenant and the one in progress, and leaves the rest
+// untouched.
+func TestRollbackCommand(t *testing.T) {
+	h := newHarness(t, 300*time.Millisecond, 3)
+	for _, tn := range []string{"t01", "t02", "t03"} {
+		h.cluster.SetLive(tn, "api", "registry.example.com/api:1")
+	}
+	h.plan("rb", "  services: [{name: api, tag: \"2\"}]\n  tenants: {names: [t01, t02, t03]}\n"+noChecks)
+	run := h.deploy("rb")
+	h.eventually("t02 to start rolling out", 30*time.Second, func() bool { return h.cluster.Count("rollout-start", "t02", "api") == 1 })
+	h.cluster.RolloutTime = 5 * time.Second // t02 is slow now; t01 is done
+	if _, err := h.update("rb", workflows.UpdateRollback, workflows.CommandRequest{By: "ana", Tenants: []string{"t09"}}); err == nil || !strings.Contains(err.Error(), "t09 has not been deployed") {
+		t.Errorf("rollback of an unknown tenant: %v", err)
+	}
+	r, err := h.update("rb", workflows.UpdateRollback, workflows.CommandRequest{By: "ana"})
+	if err != nil || !strings.Contains(r.Message, "rolling back 2 tenant(s)") {
+		t.Fatalf("rollback: %q %v", r.Message, err)
+	}
+	st := h.result(run)
+	if st.Phase != workflows.PhaseRolledBack || st.Untouched != 1 {
+		t.Fatalf("final: %s untouched %d tenants %+v", st.Phase, st.Untouched, st.Tenants)
+	}
+	for _, tn := range []string{"t01", "t02"} {
+		if got := h.cluster.Live(tn, "api"); got != "registry.example.com/api:1" {
+			t.Errorf("%s/api runs %s after rollback", tn, got)
+		}
+		if rec := st.Tenants[slicesIndex(st.Tenants, tn)]; rec.Phase != workflows.TenantRolledBack {
+			t.Errorf("%s phase %s", tn, rec.Phase)
+		}
+	}
+	if h.cluster.Count("apply", "t03", "api") != 0 {
+		t.Error("t03 was deployed after the rollback")
+	}
+}
+
+// TestCancelCommand: /cancel stops the deployment without rolling back.
+func TestCancelCommand(t *testing.T) {
+	h := newHarness(t, time.Hour, 2)
+	h.plan("cx", "  services: [{name: api, tag: \"2\"}]\n  tenants: {names: [t01, t02]}\n"+noChecks)
+	run := h.deploy("cx")
+	h.eventually("t01 to roll out", 30*time.Second, func() bool { return h.cluster.Count("rollout-start", "t01", "api") == 1 })
+	if _, err := h.update("cx", workflows.UpdateCancel, workflows.CommandRequest{By: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	st := h.result(run)
+	if st.Phase != workflows.PhaseCancelled || st.Tenants[0].Phase != workflows.TenantCancelled || st.Untouched != 1 {
+		t.Fatalf("final: %s %+v", st.Phase, st.Tenants)
+	}
+	if h.cluster.Count("rollback", "t01", "api") != 0 {
+		t.Error("cancel rolled back")
+	}
+	// The lock was released: another deployment of the service goes through.
+	h.cluster.RolloutTime = 10 * time.Millisecond
+	h.plan("after", "  services: [{name: api, tag: \"3\"}]\n  tenants: {names: [t01]}\n"+noChecks)
+	if st := h.result(h.deploy("after")); st.Phase != workflows.PhaseSucceeded {
+		t.Fatalf("after cancel: %s", st.Phase)
+	}
+}
+
+func slicesIndex(ts []workflows.TenantRecord, name string) int {
+	for i, t := range ts {
+		if t.Tenant == name {
+			return i
+		}
+	}
+	return -1
+}

@@ -64,15 +64,18 @@ type OrchestrationState struct {
 
 // TenantRecord is one started tenant.
 type TenantRecord struct {
-	Tenant     string          `json:"tenant"`
-	Wave       int             `json:"wave"`
+	Tenant string `json:"tenant"`
+	Wave   int    `json:"wave"`
+	// Index is the tenant's place in its wave, to read it again later.
+	Index      int             `json:"index"`
 	Phase      string          `json:"phase"`
 	Failure    string          `json:"failure,omitempty"`
 	LockWait   *LockWait       `json:"lockWait,omitempty"`
 	Services   []ServiceStatus `json:"services,omitempty"`
 	StartedAt  time.Time       `json:"startedAt"`
 	FinishedAt time.Time       `json:"finishedAt,omitempty"`
-	// Assignment is kept while the tenant runs (for a later rollback).
+	// Assignment is kept while the tenant runs; a finished tenant's is
+	// read again from the plan store when it must be rolled back.
 	Assignment *TenantAssignment `json:"assignment,omitempty"`
 }
 
@@ -548,8 +551,8 @@ func (o *orchestration) startNext(ctx workflow.Context) error {
 	}
 	a := o.page[0]
 	o.page = o.page[1:]
+	o.s.Tenants = append(o.s.Tenants, TenantRecord{Tenant: a.Tenant, Wave: o.s.Wave, Index: o.s.Started, Phase: TenantLocking, StartedAt: workflow.Now(ctx), Assignment: &a})
 	o.s.Started++
-	o.s.Tenants = append(o.s.Tenants, TenantRecord{Tenant: a.Tenant, Wave: o.s.Wave, Phase: TenantLocking, StartedAt: workflow.Now(ctx), Assignment: &a})
 	o.startTenant(ctx, a, false)
 	return nil
 }
@@ -608,8 +611,18 @@ func (o *orchestration) startTenant(ctx workflow.Context, a TenantAssignment, ro
 func (o *orchestration) startRollbacks(ctx workflow.Context) {
 	for i := range o.s.Tenants {
 		t := &o.s.Tenants[i]
-		if t.Phase != TenantRollingBack || o.running[t.Tenant] != nil || t.Assignment == nil {
+		if t.Phase != TenantRollingBack || o.running[t.Tenant] != nil {
 			continue
+		}
+		if t.Assignment == nil {
+			actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+			var page []TenantAssignment
+			req := TenantsRequest{PlanRef: o.s.Prepared.PlanRef, Wave: t.Wave, Offset: t.Index, Limit: 1}
+			if err := workflow.ExecuteActivity(actx, (*Activities).Tenants, req).Get(ctx, &page); err != nil || len(page) != 1 || page[0].Tenant != t.Tenant {
+				t.Phase, t.Failure = TenantFailed, fmt.Sprintf("cannot roll back: reading the tenant from the plan: %v", err)
+				continue
+			}
+			t.Assignment = &page[0]
 		}
 		o.startTenant(ctx, *t.Assignment, true)
 	}
