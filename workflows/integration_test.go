@@ -82,6 +82,9 @@ func TestDeployWithGate(t *testing.T) {
 	if _, err := h.update("gated", workflows.UpdatePause, workflows.CommandRequest{By: "ana"}); err == nil {
 		t.Error("pausing a finished deployment was accepted")
 	}
+	h.recordHistory("orchestration-gate-approved", workflows.DeployWorkflowID("c1", "gated"), "")
+	h.recordHistory("tenant-dag", workflows.TenantWorkflowID("c1", "gated", "t01"), "")
+	h.recordHistory("service-happy", workflows.ServiceWorkflowID("c1", "gated", "t01", "api"), "")
 }
 
 // TestLocksSerializeSameService: two deployments of the same service in the
@@ -124,6 +127,7 @@ func TestLocksSerializeSameService(t *testing.T) {
 	if got := h.cluster.Live("t01", "api"); got != "registry.example.com/api:3" {
 		t.Errorf("t01/api runs %s, want the later deployment's image", got)
 	}
+	h.recordHistory("tenant-lock-wait", workflows.TenantWorkflowID("c1", "api-v3", "t01"), "")
 }
 
 // TestRestartWaitsForDeploy: a RollingRestart of a service waits for the
@@ -155,6 +159,8 @@ func TestRestartWaitsForDeploy(t *testing.T) {
 	if res.Tenants[0].Phase != workflows.TenantSucceeded || res.Tenants[1].Phase != workflows.TenantSucceeded {
 		t.Errorf("restart result: %+v", res)
 	}
+	h.recordHistory("restart-after-deploy", workflows.RestartWorkflowID("c1", "db", "r1"), "")
+	h.recordHistory("lock-deploy-then-restart", workflows.LockKey{Cluster: "c1", Tenant: "t01", Service: "db"}.WorkflowID(), "")
 }
 
 // TestWorkerRestartMidRollout: the worker stops while rollouts wait, a new
@@ -225,6 +231,7 @@ func TestFailingCheckRollsBackWithinASecond(t *testing.T) {
 	if h.cluster.Count("apply", "t02", "api") != 0 {
 		t.Error("t02 was deployed after t01 failed")
 	}
+	h.recordHistory("tenant-check-failure-rollback", workflows.TenantWorkflowID("c1", "bad-api", "t01"), "")
 }
 
 // TestPauseThenAutomaticRollback: under the pause policy a failed tenant
@@ -250,6 +257,8 @@ func TestPauseThenAutomaticRollback(t *testing.T) {
 	if h.cluster.Count("rollback", "t01", "web") != 1 {
 		t.Error("t01/web was not rolled back once")
 	}
+	h.recordHistory("orchestration-pause-rollback", workflows.DeployWorkflowID("c1", "web-pause"), "")
+	h.recordHistory("tenant-pause-timeout-rollback", workflows.TenantWorkflowID("c1", "web-pause", "t01"), "")
 }
 
 // TestPauseResumeRetries: a paused tenant retries its failed service on
@@ -294,6 +303,7 @@ func TestTerminatedHolderReleasesLock(t *testing.T) {
 	if st := h.result(next); st.Phase != workflows.PhaseSucceeded {
 		t.Fatalf("next: %s %+v", st.Phase, st.Tenants)
 	}
+	h.recordHistory("lock-holder-terminated", workflows.LockKey{Cluster: "c1", Tenant: "t01", Service: "db"}.WorkflowID(), "")
 	if got := h.cluster.Live("t01", "db"); got != "registry.example.com/db:3" {
 		t.Errorf("t01/db runs %s", got)
 	}
@@ -316,6 +326,7 @@ func TestContinueAsNew(t *testing.T) {
 	if st.Runs < 2 {
 		t.Errorf("continued as new %d times, want at least 2", st.Runs)
 	}
+	h.recordHistory("orchestration-continue-as-new", run.GetID(), run.GetRunID())
 	for _, n := range names {
 		if c := h.cluster.Count("apply", n, "api"); c != 1 {
 			t.Errorf("%s applied %d times", n, c)
@@ -357,6 +368,7 @@ func TestRollbackCommand(t *testing.T) {
 	if h.cluster.Count("apply", "t03", "api") != 0 {
 		t.Error("t03 was deployed after the rollback")
 	}
+	h.recordHistory("orchestration-rollback-command", workflows.DeployWorkflowID("c1", "rb"), "")
 }
 
 // TestCancelCommand: /cancel stops the deployment without rolling back.

@@ -5,12 +5,23 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// Register registers prdeploy's workflows and activities on a worker.
-func Register(r worker.Registry, a *Activities) {
+// WorkflowRegistry is where workflows are registered: a worker, or a
+// replayer in tests.
+type WorkflowRegistry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+}
+
+// RegisterWorkflows registers prdeploy's workflows under their stable names.
+func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Orchestration, workflow.RegisterOptions{Name: OrchestrationWorkflow})
 	r.RegisterWorkflowWithOptions(DeployTenant, workflow.RegisterOptions{Name: DeployTenantWorkflow})
 	r.RegisterWorkflowWithOptions(DeployService, workflow.RegisterOptions{Name: DeployServiceWorkflow})
 	r.RegisterWorkflowWithOptions(Lock, workflow.RegisterOptions{Name: LockWorkflow})
 	r.RegisterWorkflowWithOptions(RollingRestart, workflow.RegisterOptions{Name: RollingRestartWorkflow})
+}
+
+// Register registers prdeploy's workflows and activities on a worker.
+func Register(r worker.Registry, a *Activities) {
+	RegisterWorkflows(r)
 	r.RegisterActivity(a)
 }
