@@ -19,7 +19,10 @@ type PlanSource interface {
 
 // Cluster applies and rolls back services in tenants.
 type Cluster interface {
-	// Snapshot records what is live now, for a later rollback.
+	// Snapshot records what is live now, for a later rollback. It is
+	// idempotent per deployment and target: the first snapshot taken is
+	// kept and returned again, so a retry after a partial apply never
+	// records the deployment's own changes as "what was live".
 	Snapshot(ctx context.Context, t ServiceTarget) (SnapshotRef, error)
 	// Apply applies the target's manifests (server-side apply, idempotent).
 	Apply(ctx context.Context, t ServiceTarget) (ApplyResult, error)
@@ -107,16 +110,36 @@ func (a *Activities) Tenants(ctx context.Context, req TenantsRequest) ([]TenantA
 	return t, classify(err)
 }
 
-// Snapshot records what is live before the deploy.
-func (a *Activities) Snapshot(ctx context.Context, t ServiceTarget) (SnapshotRef, error) {
-	s, err := a.Cluster.Snapshot(ctx, t)
-	return s, classify(err)
+// ApplyRequest applies one service; Snapshot is set when what was live
+// before was recorded already (a retry of a failed service).
+type ApplyRequest struct {
+	Target   ServiceTarget `json:"target"`
+	Snapshot *SnapshotRef  `json:"snapshot,omitempty"`
 }
 
-// Apply applies the target's manifests.
-func (a *Activities) Apply(ctx context.Context, t ServiceTarget) (ApplyResult, error) {
-	r, err := a.Cluster.Apply(ctx, t)
-	return r, classify(err)
+// ApplyOutcome is what was live before and what the apply changed.
+type ApplyOutcome struct {
+	Snapshot SnapshotRef `json:"snapshot"`
+	Applied  ApplyResult `json:"applied"`
+}
+
+// Apply records what is live (unless already recorded), then applies the
+// target's manifests. One activity for both keeps a service's history
+// short; Cluster.Snapshot's idempotence keeps a retry safe.
+func (a *Activities) Apply(ctx context.Context, req ApplyRequest) (ApplyOutcome, error) {
+	var out ApplyOutcome
+	if req.Snapshot != nil {
+		out.Snapshot = *req.Snapshot
+	} else {
+		s, err := a.Cluster.Snapshot(ctx, req.Target)
+		if err != nil {
+			return out, classify(fmt.Errorf("recording what is live in %s/%s: %w", req.Target.Tenant, req.Target.Service, err))
+		}
+		out.Snapshot = s
+	}
+	r, err := a.Cluster.Apply(ctx, req.Target)
+	out.Applied = r
+	return out, classify(err)
 }
 
 // WaitRollout waits for the rollout, heartbeating its progress.

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/temporal"
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/prdeploy/prdeploy/internal/sim"
@@ -33,7 +37,7 @@ tenants:
 // harness is a real Temporal server in the test process, a worker with
 // prdeploy's workflows, and the simulated fleet behind the activities.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	ts      *temporaltest.TestServer
 	c       client.Client
 	cluster *sim.Cluster
@@ -44,7 +48,7 @@ type harness struct {
 	w       worker.Worker
 }
 
-func newHarness(t *testing.T, rollout time.Duration, tenants int) *harness {
+func newHarness(t testing.TB, rollout time.Duration, tenants int) *harness {
 	t.Helper()
 	var fleet strings.Builder
 	fleet.WriteString(testFleet)
@@ -55,7 +59,17 @@ func newHarness(t *testing.T, rollout time.Duration, tenants int) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	var ts *temporaltest.TestServer
+	if tt, ok := t.(*testing.T); ok {
+		ts = temporaltest.NewServer(temporaltest.WithT(tt))
+	} else { // benchmarks: quiet server and worker
+		ts = temporaltest.NewServer(
+			temporaltest.WithBaseServerOptions(temporal.WithLogger(log.NewNoopLogger())),
+			temporaltest.WithBaseClientOptions(client.Options{Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))}),
+			temporaltest.WithBaseWorkerOptions(worker.Options{MaxConcurrentWorkflowTaskPollers: 4, MaxConcurrentActivityTaskPollers: 4}),
+		)
+		t.Cleanup(ts.Stop)
+	}
 	h := &harness{
 		t: t, ts: ts, c: ts.GetDefaultClient(), fleet: f,
 		cluster: sim.NewCluster(rollout), prober: sim.NewProber(), plans: sim.NewPlans(),

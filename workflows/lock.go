@@ -83,17 +83,19 @@ func (l *lockRun) run(ctx workflow.Context) error {
 	if limit == 0 {
 		limit = DefaultHistoryLimit
 	}
-	if l.Holder != nil {
-		l.watch(ctx) // a new run watches the holder it inherited
-	}
 	for {
 		l.grantNext(ctx)
+		// Watch the holder only while someone waits: a dead holder blocks
+		// nobody otherwise, and most locks are never contended.
+		if l.Holder != nil && len(l.Queue) > 0 && l.watchFuture == nil {
+			l.watch(ctx)
+		}
 		if l.Holder == nil && len(l.Queue) == 0 && acquire.Len() == 0 && release.Len() == 0 {
 			return nil // free and nobody waits
 		}
 		if workflow.GetInfo(ctx).GetCurrentHistoryLength() > limit && acquire.Len() == 0 && release.Len() == 0 {
 			if l.watchCancel != nil {
-				l.watchCancel()
+				l.watchCancel() // the new run watches again
 			}
 			return workflow.NewContinueAsNewError(ctx, Lock, l.LockState)
 		}
@@ -163,7 +165,6 @@ func (l *lockRun) grantNext(ctx workflow.Context) {
 		l.Holder = &next
 		l.HolderSince = workflow.Now(ctx)
 		l.Grants++
-		l.watch(ctx)
 	}
 }
 
@@ -235,7 +236,9 @@ func (h *lockHolder) acquire(ctx workflow.Context, keys []LockKey) error {
 	SortLockKeys(keys)
 	keys = slices.Compact(keys)
 	info := workflow.GetInfo(ctx)
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	// A local activity: one signal-with-start, without a round trip through
+	// the server to schedule it.
+	actx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 10 * time.Second},
 	})
@@ -250,7 +253,7 @@ func (h *lockHolder) acquire(ctx workflow.Context, keys []LockKey) error {
 		// Registered before the request, so a cancellation while waiting
 		// withdraws it.
 		h.held = append(h.held, heldLock{key: key, requestID: req.RequestID})
-		if err := workflow.ExecuteActivity(actx, (*Activities).RequestLock, key, req).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteLocalActivity(actx, activityRequestLock, key, req).Get(ctx, nil); err != nil {
 			return fmt.Errorf("requesting lock %s: %w", key, err)
 		}
 		waited := false
@@ -292,3 +295,8 @@ func (h *lockHolder) releaseAll(ctx workflow.Context) {
 	}
 	h.held = nil
 }
+
+// activityRequestLock is the registered name of Activities.RequestLock: a
+// local activity is called by name so that the worker's Activities (not a
+// nil receiver) runs it.
+const activityRequestLock = "RequestLock"

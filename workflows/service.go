@@ -9,7 +9,8 @@ import (
 )
 
 // DeployService rolls one service out in one tenant: it records what is
-// live (for rollback), applies with server-side apply, and waits for the
+// live (for rollback) and applies with server-side apply (one activity),
+// then waits for the
 // rollout while heartbeating. It is a child of DeployTenant, which holds the
 // lock and runs the checks.
 func DeployService(ctx workflow.Context, in ServiceInput) (ServiceResult, error) {
@@ -20,12 +21,10 @@ func DeployService(ctx workflow.Context, in ServiceInput) (ServiceResult, error)
 		WaitForCancellation: true,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
 	})
-	if in.Snapshot != nil {
-		res.Snapshot = *in.Snapshot
-	} else if err := workflow.ExecuteActivity(actx, (*Activities).Snapshot, in.Target).Get(ctx, &res.Snapshot); err != nil {
-		return fail(ctx, res, fmt.Errorf("recording what is live in %s/%s: %w", in.Target.Tenant, in.Target.Service, err))
-	}
-	if err := workflow.ExecuteActivity(actx, (*Activities).Apply, in.Target).Get(ctx, &res.Applied); err != nil {
+	var out ApplyOutcome
+	err := workflow.ExecuteActivity(actx, (*Activities).Apply, ApplyRequest{Target: in.Target, Snapshot: in.Snapshot}).Get(ctx, &out)
+	res.Snapshot, res.Applied = out.Snapshot, out.Applied
+	if err != nil {
 		return fail(ctx, res, fmt.Errorf("applying %s to %s: %w", in.Target.Service, in.Target.Tenant, err))
 	}
 	timeout := in.ApplyTimeout

@@ -27,8 +27,7 @@ func tenantEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 		return nil
 	})
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, SignalLockRelease, mock.Anything).Return(nil)
-	env.OnActivity(a.Snapshot, mock.Anything, mock.Anything).Return(SnapshotRef{Ref: "snap"}, nil)
-	env.OnActivity(a.Apply, mock.Anything, mock.Anything).Return(ApplyResult{Configured: 1}, nil)
+	env.OnActivity(a.Apply, mock.Anything, mock.Anything).Return(ApplyOutcome{Snapshot: SnapshotRef{Ref: "snap"}, Applied: ApplyResult{Configured: 1}}, nil)
 	return env
 }
 
