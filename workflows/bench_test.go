@@ -20,6 +20,7 @@ import (
 func benchRollout(b *testing.B, tenants, services, maxParallel int, rollout time.Duration) {
 	for b.Loop() {
 		h := newHarness(b, rollout, tenants)
+		h.wait = time.Hour
 		var names, svcs []string
 		for i := 1; i <= tenants; i++ {
 			names = append(names, fmt.Sprintf("t%02d", i))
@@ -49,7 +50,8 @@ func benchRollout(b *testing.B, tenants, services, maxParallel int, rollout time
 	}
 }
 
-// maxHistory returns the longest history of any workflow the run created.
+// maxHistory returns the longest history of any workflow run the
+// benchmark created.
 func maxHistory(b *testing.B, h *harness) int {
 	maxLen := 0
 	var token []byte
@@ -60,8 +62,13 @@ func maxHistory(b *testing.B, h *harness) int {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// Visibility records may lag; ask each execution for its length.
 		for _, e := range resp.Executions {
-			maxLen = max(maxLen, int(e.HistoryLength))
+			d, err := h.c.DescribeWorkflowExecution(context.Background(), e.Execution.WorkflowId, e.Execution.RunId)
+			if err != nil {
+				b.Fatal(err)
+			}
+			maxLen = max(maxLen, int(d.WorkflowExecutionInfo.HistoryLength))
 		}
 		if token = resp.NextPageToken; len(token) == 0 {
 			return maxLen

@@ -32,9 +32,10 @@ func checkRequests(spec planner.CheckSpec, target CheckTarget) []WatchCheckReque
 
 // guard runs body with the checks beside it. The first check to fail
 // cancels the body and the other checks, waits for the body to unwind, and
-// is returned. When the body ends, the checks keep watching for settle
-// before they are stopped. A body error is returned as is.
-func guard(ctx workflow.Context, checks []WatchCheckRequest, settle time.Duration, body func(ctx workflow.Context) error) (*CheckFailure, error) {
+// is returned. When the body ends, onSettle is called and the checks keep
+// watching for settle before they are stopped. A body error is returned as
+// is.
+func guard(ctx workflow.Context, checks []WatchCheckRequest, settle time.Duration, onSettle func(), body func(ctx workflow.Context) error) (*CheckFailure, error) {
 	gctx, stopChecks := workflow.WithCancel(ctx)
 	defer stopChecks()
 	cctx := workflow.WithActivityOptions(gctx, workflow.ActivityOptions{
@@ -74,6 +75,9 @@ func guard(ctx workflow.Context, checks []WatchCheckRequest, settle time.Duratio
 	}
 	if bodyErr != nil || len(checks) == 0 || settle <= 0 || ctx.Err() != nil {
 		return nil, bodyErr
+	}
+	if onSettle != nil {
+		onSettle()
 	}
 	settled := false
 	sel.AddFuture(workflow.NewTimer(gctx, settle), func(workflow.Future) { settled = true })

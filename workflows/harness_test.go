@@ -46,6 +46,8 @@ type harness struct {
 	dir     sim.Directory
 	fleet   *planner.Fleet
 	w       worker.Worker
+	// wait bounds how long result waits for a deployment.
+	wait time.Duration
 }
 
 func newHarness(t testing.TB, rollout time.Duration, tenants int) *harness {
@@ -72,7 +74,7 @@ func newHarness(t testing.TB, rollout time.Duration, tenants int) *harness {
 	}
 	h := &harness{
 		t: t, ts: ts, c: ts.GetDefaultClient(), fleet: f,
-		cluster: sim.NewCluster(rollout), prober: sim.NewProber(), plans: sim.NewPlans(),
+		cluster: sim.NewCluster(rollout), prober: sim.NewProber(), plans: sim.NewPlans(), wait: 2 * time.Minute,
 		dir: sim.Directory{"ana": {"acme/sre"}, "bo": {"acme/sre"}, "cy": {"acme/dev"}, "author": {"acme/sre"}},
 	}
 	h.startWorker()
@@ -158,7 +160,7 @@ func (h *harness) update(id, name string, arg any) (workflows.Reply, error) {
 
 func (h *harness) result(run client.WorkflowRun) workflows.Status {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), h.wait)
 	defer cancel()
 	var st workflows.Status
 	if err := run.Get(ctx, &st); err != nil {

@@ -26,13 +26,23 @@ func TestDeployWithGate(t *testing.T) {
   rollout: {canary: {tenants: [t01]}, approval: after-canary, maxParallel: 2}
 `+noChecks, policies.Requirement{Rule: "prod", Gate: "after-canary", Approvals: 2, Teams: []string{"acme/sre"}, AllowReviews: true})
 	run := h.deploy("gated")
+	h.eventually("the canary to roll out", 30*time.Second, func() bool { return h.cluster.Count("rollout-start", "t01", "db") == 1 })
+	live, err := workflows.Describe(context.Background(), h.c, "c1", "gated")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live.Tenants) != 1 || len(live.Tenants[0].Services) != 3 ||
+		live.Tenants[0].Services[0].Service != "db" || live.Tenants[0].Services[0].Phase != workflows.ServiceApplying ||
+		live.Tenants[0].Services[2].Service != "api" || live.Tenants[0].Services[2].Phase != workflows.ServicePending {
+		t.Errorf("Describe during the canary: %+v", live.Tenants)
+	}
 	h.eventually("the gate to wait", 30*time.Second, func() bool { return h.status("gated").Phase == workflows.PhaseWaitingApproval })
 	st := h.status("gated")
 	if st.Counts[workflows.TenantSucceeded] != 1 || st.Untouched != 4 {
 		t.Fatalf("at the gate: counts %v untouched %d, want the canary done and 4 untouched", st.Counts, st.Untouched)
 	}
 
-	_, err := h.update("gated", workflows.UpdateApprove, workflows.ApproveRequest{Login: "cy", Source: "comment", SourceID: "c1"})
+	_, err = h.update("gated", workflows.UpdateApprove, workflows.ApproveRequest{Login: "cy", Source: "comment", SourceID: "c1"})
 	if err == nil || !strings.Contains(err.Error(), "needs a member of @acme/sre") {
 		t.Errorf("approval by a non-member: err = %v", err)
 	}

@@ -83,7 +83,7 @@ func restartOne(ctx workflow.Context, inbox *lockInbox, in RestartInput, t Servi
 		timeout = 10 * time.Minute
 	}
 	target := CheckTarget{Deployment: in.ID, Cluster: t.Cluster, Tenant: t.Tenant, Namespace: t.Namespace, Services: []string{t.Service}}
-	failure, err := guard(ctx, checkRequests(in.Checks, target), in.Checks.Settle.D(), func(c workflow.Context) error {
+	failure, err := guard(ctx, checkRequests(in.Checks, target), in.Checks.Settle.D(), nil, func(c workflow.Context) error {
 		actx := workflow.WithActivityOptions(c, workflow.ActivityOptions{
 			StartToCloseTimeout: timeout, ScheduleToCloseTimeout: timeout, HeartbeatTimeout: 10 * time.Second,
 		})

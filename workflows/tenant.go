@@ -95,7 +95,7 @@ func (t *tenantRun) run(ctx workflow.Context) (TenantResult, error) {
 	checks := checkRequests(t.in.Checks, target)
 	for {
 		t.status.Phase = TenantDeploying
-		failure, err := guard(ctx, checks, t.in.Checks.Settle.D(), t.deployLevels)
+		failure, err := guard(ctx, checks, t.in.Checks.Settle.D(), func() { t.status.Phase = TenantSettling }, t.deployLevels)
 		switch {
 		case ctx.Err() != nil:
 			t.status.Phase = TenantCancelled

@@ -150,7 +150,6 @@ const (
 const (
 	ServicePending     = "pending"
 	ServiceApplying    = "applying"
-	ServiceRollingOut  = "rolling-out"
 	ServiceHealthy     = "healthy"
 	ServiceFailed      = "failed"
 	ServiceRolledBack  = "rolled-back"

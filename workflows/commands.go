@@ -1,0 +1,138 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/prdeploy/prdeploy/policies"
+)
+
+// approve authorizes the approver against the gate's policy (teams come
+// from an activity), records the approval once, and opens the gate when
+// every requirement is met.
+func (o *orchestration) approve(ctx workflow.Context, r ApproveRequest) (Reply, error) {
+	g := o.waitingGate()
+	if g == nil {
+		return Reply{}, errors.New("no gate is waiting for approval")
+	}
+	var teams []string
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	if err := workflow.ExecuteActivity(actx, (*Activities).ApproverTeams, r.Login).Get(ctx, &teams); err != nil {
+		return Reply{}, fmt.Errorf("looking up the teams of %s: %w", r.Login, err)
+	}
+	a := policies.Approval{Login: r.Login, Teams: teams, Source: r.Source, SourceID: r.SourceID}
+	reqs := o.requirements(g.ID)
+	if len(reqs) == 0 {
+		reqs = []policies.Requirement{policies.DefaultRequirement(g.ID)}
+	}
+	var reasons []string
+	ok := false
+	for _, req := range reqs {
+		if yes, why := req.Authorize(a, o.s.Request.PRAuthor); yes {
+			ok = true
+		} else {
+			reasons = append(reasons, why)
+		}
+	}
+	if !ok {
+		return Reply{}, temporal.NewNonRetryableApplicationError(strings.Join(slices.Compact(reasons), "; "), "NotAuthorized", nil)
+	}
+	g.Approvals = append(g.Approvals, a)
+	st := policies.Tally(o.requirements(g.ID), g.ID, g.Approvals, o.s.Request.PRAuthor)
+	g.Status = &st
+	var parts []string
+	for _, n := range st.Needs {
+		parts = append(parts, n.Summary)
+	}
+	msg := fmt.Sprintf("approval recorded for %s", g.ID)
+	if len(parts) > 0 {
+		msg += ": " + strings.Join(parts, "; ")
+	}
+	if st.Open {
+		g.Open = true
+		g.OpenedAt = workflow.Now(ctx)
+		msg += "; gate open"
+	}
+	return Reply{Message: msg}, nil
+}
+
+func (o *orchestration) pause(ctx workflow.Context, r CommandRequest) (Reply, error) {
+	o.s.Paused = true
+	o.s.PauseReason = fmt.Sprintf("paused by %s", r.By)
+	if r.Reason != "" {
+		o.s.PauseReason += ": " + r.Reason
+	}
+	return Reply{Message: "paused: no new tenant starts; tenants in progress finish"}, nil
+}
+
+func (o *orchestration) resume(ctx workflow.Context, r CommandRequest) (Reply, error) {
+	o.s.Paused = false
+	o.s.PauseReason = ""
+	n := 0
+	for _, t := range o.s.Tenants {
+		if t.Phase == TenantPaused {
+			if rt := o.running[t.Tenant]; rt != nil {
+				_ = rt.child.SignalChildWorkflow(ctx, SignalTenantDecision, TenantDecision{Action: DecisionResume, By: r.By}).Get(ctx, nil)
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		return Reply{Message: fmt.Sprintf("resumed; %d paused tenant(s) retry", n)}, nil
+	}
+	return Reply{Message: "resumed"}, nil
+}
+
+func (o *orchestration) cancel(ctx workflow.Context, r CommandRequest) (Reply, error) {
+	o.stop(PhaseCancelled, fmt.Sprintf("cancelled by %s", r.By))
+	for _, name := range o.runningNames() {
+		o.running[name].cancel()
+	}
+	return Reply{Message: fmt.Sprintf("cancelled: %d tenant(s) in progress stop; nothing is rolled back", len(o.running))}, nil
+}
+
+// rollback stops the deployment and rolls back the named tenants, or every
+// tenant it touched.
+func (o *orchestration) rollback(ctx workflow.Context, r CommandRequest) (Reply, error) {
+	var names []string
+	for _, t := range o.s.Tenants {
+		if len(r.Tenants) == 0 || slices.Contains(r.Tenants, t.Tenant) {
+			names = append(names, t.Tenant)
+		}
+	}
+	for _, want := range r.Tenants {
+		if o.tenant(want) == nil {
+			return Reply{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("tenant %s has not been deployed by this deployment", want), "UnknownTenant", nil)
+		}
+	}
+	o.stop(PhaseRolledBack, fmt.Sprintf("rollback requested by %s", r.By))
+	for _, name := range names {
+		t := o.tenant(name)
+		rt := o.running[name]
+		switch {
+		case rt != nil && t.Phase == TenantPaused:
+			_ = rt.child.SignalChildWorkflow(ctx, SignalTenantDecision, TenantDecision{Action: DecisionRollback, By: r.By}).Get(ctx, nil)
+		case rt != nil:
+			t.Phase = TenantRollingBack // cancelled now, rolled back when it has stopped
+			rt.cancel()
+		case t.Phase == TenantSucceeded || t.Phase == TenantFailed:
+			t.Phase = TenantRollingBack
+		}
+	}
+	return Reply{Message: fmt.Sprintf("rolling back %d tenant(s); the deployment stops", len(names))}, nil
+}
+
+func (o *orchestration) stop(phase, reason string) {
+	if o.s.Stop && o.s.StopPhase == PhaseRolledBack {
+		return // a rollback in progress stays a rollback
+	}
+	o.s.Stop, o.s.StopPhase, o.s.StopReason = true, phase, reason
+	o.s.Paused = false
+	o.s.Phase = PhaseStopping
+}
