@@ -2,7 +2,6 @@ package workflows_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -198,18 +197,4 @@ func overlaps(a, b []interval) bool {
 		}
 	}
 	return false
-}
-
-func errText(err error) string {
-	for err != nil {
-		if u := errors.Unwrap(err); u != nil && strings.Contains(err.Error(), u.Error()) {
-			err = u
-			continue
-		}
-		break
-	}
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
