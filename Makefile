@@ -10,7 +10,8 @@ STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK   := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint bench fuzz demo clean
+KUBE_DIR      ?= /tmp/prdeploy-kube
+.PHONY: help build test lint bench fuzz demo clean kube-binaries kube-up kube-down kube-smoke
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-8s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +39,18 @@ fuzz: ## Fuzz the plan parser (FUZZTIME=60s)
 
 demo: build ## Run prdeploy on its embedded defaults (for now: check and show the example plans)
 	@./hack/demo.sh
+
+kube-binaries: ## Build the local control plane's binaries into ~/.cache/prdeploy (once per machine, ~11 min)
+	@bash hack/kube-binaries.sh
+
+kube-up: ## Start a local control plane in KUBE_DIR (etcd, apiserver, controllers, scheduler, kwok)
+	@bash hack/kube-up.sh $(KUBE_DIR)
+
+kube-down: ## Stop the control plane in KUBE_DIR
+	@bash hack/kube-down.sh $(KUBE_DIR)
+
+kube-smoke: ## Start a control plane, roll a Deployment out and change its image, stop
+	@bash hack/kube-smoke.sh
 
 clean: ## Remove build output
 	rm -rf $(BIN)
