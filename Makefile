@@ -14,7 +14,7 @@ KUBE_DIR      ?= /tmp/prdeploy-kube
 .PHONY: help build test lint bench fuzz demo clean kube-binaries kube-up kube-down kube-smoke
 
 help: ## List the targets with what they do
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-8s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build bin/prdeploy
 	$(GO) build -o $(BIN)/prdeploy ./cmd/prdeploy
