@@ -43,7 +43,11 @@ func (o *orchestration) approve(ctx workflow.Context, r ApproveRequest) (Reply, 
 	if !ok {
 		return Reply{}, temporal.NewNonRetryableApplicationError(strings.Join(slices.Compact(reasons), "; "), "NotAuthorized", nil)
 	}
-	g.Approvals = append(g.Approvals, a)
+	// A redelivered approval (same source id) is not stored twice; Tally
+	// counts distinct people either way.
+	if !slices.ContainsFunc(g.Approvals, func(x policies.Approval) bool { return x.SourceID == a.SourceID }) {
+		g.Approvals = append(g.Approvals, a)
+	}
 	st := policies.Tally(o.requirements(g.ID), g.ID, g.Approvals, o.s.Request.PRAuthor)
 	g.Status = &st
 	var parts []string

@@ -67,7 +67,7 @@ func TestDeployWithGate(t *testing.T) {
 	if final.Phase != workflows.PhaseSucceeded || final.Counts[workflows.TenantSucceeded] != 5 || final.Untouched != 0 {
 		t.Fatalf("final: phase %s counts %v", final.Phase, final.Counts)
 	}
-	if len(final.Gates) != 1 || !final.Gates[0].Open || len(final.Gates[0].Approvals) != 3 {
+	if len(final.Gates) != 1 || !final.Gates[0].Open || len(final.Gates[0].Approvals) != 2 {
 		t.Errorf("gate: %+v", final.Gates)
 	}
 	for _, w := range e.Waves {
