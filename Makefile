@@ -11,7 +11,7 @@ STATICCHECK   := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
 .DEFAULT_GOAL := help
 KUBE_DIR      ?= /tmp/prdeploy-kube
-.PHONY: help build test lint bench fuzz demo clean kube-binaries kube-up kube-down kube-smoke
+.PHONY: help build test lint bench fuzz demo clean kube-binaries kube-up kube-down kube-smoke test-kube
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,9 @@ kube-up: ## Start a local control plane in KUBE_DIR (etcd, apiserver, controller
 
 kube-down: ## Stop the control plane in KUBE_DIR
 	@bash hack/kube-down.sh $(KUBE_DIR)
+
+test-kube: ## Tests against a real local control plane (needs make kube-binaries; not in CI yet)
+	$(GO) test -tags kube -count=1 -timeout $(TEST_TIMEOUT) -v ./internal/kube/
 
 kube-smoke: ## Start a control plane, roll a Deployment out and change its image, stop
 	@bash hack/kube-smoke.sh
