@@ -80,6 +80,20 @@ func (l ErrorList) Err() error {
 	return l
 }
 
+// Unique drops repeated reports of the same problem at the same place,
+// keeping the first.
+func (l ErrorList) Unique() ErrorList {
+	seen := map[Error]bool{}
+	var out ErrorList
+	for _, e := range l {
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // quoteList renders names for "known: a, b, c" hints.
 func quoteList(names []string) string {
 	if len(names) == 0 {

@@ -145,22 +145,9 @@ func Expand(p *Plan, f *Fleet) (*ExecutionPlan, error) {
 	x := &expander{plan: p, fleet: f, c: checker{file: p.File, pos: p.pos, errs: &errs}}
 	e := x.run()
 	if len(errs) > 0 {
-		return nil, dedupe(errs).Err()
+		return nil, errs.Unique().Err()
 	}
 	return e, nil
-}
-
-// dedupe drops repeated reports of the same problem at the same place.
-func dedupe(l ErrorList) ErrorList {
-	seen := map[Error]bool{}
-	out := l[:0]
-	for _, e := range l {
-		if !seen[e] {
-			seen[e] = true
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 type expander struct {
@@ -482,6 +469,9 @@ func (x *expander) waves(sel selection) ([]Wave, []string) {
 	case len(r.Waves) > 0:
 		for i, ws := range r.Waves {
 			w := Wave{Name: ws.Name}
+			if ws.RequireApproval {
+				w.Gate = &Gate{ID: GateBefore(ws.Name), Reason: fmt.Sprintf("rollout.waves[%d].requireApproval", i)}
+			}
 			for j, name := range ws.Tenants {
 				path := fmt.Sprintf("spec.rollout.waves[%d].tenants[%d]", i, j)
 				if t, ok := take(path, ws.Name, name); ok {
@@ -508,27 +498,17 @@ func (x *expander) waves(sel selection) ([]Wave, []string) {
 	return waves, skipped
 }
 
+// gates puts the gates of rollout.approval on the waves: after-canary before
+// the first wave after the canary, every-wave before every wave but the
+// first. They take the place of a wave's own requireApproval gate.
 func (x *expander) gates(waves []Wave) {
-	r := x.plan.Spec.Rollout
-	for i := range waves {
-		w := &waves[i]
+	approval := x.plan.Spec.Rollout.Approval
+	for i := 1; i < len(waves); i++ {
 		switch {
-		case i == 1 && waves[0].Canary && (r.Approval == ApprovalAfterCanary || r.Approval == ApprovalEveryWave):
-			w.Gate = &Gate{ID: GateAfterCanary, Reason: "rollout.approval: " + r.Approval}
-		case i > 0 && r.Approval == ApprovalEveryWave:
-			w.Gate = &Gate{ID: GateBefore(w.Name), Reason: "rollout.approval: every-wave"}
-		}
-		if w.Gate == nil && !w.Canary && i-boolInt(waves[0].Canary) >= 0 {
-			if idx := i - boolInt(waves[0].Canary); idx < len(r.Waves) && r.Waves[idx].RequireApproval {
-				w.Gate = &Gate{ID: GateBefore(w.Name), Reason: fmt.Sprintf("rollout.waves[%d].requireApproval", idx)}
-			}
+		case i == 1 && waves[0].Canary && (approval == ApprovalAfterCanary || approval == ApprovalEveryWave):
+			waves[i].Gate = &Gate{ID: GateAfterCanary, Reason: "rollout.approval: " + approval}
+		case approval == ApprovalEveryWave:
+			waves[i].Gate = &Gate{ID: GateBefore(waves[i].Name), Reason: "rollout.approval: every-wave"}
 		}
 	}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -194,7 +194,8 @@ func loadPlans(repoDir string, files []string, errOut io.Writer) ([]*planner.Exe
 		}
 		plans = append(plans, e)
 	}
-	problems = uniqueSorted(problems)
+	problems = problems.Unique()
+	problems.Sort()
 	for _, e := range problems {
 		fmt.Fprintln(errOut, e.Error())
 	}
@@ -225,19 +226,6 @@ func repoPath(root, file string) (string, error) {
 		return "", fmt.Errorf("plan %s is outside the repository %s", file, root)
 	}
 	return filepath.ToSlash(rel), nil
-}
-
-func uniqueSorted(l planner.ErrorList) planner.ErrorList {
-	seen := map[planner.Error]bool{}
-	var out planner.ErrorList
-	for _, e := range l {
-		if !seen[e] {
-			seen[e] = true
-			out = append(out, e)
-		}
-	}
-	out.Sort()
-	return out
 }
 
 // count says "1 tenant" or "3 tenants".
