@@ -39,8 +39,12 @@ func (e *ExecutionPlan) Markdown() string {
 	b.WriteString("| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| Plan | `%s` |\n", e.File)
 	fmt.Fprintf(&b, "| Clusters | %s |\n", strings.Join(e.Clusters, ", "))
-	fmt.Fprintf(&b, "| Tenants | %d in %d waves%s |\n", e.TenantCount(), len(e.Waves), plural(canary, " (canary: %d)"))
-	fmt.Fprintf(&b, "| Parallelism | %d tenant%s at a time%s |\n", e.MaxParallel, plural(e.MaxParallel-1, "s"), pauseText(e.PauseBetweenWaves))
+	canaryText := ""
+	if canary > 0 {
+		canaryText = fmt.Sprintf(" (canary: %d)", canary)
+	}
+	fmt.Fprintf(&b, "| Tenants | %d in %d waves%s |\n", e.TenantCount(), len(e.Waves), canaryText)
+	fmt.Fprintf(&b, "| Parallelism | %d tenant%s at a time%s |\n", e.MaxParallel, pluralS(e.MaxParallel), pauseText(e.PauseBetweenWaves))
 	fmt.Fprintf(&b, "| Approval gates | %s |\n", gatesText(e.Gates()))
 	fmt.Fprintf(&b, "| Safety checks | %s |\n", checksText(e.Checks))
 	fmt.Fprintf(&b, "| On failure | %s |\n", failureText(e.OnFailure))
@@ -68,7 +72,7 @@ func (e *ExecutionPlan) Markdown() string {
 		fmt.Fprintf(&b, "| %d | %s | %d | %s | %s |\n", i+1, w.Name, len(w.Tenants), strings.Join(waveClusters(w), ", "), gate)
 	}
 	for i, w := range e.Waves {
-		fmt.Fprintf(&b, "\n<details><summary>Wave %d: %s — %d tenant%s</summary>\n\n", i+1, w.Name, len(w.Tenants), plural(len(w.Tenants)-1, "s"))
+		fmt.Fprintf(&b, "\n<details><summary>Wave %d: %s — %d tenant%s</summary>\n\n", i+1, w.Name, len(w.Tenants), pluralS(len(w.Tenants)))
 		b.WriteString("| Tenant | Cluster | Namespace | Services |\n|---|---|---|---|\n")
 		for j, t := range w.Tenants {
 			if j == MaxTenantRowsPerWave {
@@ -92,14 +96,12 @@ func waveClusters(w Wave) []string {
 	return out
 }
 
-func plural(n int, format string) string {
-	if n <= 0 {
+// pluralS is the "s" of "tenants" when n is not 1.
+func pluralS(n int) string {
+	if n == 1 {
 		return ""
 	}
-	if strings.Contains(format, "%") {
-		return fmt.Sprintf(format, n)
-	}
-	return format
+	return "s"
 }
 
 func pauseText(d Duration) string {
