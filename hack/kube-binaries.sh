@@ -3,7 +3,7 @@
 # proxy (no prebuilt downloads): kube-apiserver, kube-controller-manager and
 # kube-scheduler (k8s.io/kubernetes), etcd and kwok. They go to a cache folder
 # outside the checkout, keyed by version, and are reused by later runs and CI.
-# Prints the folder. See ../shared/KUBE-LOCAL.md for the facts behind it.
+# Prints the folder (with --check: exit 1 instead of building). See ../shared/KUBE-LOCAL.md for the facts behind it.
 set -euo pipefail
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 STAGING_VERSION=${STAGING_VERSION:-v0.37.2}
@@ -15,6 +15,8 @@ BINS=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
 
 have_all() { for b in "${BINS[@]}"; do [ -x "$OUT/$b" ] || return 1; done; }
 if have_all; then echo "$OUT"; exit 0; fi
+# --check: only say whether they are built (exit 1 if not), never build.
+if [ "${1:-}" = --check ]; then echo "$OUT"; exit 1; fi
 mkdir -p "$OUT"
 log() { echo "kube-binaries: $*" >&2; }
 export CGO_ENABLED=0 GOFLAGS=-mod=mod

@@ -46,9 +46,13 @@ current-context: local
 KC
 
 : > "$dir/pids"
+# Each component's command line goes to DIR/run/NAME.sh, so that a test can
+# stop one (kill its PID from DIR/pids) and start it again the same way.
+mkdir -p "$dir/run"
 start() { # name args...
   local name=$1; shift
-  "$@" > "$dir/logs/$name.log" 2>&1 &
+  { echo '#!/usr/bin/env bash'; printf 'exec'; printf ' %q' "$@"; echo; } > "$dir/run/$name.sh"
+  bash "$dir/run/$name.sh" >> "$dir/logs/$name.log" 2>&1 &
   echo "$! $name" >> "$dir/pids"
 }
 start etcd "$bin/etcd" --name default --data-dir "$dir/etcd" --unsafe-no-fsync \
@@ -76,9 +80,12 @@ start kube-scheduler "$bin/kube-scheduler" --kubeconfig "$dir/kubeconfig" --lead
 
 stages=$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage
 [ -d "$stages" ] || (cd "$(mktemp -d)" && go mod download "sigs.k8s.io/kwok@$KWOK_VERSION" >/dev/null)
+# kwok's own node and pod stages, but our pod-ready (it leaves pods with a
+# ":broken" or ":crashloop" image to hack/kwok/pod-fault.yaml).
+here=$(cd "$(dirname "$0")" && pwd)
 cat "$stages/node/fast/node-initialize.yaml" > "$dir/kwok-stages.yaml"
-for f in "$stages/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" "$stages/pod/fast/pod-ready.yaml" \
-         "$stages/pod/fast/pod-complete.yaml" "$stages/pod/fast/pod-delete.yaml" ${KWOK_EXTRA_STAGES:-}; do
+for f in "$stages/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" "$here/kwok/pod-ready.yaml" \
+         "$here/kwok/pod-fault.yaml" "$stages/pod/fast/pod-complete.yaml" "$stages/pod/fast/pod-delete.yaml" ${KWOK_EXTRA_STAGES:-}; do
   printf '\n---\n' >> "$dir/kwok-stages.yaml"; cat "$f" >> "$dir/kwok-stages.yaml"
 done
 start kwok "$bin/kwok" --kubeconfig "$dir/kubeconfig" --config "$dir/kwok-stages.yaml" \

@@ -30,8 +30,8 @@ type Cluster interface {
 	// calls progress while it waits.
 	WaitRollout(ctx context.Context, t ServiceTarget, progress func(detail string)) error
 	// Rollback restores the snapshot (nil: the one this deployment took) and
-	// waits until it is healthy.
-	Rollback(ctx context.Context, t ServiceTarget, snapshot *SnapshotRef) error
+	// waits until it is healthy, calling progress while it waits.
+	Rollback(ctx context.Context, t ServiceTarget, snapshot *SnapshotRef, progress func(detail string)) error
 	// Restart restarts the target's workloads (a new pod template revision).
 	Restart(ctx context.Context, t ServiceTarget) error
 }
@@ -155,7 +155,7 @@ type RollbackRequest struct {
 
 // Rollback restores what was live before the deploy and waits for health.
 func (a *Activities) Rollback(ctx context.Context, req RollbackRequest) error {
-	return classify(a.Cluster.Rollback(ctx, req.Target, req.Snapshot))
+	return classify(a.Cluster.Rollback(ctx, req.Target, req.Snapshot, func(detail string) { activity.RecordHeartbeat(ctx, detail) }))
 }
 
 // Restart restarts a service's workloads and waits for the rollout.

@@ -91,6 +91,9 @@ type ApplyResult struct {
 	Created    int `json:"created"`
 	Configured int `json:"configured"`
 	Unchanged  int `json:"unchanged"`
+	// Changes lists the objects created or configured, e.g.
+	// "configured Deployment tenant-acme/web".
+	Changes []string `json:"changes,omitempty"`
 }
 
 // SnapshotRef points at what was live before a deploy, for rollback.

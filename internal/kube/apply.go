@@ -38,6 +38,14 @@ type Change struct {
 	Action    Action `json:"action"`
 }
 
+// Object names the object: "Deployment tenant-acme/web".
+func (c Change) Object() string {
+	if c.Namespace != "" {
+		return fmt.Sprintf("%s %s/%s", c.Kind, c.Namespace, c.Name)
+	}
+	return fmt.Sprintf("%s %s", c.Kind, c.Name)
+}
+
 // Applier applies manifests to one cluster with server-side apply.
 type Applier struct {
 	Dynamic dynamic.Interface

@@ -169,7 +169,7 @@ func (c *Cluster) wait(ctx context.Context, progress func(string)) error {
 }
 
 // Rollback restores the image recorded by Snapshot.
-func (c *Cluster) Rollback(ctx context.Context, t workflows.ServiceTarget, _ *workflows.SnapshotRef) error {
+func (c *Cluster) Rollback(ctx context.Context, t workflows.ServiceTarget, _ *workflows.SnapshotRef, _ func(string)) error {
 	c.mu.Lock()
 	prev, ok := c.snapshots[t.Deployment+"/"+key(t)]
 	if ok {
