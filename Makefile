@@ -11,7 +11,7 @@ STATICCHECK   := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
 .DEFAULT_GOAL := help
 KUBE_DIR      ?= /tmp/prdeploy-kube
-.PHONY: help build test lint bench fuzz demo clean kube-binaries kube-up kube-down kube-smoke test-kube
+.PHONY: help build deps test test-unit lint bench fuzz demo clean kube-binaries kube-up kube-down kube-smoke test-kube
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,7 +19,13 @@ help: ## List the targets with what they do
 build: ## Build bin/prdeploy
 	$(GO) build -o $(BIN)/prdeploy ./cmd/prdeploy
 
-test: ## Run every test (what CI runs)
+deps: ## Install the Debian packages tests need (Alertmanager, openssl, python3) if missing
+	@bash hack/deps.sh
+
+test: deps kube-binaries ## Run every test (what CI runs), real control plane and Alertmanager included
+	PRDEPLOY_REAL=required $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+test-unit: ## Run the tests; those needing the control plane or Alertmanager skip if they are missing
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 lint: ## go vet, gofmt and staticcheck (when it installs from the module proxy)
@@ -41,7 +47,7 @@ demo: build ## Run prdeploy on its embedded defaults (for now: check and show th
 	@./hack/demo.sh
 
 kube-binaries: ## Build the local control plane's binaries into ~/.cache/prdeploy (once per machine, ~11 min)
-	@bash hack/kube-binaries.sh
+	@bash hack/kube-binaries.sh >/dev/null
 
 kube-up: ## Start a local control plane in KUBE_DIR (etcd, apiserver, controllers, scheduler, kwok)
 	@bash hack/kube-up.sh $(KUBE_DIR)
@@ -49,8 +55,8 @@ kube-up: ## Start a local control plane in KUBE_DIR (etcd, apiserver, controller
 kube-down: ## Stop the control plane in KUBE_DIR
 	@bash hack/kube-down.sh $(KUBE_DIR)
 
-test-kube: ## Tests against a real local control plane (needs make kube-binaries; not in CI yet)
-	$(GO) test -tags kube -count=1 -timeout $(TEST_TIMEOUT) -v ./internal/kube/
+test-kube: kube-binaries ## Only the tests against the real local control plane, verbose
+	PRDEPLOY_REAL=required $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./internal/kube/
 
 kube-smoke: ## Start a control plane, roll a Deployment out and change its image, stop
 	@bash hack/kube-smoke.sh

@@ -41,6 +41,18 @@ type Prober interface {
 	Probe(ctx context.Context, check string, t CheckTarget) (CheckResult, error)
 }
 
+// Probers routes each safety check to its prober, by check name.
+type Probers map[string]Prober
+
+// Probe runs the prober of check; a check without one is a permanent error.
+func (p Probers) Probe(ctx context.Context, check string, t CheckTarget) (CheckResult, error) {
+	pr, ok := p[check]
+	if !ok {
+		return CheckResult{}, Permanent(fmt.Errorf("no prober for the check %q", check))
+	}
+	return pr.Probe(ctx, check, t)
+}
+
 // Directory answers who belongs to which team (it changes, so it is asked
 // by an activity, never from workflow code).
 type Directory interface {

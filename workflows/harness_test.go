@@ -47,9 +47,14 @@ type harness struct {
 	w       worker.Worker
 	// wait bounds how long result waits for a deployment.
 	wait time.Duration
+	// acts, when set, are the worker's activities instead of the simulated
+	// ones (Locks and Watcher are filled in).
+	acts *workflows.Activities
 }
 
-func newHarness(t testing.TB, rollout time.Duration, tenants int) *harness {
+// newHarness starts the server and a worker; configure may replace the
+// activities (real adapters instead of the simulated fleet).
+func newHarness(t testing.TB, rollout time.Duration, tenants int, configure ...func(*harness)) *harness {
 	t.Helper()
 	var fleet strings.Builder
 	fleet.WriteString(testFleet)
@@ -76,15 +81,19 @@ func newHarness(t testing.TB, rollout time.Duration, tenants int) *harness {
 		cluster: sim.NewCluster(rollout), prober: sim.NewProber(), plans: sim.NewPlans(), wait: 2 * time.Minute,
 		dir: sim.Directory{"ana": {"acme/sre"}, "bo": {"acme/sre"}, "cy": {"acme/dev"}, "author": {"acme/sre"}},
 	}
+	for _, c := range configure {
+		c(h)
+	}
 	h.startWorker()
 	return h
 }
 
 func (h *harness) startWorker() {
-	acts := &workflows.Activities{
-		Plans: h.plans, Cluster: h.cluster, Probes: h.prober, Directory: h.dir,
-		Locks: temporalx.Locks{Client: h.c}, Watcher: temporalx.Watcher{Client: h.c},
+	acts := h.acts
+	if acts == nil {
+		acts = &workflows.Activities{Plans: h.plans, Cluster: h.cluster, Probes: h.prober, Directory: h.dir}
 	}
+	acts.Locks, acts.Watcher = temporalx.Locks{Client: h.c}, temporalx.Watcher{Client: h.c}
 	h.w = h.ts.NewWorker(workflows.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) })
 }
 

@@ -106,6 +106,21 @@ func Need(t testing.TB, cp *ControlPlane, why string) *ControlPlane {
 	return cp
 }
 
+// StartT starts a control plane for one test and stops it when the test
+// ends; without the binaries it skips (or, when required, fails) t.
+func StartT(t testing.TB) *ControlPlane {
+	t.Helper()
+	if bin, ok := Available(); !ok {
+		Need(t, nil, fmt.Sprintf("the local control plane is not built (%s missing; run `make kube-binaries`)", bin))
+	}
+	cp, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cp.Stop)
+	return cp
+}
+
 // Config is a client config for the control plane.
 func (c *ControlPlane) Config() (*rest.Config, error) {
 	return clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
