@@ -86,7 +86,7 @@ func TestDeployOnRealClusterAndAlertmanager(t *testing.T) {
 	}
 	image := func(tenant string) string {
 		t.Helper()
-		d, err := cl.Typed.AppsV1().Deployments("ns-" + tenant).Get(context.Background(), "web", metav1.GetOptions{})
+		d, err := cl.Typed.AppsV1().Deployments("ns-"+tenant).Get(context.Background(), "web", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
