@@ -37,8 +37,8 @@ lint: ## go vet, gofmt and staticcheck (when it installs from the module proxy)
 	  || echo "staticcheck $(STATICCHECK_VERSION) did not install; skipped"; fi
 	@if [ -x $(STATICCHECK) ]; then $(STATICCHECK) ./...; fi
 
-bench: ## Run the benchmarks (figures for the issues' closing notes)
-	$(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./...
+bench: deps kube-binaries ## Run the benchmarks (figures for the issues' closing notes)
+	PRDEPLOY_REAL=required $(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./...
 
 fuzz: ## Fuzz the plan parser (FUZZTIME=60s)
 	$(GO) test ./planner -run '^$$' -fuzz FuzzParsePlan -fuzztime $(FUZZTIME)
