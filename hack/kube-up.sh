@@ -73,9 +73,13 @@ for i in $(seq 1 300); do
   sleep 0.1
 done
 log "apiserver ready on 127.0.0.1:$api_port"
+# A long node-monitor grace period: the fake node never dies, and under load
+# a late kwok heartbeat would otherwise get every pod marked NotReady for
+# good (kwok readies a pod once, when it leaves Pending). The node-lifecycle
+# controller stays: it lifts the not-ready taint a new node starts with.
 start kube-controller-manager "$bin/kube-controller-manager" --kubeconfig "$dir/kubeconfig" --leader-elect=false \
   --secure-port 0 --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-  --use-service-account-credentials
+  --use-service-account-credentials --node-monitor-grace-period=1h
 start kube-scheduler "$bin/kube-scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false --secure-port 0
 
 stages=$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage

@@ -432,7 +432,7 @@ func actions(cs []Change) string {
 	return strings.Join(out, " ")
 }
 
-func mustDecode(t *testing.T, s string) []*unstructured.Unstructured {
+func mustDecode(t testing.TB, s string) []*unstructured.Unstructured {
 	t.Helper()
 	objs, err := Decode([]byte(s))
 	if err != nil {
