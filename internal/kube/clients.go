@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"sync"
@@ -13,6 +14,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/prdeploy/prdeploy/planner"
 )
 
 // Client is one cluster's clients, shared by every activity that touches it.
@@ -74,6 +77,16 @@ type Clients struct {
 
 	mu        sync.Mutex
 	byCluster map[string]*Client
+}
+
+// ContextsOf maps each cluster of the fleet to its kubeConfig context
+// (fleet.yaml's kubeContext, else the cluster's name).
+func ContextsOf(f *planner.Fleet) map[string]string {
+	m := make(map[string]string, len(f.Clusters))
+	for _, c := range f.Clusters {
+		m[c.Name] = cmp.Or(c.KubeContext, c.Name)
+	}
+	return m
 }
 
 // For returns the cluster's client, opening it on first use.
