@@ -1,0 +1,233 @@
+// Package gitrepo reads a commit of a Git repository as an fs.FS, with
+// go-git: what a merged plan deploys is exactly what its commit holds, never
+// a working tree that may have moved on.
+package gitrepo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+// MaxFileSize bounds one file of a checked-out commit (a deploy-plan
+// repository holds YAML, not artefacts).
+const MaxFileSize = 8 << 20
+
+// Local checks commits out of repositories on this machine (tests, the
+// demo, a mirror kept by another process).
+type Local struct {
+	// Dirs maps a repository's full name ("acme/deploys") to its path.
+	Dirs map[string]string
+}
+
+// Checkout returns the tree of the commit sha in repo.
+func (l Local) Checkout(ctx context.Context, repo, sha string) (fs.FS, error) {
+	dir, ok := l.Dirs[repo]
+	if !ok {
+		return nil, workflows.Permanent(fmt.Errorf("repository %s is not configured", repo))
+	}
+	r, err := git.PlainOpen(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", repo, err)
+	}
+	return Commit(r, sha)
+}
+
+// Commit returns the tree of commit sha (a full hex SHA) as an fs.FS.
+func Commit(r *git.Repository, sha string) (fs.FS, error) {
+	if !plumbing.IsHash(sha) {
+		return nil, workflows.Permanent(fmt.Errorf("%q is not a full commit SHA", sha))
+	}
+	c, err := r.CommitObject(plumbing.NewHash(sha))
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return nil, workflows.Permanent(fmt.Errorf("commit %s is not in the repository", sha))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading commit %s: %w", sha, err)
+	}
+	t, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("reading the tree of %s: %w", sha, err)
+	}
+	return TreeFS(t, c.Committer.When)
+}
+
+// TreeFS reads a whole tree into memory as a read-only fs.FS. Symbolic
+// links and submodules are left out: a plan repository's files are what
+// its commit holds, nothing outside it.
+func TreeFS(t *object.Tree, modTime time.Time) (fs.FS, error) {
+	m := &memFS{files: map[string]*memFile{}, modTime: modTime}
+	m.files["."] = &memFile{name: ".", dir: true}
+	walker := object.NewTreeWalker(t, true, nil)
+	defer walker.Close()
+	for {
+		name, entry, err := walker.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case entry.Mode.IsFile() && entry.Mode != 0o120000: // not a symlink
+			f, err := t.TreeEntryFile(&entry)
+			if err != nil {
+				// TreeEntryFile wants the entry relative to t: find it by path.
+				f, err = t.File(name)
+				if err != nil {
+					return nil, fmt.Errorf("reading %s: %w", name, err)
+				}
+			}
+			if f.Size > MaxFileSize {
+				return nil, workflows.Permanent(fmt.Errorf("%s is %d bytes, more than %d", name, f.Size, MaxFileSize))
+			}
+			rd, err := f.Reader()
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", name, err)
+			}
+			data, err := io.ReadAll(rd)
+			rd.Close()
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", name, err)
+			}
+			m.add(name, &memFile{name: path.Base(name), data: data})
+		case entry.Mode == 0o040000: // a directory
+			m.add(name, &memFile{name: path.Base(name), dir: true})
+		}
+	}
+	return m, nil
+}
+
+type memFS struct {
+	files   map[string]*memFile
+	modTime time.Time
+}
+
+func (m *memFS) add(name string, f *memFile) {
+	if old, ok := m.files[name]; ok && old.dir && f.dir {
+		return // made already, as the parent of something
+	}
+	m.files[name] = f
+	dir := path.Dir(name)
+	for {
+		d, ok := m.files[dir]
+		if !ok {
+			d = &memFile{name: path.Base(dir), dir: true}
+			m.files[dir] = d
+		}
+		if !containsChild(d, f.name) {
+			d.children = append(d.children, f.name)
+		}
+		if dir == "." || ok {
+			return
+		}
+		f, dir = d, path.Dir(dir)
+	}
+}
+
+func containsChild(d *memFile, name string) bool {
+	for _, c := range d.children {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+type memFile struct {
+	name     string
+	data     []byte
+	dir      bool
+	children []string
+}
+
+func (m *memFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	f, ok := m.files[name]
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return &openFile{fs: m, path: name, f: f, r: strings.NewReader(string(f.data))}, nil
+}
+
+// ReadFile returns a copy of a file's contents without opening it.
+func (m *memFS) ReadFile(name string) ([]byte, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
+	}
+	f, ok := m.files[name]
+	if !ok || f.dir {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
+	}
+	return append([]byte(nil), f.data...), nil
+}
+
+type openFile struct {
+	fs     *memFS
+	path   string
+	f      *memFile
+	r      *strings.Reader
+	offset int
+}
+
+func (o *openFile) Stat() (fs.FileInfo, error) { return info{o.f, o.fs.modTime}, nil }
+func (o *openFile) Close() error               { return nil }
+
+func (o *openFile) Read(b []byte) (int, error) {
+	if o.f.dir {
+		return 0, &fs.PathError{Op: "read", Path: o.path, Err: errors.New("is a directory")}
+	}
+	return o.r.Read(b)
+}
+
+// ReadDir lists a directory in name order.
+func (o *openFile) ReadDir(n int) ([]fs.DirEntry, error) {
+	if !o.f.dir {
+		return nil, &fs.PathError{Op: "readdir", Path: o.path, Err: errors.New("not a directory")}
+	}
+	names := append([]string(nil), o.f.children...)
+	sort.Strings(names)
+	var out []fs.DirEntry
+	for _, c := range names[min(o.offset, len(names)):] {
+		if n > 0 && len(out) == n {
+			break
+		}
+		out = append(out, fs.FileInfoToDirEntry(info{o.fs.files[path.Join(o.path, c)], o.fs.modTime}))
+	}
+	o.offset += len(out)
+	if n > 0 && len(out) == 0 {
+		return nil, io.EOF
+	}
+	return out, nil
+}
+
+type info struct {
+	f   *memFile
+	mod time.Time
+}
+
+func (i info) Name() string       { return i.f.name }
+func (i info) Size() int64        { return int64(len(i.f.data)) }
+func (i info) ModTime() time.Time { return i.mod }
+func (i info) IsDir() bool        { return i.f.dir }
+func (i info) Sys() any           { return nil }
+func (i info) Mode() fs.FileMode {
+	if i.f.dir {
+		return fs.ModeDir | 0o555
+	}
+	return 0o444
+}
