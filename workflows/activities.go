@@ -81,6 +81,9 @@ type Activities struct {
 	Directory Directory
 	Locks     LockClient
 	Watcher   WorkflowWatcher
+	// Janitor and Clock serve payload retention (CleanupPayloads).
+	Janitor PayloadJanitor
+	Clock   DeploymentClock
 	// ProbeErrorsBeforeFailure is how many probes in a row may fail to
 	// run before the check itself fails (default 3).
 	ProbeErrorsBeforeFailure int

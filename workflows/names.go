@@ -15,6 +15,7 @@ const (
 	DeployServiceWorkflow  = "DeployService"
 	LockWorkflow           = "Lock"
 	RollingRestartWorkflow = "RollingRestart"
+	CleanupWorkflow        = "CleanupPayloads"
 )
 
 // Orchestration updates (the sender gets an answer) and query.

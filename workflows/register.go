@@ -18,6 +18,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(DeployService, workflow.RegisterOptions{Name: DeployServiceWorkflow})
 	r.RegisterWorkflowWithOptions(Lock, workflow.RegisterOptions{Name: LockWorkflow})
 	r.RegisterWorkflowWithOptions(RollingRestart, workflow.RegisterOptions{Name: RollingRestartWorkflow})
+	r.RegisterWorkflowWithOptions(CleanupPayloads, workflow.RegisterOptions{Name: CleanupWorkflow})
 }
 
 // Register registers prdeploy's workflows and activities on a worker.

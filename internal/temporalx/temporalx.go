@@ -12,6 +12,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/prdeploy/prdeploy/workflows"
 )
@@ -62,4 +63,54 @@ func (w Watcher) WaitForClose(ctx context.Context, workflowID, runID string) err
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// Clock tells when deployments closed, for payload retention.
+type Clock struct{ Client client.Client }
+
+var _ workflows.DeploymentClock = Clock{}
+
+// ClosedAt describes the workflow's latest run. One Temporal no longer
+// knows closed before its retention began: closed, at the zero time.
+func (c Clock) ClosedAt(ctx context.Context, workflowID string) (bool, time.Time, error) {
+	d, err := c.Client.DescribeWorkflowExecution(ctx, workflowID, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return true, time.Time{}, nil
+	case err != nil:
+		return false, time.Time{}, fmt.Errorf("describing %s: %w", workflowID, err)
+	case d.WorkflowExecutionInfo.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return false, time.Time{}, nil
+	}
+	return true, d.WorkflowExecutionInfo.GetCloseTime().AsTime(), nil
+}
+
+// EnsureCleanupSchedule creates the Schedule that runs CleanupPayloads
+// every interval (daily in production), or updates its interval and
+// retention when it exists.
+func EnsureCleanupSchedule(ctx context.Context, c client.Client, every, retention time.Duration) (client.ScheduleHandle, error) {
+	action := &client.ScheduleWorkflowAction{
+		ID:        workflows.CleanupScheduleID,
+		Workflow:  workflows.CleanupWorkflow,
+		TaskQueue: workflows.TaskQueue,
+		Args:      []any{workflows.CleanupInput{Retention: retention}},
+	}
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+	h, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: workflows.CleanupScheduleID, Spec: spec, Action: action,
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		h = c.ScheduleClient().GetHandle(ctx, workflows.CleanupScheduleID)
+		err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			s := in.Description.Schedule
+			s.Spec, s.Action = &spec, action
+			return &client.ScheduleUpdate{Schedule: &s}, nil
+		}})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating the payload cleanup schedule: %w", err)
+	}
+	return h, nil
 }
