@@ -52,7 +52,7 @@ func (p stagedPlans) Tenants(ctx context.Context, req workflows.TenantsRequest) 
 			if err != nil {
 				return nil, err
 			}
-			s.ManifestRef, s.ManifestDigest = b.Ref, b.Digest
+			s.ManifestRef, s.ManifestDigest = b.Key, b.Digest
 		}
 	}
 	return as, err

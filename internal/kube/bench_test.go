@@ -101,7 +101,7 @@ func BenchmarkRollout100(b *testing.B) {
 			data := []byte(benchDeployment(ns, i%perNamespace, tag))
 			bl, _ := store.Put(ctx, fmt.Sprintf("bench/%s/%d/%s", ns, i, Digest(data)), data)
 			tg := workflows.ServiceTarget{Deployment: "bench-" + tag, Cluster: "local", Tenant: ns, Namespace: ns,
-				Service: fmt.Sprintf("svc-%d", i%perNamespace), ManifestRef: bl.Ref, ManifestDigest: bl.Digest}
+				Service: fmt.Sprintf("svc-%d", i%perNamespace), ManifestRef: bl.Key, ManifestDigest: bl.Digest}
 			if _, err := cl.Snapshot(ctx, tg); err != nil {
 				return err
 			}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/prdeploy/prdeploy/internal/payload"
 	"github.com/prdeploy/prdeploy/planner"
 	"github.com/prdeploy/prdeploy/workflows"
 )
@@ -70,7 +71,7 @@ func (c *Cluster) manifests(ctx context.Context, t workflows.ServiceTarget) ([]*
 	if ok && t.ManifestDigest != "" {
 		return objs, nil
 	}
-	data, err := c.Store.Get(ctx, Blob{Ref: t.ManifestRef, Digest: t.ManifestDigest})
+	data, err := c.Store.Get(ctx, payload.Ref{Key: t.ManifestRef, Digest: t.ManifestDigest})
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifests of %s: %w", targetName(t), err)
 	}
@@ -139,7 +140,7 @@ func (c *Cluster) Snapshot(ctx context.Context, t workflows.ServiceTarget) (work
 		if err != nil {
 			return workflows.SnapshotRef{}, err
 		}
-		return workflows.SnapshotRef{Ref: b.Ref, Digest: b.Digest, Empty: len(s.Objects) == 0}, nil
+		return workflows.SnapshotRef{Ref: b.Key, Digest: b.Digest, Empty: len(s.Objects) == 0}, nil
 	}
 	objs, err := c.manifests(ctx, t)
 	if err != nil {
@@ -178,17 +179,17 @@ func (c *Cluster) Snapshot(ctx context.Context, t workflows.ServiceTarget) (work
 	if err != nil {
 		return workflows.SnapshotRef{}, err
 	}
-	return workflows.SnapshotRef{Ref: b.Ref, Digest: b.Digest, Empty: len(s.Objects) == 0}, nil
+	return workflows.SnapshotRef{Ref: b.Key, Digest: b.Digest, Empty: len(s.Objects) == 0}, nil
 }
 
-func (c *Cluster) readSnapshot(ctx context.Context, b Blob) (snapshot, error) {
+func (c *Cluster) readSnapshot(ctx context.Context, b payload.Ref) (snapshot, error) {
 	var s snapshot
 	data, err := c.Store.Get(ctx, b)
 	if err != nil {
-		return s, fmt.Errorf("reading the snapshot %s: %w", b.Ref, err)
+		return s, fmt.Errorf("reading the snapshot %s: %w", b.Key, err)
 	}
 	if err := json.Unmarshal(data, &s); err != nil {
-		return s, workflows.Permanent(fmt.Errorf("reading the snapshot %s: %w", b.Ref, err))
+		return s, workflows.Permanent(fmt.Errorf("reading the snapshot %s: %w", b.Key, err))
 	}
 	return s, nil
 }
@@ -267,9 +268,9 @@ func (c *Cluster) WaitRollout(ctx context.Context, t workflows.ServiceTarget, pr
 // and CustomResourceDefinitions, which other services' objects may live in.
 // Then it waits until the restored workloads are healthy.
 func (c *Cluster) Rollback(ctx context.Context, t workflows.ServiceTarget, ref *workflows.SnapshotRef, progress func(string)) error {
-	var b Blob
+	var b payload.Ref
 	if ref != nil && ref.Ref != "" {
-		b = Blob{Ref: ref.Ref, Digest: ref.Digest}
+		b = payload.Ref{Key: ref.Ref, Digest: ref.Digest}
 	} else {
 		found, ok, err := c.Store.Lookup(ctx, SnapshotKey(t))
 		if err != nil {

@@ -78,7 +78,7 @@ func stage(t *testing.T, store Store, deployment, ns, manifests string) workflow
 		t.Fatal(err)
 	}
 	return workflows.ServiceTarget{Deployment: deployment, Cluster: "local", Tenant: ns, Namespace: ns, Service: "web",
-		ManifestRef: b.Ref, ManifestDigest: b.Digest}
+		ManifestRef: b.Key, ManifestDigest: b.Digest}
 }
 
 func liveImage(t *testing.T, c *Client, ns string) string {

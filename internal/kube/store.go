@@ -6,27 +6,24 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sync"
-)
 
-// Blob names a stored payload: its reference and the SHA-256 of its
-// plaintext, which Get verifies.
-type Blob struct {
-	Ref    string
-	Digest string
-}
+	"github.com/prdeploy/prdeploy/internal/payload"
+	"github.com/prdeploy/prdeploy/workflows"
+)
 
 // Store keeps the rendered manifests the Cluster applies and the "live
 // before" snapshots it restores (internal/payload, encrypted in object
 // storage, implements it for production).
 type Store interface {
-	Put(ctx context.Context, key string, data []byte) (Blob, error)
+	Put(ctx context.Context, key string, data []byte) (payload.Ref, error)
 	// Lookup finds what was put under key, if anything.
-	Lookup(ctx context.Context, key string) (Blob, bool, error)
+	Lookup(ctx context.Context, key string) (payload.Ref, bool, error)
 	// Get returns the payload, failing if its digest does not match.
-	Get(ctx context.Context, b Blob) ([]byte, error)
+	Get(ctx context.Context, ref payload.Ref) ([]byte, error)
 }
 
-// MemoryStore is a Store in memory, for tests and the demo.
+// MemoryStore is a Store in memory without encryption, for narrow tests
+// (internal/payload is the real one).
 type MemoryStore struct {
 	mu   sync.Mutex
 	data map[string][]byte
@@ -42,34 +39,34 @@ func Digest(data []byte) string {
 }
 
 // Put stores data under key (the key is the reference).
-func (s *MemoryStore) Put(_ context.Context, key string, data []byte) (Blob, error) {
+func (s *MemoryStore) Put(_ context.Context, key string, data []byte) (payload.Ref, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.data[key] = append([]byte(nil), data...)
-	return Blob{Ref: key, Digest: Digest(data)}, nil
+	return payload.Ref{Key: key, Digest: Digest(data), Size: int64(len(data))}, nil
 }
 
 // Lookup finds key.
-func (s *MemoryStore) Lookup(_ context.Context, key string) (Blob, bool, error) {
+func (s *MemoryStore) Lookup(_ context.Context, key string) (payload.Ref, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.data[key]
 	if !ok {
-		return Blob{}, false, nil
+		return payload.Ref{}, false, nil
 	}
-	return Blob{Ref: key, Digest: Digest(d)}, true, nil
+	return payload.Ref{Key: key, Digest: Digest(d), Size: int64(len(d))}, true, nil
 }
 
 // Get returns a stored payload after checking its digest.
-func (s *MemoryStore) Get(_ context.Context, b Blob) ([]byte, error) {
+func (s *MemoryStore) Get(_ context.Context, b payload.Ref) ([]byte, error) {
 	s.mu.Lock()
-	d, ok := s.data[b.Ref]
+	d, ok := s.data[b.Key]
 	s.mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("payload %s: not found", b.Ref)
+		return nil, workflows.Permanent(fmt.Errorf("payload %s: not found", b.Key))
 	}
-	if got := Digest(d); b.Digest != "" && got != b.Digest {
-		return nil, fmt.Errorf("payload %s: digest %s, want %s (corrupted or tampered with)", b.Ref, got, b.Digest)
+	if got := Digest(d); got != b.Digest {
+		return nil, workflows.Permanent(fmt.Errorf("payload %s: sha256 %s does not match the reference's %s: the payload was changed after it was stored; nothing from it is applied", b.Key, got, b.Digest))
 	}
 	return append([]byte(nil), d...), nil
 }
