@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"encoding/json"
+
 	"github.com/prdeploy/prdeploy/planner"
 	"github.com/prdeploy/prdeploy/policies"
 )
@@ -38,7 +40,13 @@ func Summarize(e *planner.ExecutionPlan, cluster, planRef string, reqs []policie
 // are stored.
 type ManifestLocator func(tenant, service string) (ref, digest string)
 
-// Assign returns a page of a wave's tenants with their service targets.
+// PageBytes bounds the encoded size of a page of tenants, so an activity
+// result stays far below Temporal's payload limits however many services
+// a tenant gets; a page holds at least one tenant.
+const PageBytes = 32 << 10
+
+// Assign returns a page of a wave's tenants with their service targets: at
+// most req.Limit tenants and about PageBytes, whichever is smaller.
 func Assign(e *planner.ExecutionPlan, req TenantsRequest, locate ManifestLocator) []TenantAssignment {
 	if req.Wave < 0 || req.Wave >= len(e.Waves) {
 		return nil
@@ -52,6 +60,7 @@ func Assign(e *planner.ExecutionPlan, req TenantsRequest, locate ManifestLocator
 		end = min(end, req.Offset+req.Limit)
 	}
 	out := make([]TenantAssignment, 0, end-req.Offset)
+	size := 0
 	for _, t := range tenants[req.Offset:end] {
 		a := TenantAssignment{Tenant: t.Name, Cluster: t.Cluster, Namespace: t.Namespace}
 		for _, name := range t.Services {
@@ -65,7 +74,17 @@ func Assign(e *planner.ExecutionPlan, req TenantsRequest, locate ManifestLocator
 			}
 			a.Services = append(a.Services, target)
 		}
+		size += assignmentSize(a)
+		if len(out) > 0 && size > PageBytes {
+			break
+		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// assignmentSize is the JSON size of an assignment.
+func assignmentSize(a TenantAssignment) int {
+	data, _ := json.Marshal(a)
+	return len(data) + 1
 }

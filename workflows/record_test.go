@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prdeploy/prdeploy/planner"
 )
 
 func TestTenantRecordJSON(t *testing.T) {
@@ -44,4 +46,37 @@ func TestTenantRecordJSON(t *testing.T) {
 		t.Fatalf("500 tenants: %d bytes", len(data))
 	}
 	t.Logf("state with 500 finished tenants: %d bytes", len(data))
+}
+
+// TestAssignPagesStaySmall: with many services per tenant a page holds
+// fewer tenants, never more than PageBytes encoded, and paging by offset
+// still visits every tenant once.
+func TestAssignPagesStaySmall(t *testing.T) {
+	e := &planner.ExecutionPlan{Deployment: "big", Waves: []planner.Wave{{Name: "all"}}}
+	var names []string
+	for i := range 5 {
+		name := fmt.Sprintf("service-%d", i)
+		names = append(names, name)
+		e.Services = append(e.Services, planner.ServiceRollout{Name: name, Image: "registry.example.com/acme/" + name + ":1.2.3"})
+	}
+	for i := range 300 {
+		e.Waves[0].Tenants = append(e.Waves[0].Tenants, planner.TenantTarget{Name: fmt.Sprintf("acme-prod-%03d", i), Cluster: "prod-eu", Namespace: fmt.Sprintf("tenant-acme-prod-%03d", i), Services: names})
+	}
+	locate := func(tenant, service string) (string, string) {
+		return "deploys/prod-eu/big/" + tenant + "/" + service + "/" + strings.Repeat("a", 64), strings.Repeat("a", 64)
+	}
+	seen, pages := 0, 0
+	for seen < 300 {
+		page := Assign(e, TenantsRequest{Wave: 0, Offset: seen, Limit: 100}, locate)
+		data, _ := json.Marshal(page)
+		if len(page) == 0 || len(data) > PageBytes || page[0].Tenant != fmt.Sprintf("acme-prod-%03d", seen) {
+			t.Fatalf("page at %d: %d tenants, %d bytes", seen, len(page), len(data))
+		}
+		seen += len(page)
+		pages++
+	}
+	if pages < 4 {
+		t.Fatalf("%d pages: the byte bound did not cut them", pages)
+	}
+	t.Logf("300 tenants × 5 services in %d pages", pages)
 }
