@@ -69,7 +69,7 @@ func canaryRepo(t *testing.T, n int, canary string) (string, string) {
 		fmt.Fprintf(&fleet, "  - {name: acme-prod-%03d, cluster: c1, namespace: tenant-acme-prod-%03d, labels: {tier: all}}\n", i, i)
 	}
 	files := map[string]string{
-		"fleet.yaml": fleet.String(),
+		"fleet.yaml":                      fleet.String(),
 		"services/web/kustomization.yaml": "resources: [deployment.yaml, secret.yaml]\n",
 		"services/web/deployment.yaml": `apiVersion: apps/v1
 kind: Deployment
