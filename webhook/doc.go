@@ -1,0 +1,40 @@
+// Package webhook is where GitHub reaches prdeploy: it receives webhook
+// deliveries, decides which of them mean something for a deployment, and
+// hands those on as small domain events.
+//
+// A delivery is trusted only when its X-Hub-Signature-256 is the
+// HMAC-SHA256 of the raw body under one of the configured secrets (several
+// during a rotation); anything else is refused before the body is even
+// decoded. A trusted delivery becomes at most one Event:
+//
+//   - PullRequestChanged: a pull request opened, reopened or pushed to; its
+//     deploy plans are checked and previewed at the head commit.
+//   - PullRequestMerged: a pull request merged; its plans are deployed from
+//     the merge commit.
+//   - CommentCommand: a new comment on a pull request, by a person, with
+//     slash commands (/approve, /pause, /resume, /rollback, /cancel,
+//     /status, /help) read by ParseCommands.
+//   - ReviewApproved: an approving review, by a person.
+//   - CheckRunAction: a person pressing a button on a prdeploy check run.
+//
+// Everything else (other events and actions, edited or deleted comments,
+// comments on issues, comments without a command, and comments, reviews
+// and button presses by bots, prdeploy's own included) is answered 204 and
+// dropped. Pull request events from bots are kept, with AuthorIsBot set:
+// dependency bots open plan pull requests and merge queues merge them, and
+// the policies decide what a bot may deploy.
+//
+// The Handler hands each Event to a Dispatcher, which starts or signals the
+// Temporal workflow the event is for, and answers 202 once that is durable,
+// or 500 when it failed so the delivery can be redelivered. Nothing is done
+// after the answer and nothing is remembered between deliveries: the
+// workflow IDs (one per pull request, one per deployment) turn a repeated
+// delivery into a no-op, which holds across restarts and replicas where an
+// in-memory list of seen deliveries would not. The delivery ID travels with
+// every event for logs and tracing.
+//
+// Events hold only plain values (logins, SHAs, numbers, names), never
+// go-github types, so they encode as workflow inputs and adapters can be
+// tested without GitHub. Whether the sender may do what they ask is not
+// decided here: the policies on the base branch decide, in the workflow.
+package webhook

@@ -1,0 +1,227 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Path is where GitHub delivers webhooks to prdeploy.
+const Path = "/webhooks/github"
+
+// MaxBodyBytes is the largest body accepted: GitHub caps payloads at 25 MB.
+const MaxBodyBytes = 25 << 20
+
+// DefaultDispatchTimeout bounds Dispatch, under GitHub's 10 s delivery
+// timeout.
+const DefaultDispatchTimeout = 8 * time.Second
+
+// Request headers GitHub sets on every delivery.
+const (
+	EventHeader    = "X-GitHub-Event"
+	DeliveryHeader = "X-GitHub-Delivery"
+)
+
+// IgnoredHeader on a 204 says why a delivery was not acted on; GitHub shows
+// it with the delivery.
+const IgnoredHeader = "X-Prdeploy-Ignored"
+
+// Config is what a Handler needs.
+type Config struct {
+	// Secrets are the webhook secrets deliveries may be signed with; more
+	// than one while a secret is rotated. Required.
+	Secrets []Secret
+	// Dispatcher receives every event. Required.
+	Dispatcher Dispatcher
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// MaxBodyBytes defaults to MaxBodyBytes.
+	MaxBodyBytes int64
+	// DispatchTimeout defaults to DefaultDispatchTimeout.
+	DispatchTimeout time.Duration
+}
+
+// Handler answers GitHub webhook deliveries (POST Path): it checks the
+// signature, turns the deliveries prdeploy acts on into Events, and hands
+// them to the Dispatcher before answering.
+//
+//	405  not a POST
+//	413  body over the limit
+//	401  signature missing or wrong (nothing else is done)
+//	400  no X-GitHub-Event, or a payload that does not decode
+//	200  ping ("pong")
+//	204  a delivery prdeploy does not act on (IgnoredHeader says why)
+//	202  dispatched
+//	500  the Dispatcher failed; redeliver
+type Handler struct {
+	verifier   *Verifier
+	dispatcher Dispatcher
+	log        *slog.Logger
+	maxBody    int64
+	timeout    time.Duration
+}
+
+// NewHandler checks cfg and returns a Handler.
+func NewHandler(cfg Config) (*Handler, error) {
+	v, err := NewVerifier(cfg.Secrets...)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Dispatcher == nil {
+		return nil, errors.New("webhook handler needs a Dispatcher")
+	}
+	h := &Handler{verifier: v, dispatcher: cfg.Dispatcher, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, timeout: cfg.DispatchTimeout}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = MaxBodyBytes
+	}
+	if h.timeout <= 0 {
+		h.timeout = DefaultDispatchTimeout
+	}
+	return h, nil
+}
+
+// ServeHTTP answers one delivery.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		reply(w, http.StatusMethodNotAllowed, "GitHub webhooks are POSTed")
+		return
+	}
+	eventType := r.Header.Get(EventHeader)
+	deliveryID := r.Header.Get(DeliveryHeader)
+	log := h.log.With("delivery", deliveryID, "event", eventType)
+
+	signature := r.Header.Get(SignatureHeader)
+	if signature == "" {
+		log.Warn("webhook rejected", "reason", ErrNoSignature.Error(), "remote", r.RemoteAddr)
+		reply(w, http.StatusUnauthorized, ErrNoSignature.Error())
+		return
+	}
+	body, err := h.readBody(w, r)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			log.Warn("webhook rejected", "reason", "body too large", "limit", h.maxBody, "remote", r.RemoteAddr)
+			reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.maxBody))
+			return
+		}
+		log.Warn("webhook rejected", "reason", "reading body", "err", err)
+		reply(w, http.StatusBadRequest, "reading body failed")
+		return
+	}
+	if err := h.verifier.Verify(signature, body); err != nil {
+		log.Warn("webhook rejected", "reason", err.Error(), "remote", r.RemoteAddr)
+		reply(w, http.StatusUnauthorized, err.Error())
+		return
+	}
+
+	switch {
+	case eventType == "":
+		reply(w, http.StatusBadRequest, "missing "+EventHeader+" header")
+		return
+	case eventType == "ping":
+		log.Info("webhook ping")
+		reply(w, http.StatusOK, "pong")
+		return
+	case usedActions[eventType] == nil:
+		ignore(w, log, "event "+eventType+" is not used")
+		return
+	}
+	payload, err := formPayload(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		log.Warn("webhook rejected", "reason", err.Error())
+		reply(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ev, why, err := route(deliveryID, eventType, payload)
+	if err != nil {
+		log.Warn("webhook rejected", "reason", err.Error())
+		reply(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if ev == nil {
+		ignore(w, log, why)
+		return
+	}
+
+	log = log.With("kind", ev.Kind(), "repo", ev.Origin().Repo)
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+	defer cancel()
+	if err := h.dispatcher.Dispatch(ctx, ev); err != nil {
+		log.Error("webhook dispatch failed", "err", err)
+		reply(w, http.StatusInternalServerError, "dispatching the event failed; redeliver it")
+		return
+	}
+	log.Info("webhook dispatched")
+	reply(w, http.StatusAccepted, "accepted")
+}
+
+// readBody reads at most h.maxBody bytes; a longer body is an
+// *http.MaxBytesError, found before reading when Content-Length says so.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > h.maxBody {
+		return nil, &http.MaxBytesError{Limit: h.maxBody}
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody))
+	return buf.Bytes(), err
+}
+
+// formPayload returns the JSON payload of a body: the body itself, or its
+// "payload" field when the webhook is configured for form encoding.
+func formPayload(contentType string, body []byte) ([]byte, error) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt != "application/x-www-form-urlencoded" {
+		return body, nil
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("decoding form-encoded body: %w", err)
+	}
+	p := form.Get("payload")
+	if p == "" {
+		return nil, errors.New(`form-encoded body has no "payload" field`)
+	}
+	return []byte(p), nil
+}
+
+func ignore(w http.ResponseWriter, log *slog.Logger, why string) {
+	log.Debug("webhook ignored", "reason", why)
+	w.Header().Set(IgnoredHeader, headerSafe(why))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func reply(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	io.WriteString(w, msg+"\n")
+}
+
+// headerSafe keeps printable ASCII of s, at most 120 bytes.
+func headerSafe(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, s)
+	if len(s) > 120 {
+		s = s[:120]
+	}
+	return s
+}

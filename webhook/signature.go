@@ -1,0 +1,112 @@
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+// SignatureHeader carries GitHub's HMAC-SHA256 of the raw request body,
+// as "sha256=<64 hex digits>".
+const SignatureHeader = "X-Hub-Signature-256"
+
+const signaturePrefix = "sha256="
+
+// Errors from Verifier.Verify. None of them says anything about a secret.
+var (
+	ErrNoSignature        = errors.New("missing " + SignatureHeader + " header")
+	ErrMalformedSignature = errors.New("malformed " + SignatureHeader + ` header: want "sha256=" and 64 hex digits`)
+	ErrSignatureMismatch  = errors.New(SignatureHeader + " does not match the body under any configured webhook secret")
+)
+
+// Secret is a webhook secret shared with GitHub. It prints, formats and
+// logs as "[redacted]", so a Config or a Secret that ends up in a log line
+// or an error does not leak it.
+type Secret string
+
+const redacted = "[redacted]"
+
+// String hides the secret.
+func (Secret) String() string { return redacted }
+
+// GoString hides the secret from %#v.
+func (Secret) GoString() string { return redacted }
+
+// LogValue hides the secret from log/slog.
+func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalText hides the secret from encoding/json and the like (a config
+// dumped as JSON, a struct logged by slog's JSON handler). Decoding a
+// Secret is not affected.
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// Verifier checks that a request body was signed with one of the configured
+// secrets. More than one secret is accepted so a secret can be rotated:
+// configure old and new, change it on GitHub, then drop the old one.
+type Verifier struct {
+	keys [][]byte
+}
+
+// NewVerifier accepts bodies signed with any of secrets. It needs at least
+// one secret, and none may be empty.
+func NewVerifier(secrets ...Secret) (*Verifier, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("no webhook secret configured: set the secret the GitHub App (or repository webhook) signs deliveries with")
+	}
+	v := &Verifier{keys: make([][]byte, 0, len(secrets))}
+	for i, s := range secrets {
+		if s == "" {
+			return nil, fmt.Errorf("webhook secret %d of %d is empty: every configured secret must be set", i+1, len(secrets))
+		}
+		v.keys = append(v.keys, []byte(s))
+	}
+	return v, nil
+}
+
+// String describes the verifier without its secrets.
+func (v *Verifier) String() string {
+	return fmt.Sprintf("webhook.Verifier(%d secrets)", len(v.keys))
+}
+
+// Verify checks header (the value of X-Hub-Signature-256) against body.
+// It compares in constant time against every secret, so the time taken does
+// not tell which secret, or how much of the signature, matched.
+func (v *Verifier) Verify(header string, body []byte) error {
+	if header == "" {
+		return ErrNoSignature
+	}
+	hexSum, ok := strings.CutPrefix(header, signaturePrefix)
+	if !ok || len(hexSum) != hex.EncodedLen(sha256.Size) {
+		return ErrMalformedSignature
+	}
+	got := make([]byte, sha256.Size)
+	if _, err := hex.Decode(got, []byte(hexSum)); err != nil {
+		return ErrMalformedSignature
+	}
+	match := false
+	for _, key := range v.keys {
+		if hmac.Equal(got, sum(key, body)) {
+			match = true
+		}
+	}
+	if !match {
+		return ErrSignatureMismatch
+	}
+	return nil
+}
+
+// Sign returns the X-Hub-Signature-256 value GitHub sends for body signed
+// with secret. The GitHub simulator and tests sign deliveries with it.
+func Sign(secret Secret, body []byte) string {
+	return signaturePrefix + hex.EncodeToString(sum([]byte(secret), body))
+}
+
+func sum(key, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	return m.Sum(nil)
+}
