@@ -290,10 +290,7 @@ func secretParts(values ...string) []string {
 			}
 		}
 	}
-	for _, s := range []string{"s3cr3t", "c2VjcmV0"} {
-		out = append(out, s)
-	}
-	return out
+	return append(out, "s3cr3t", "c2VjcmV0")
 }
 
 func TestOpenMissingDirHint(t *testing.T) {
