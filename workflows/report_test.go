@@ -64,7 +64,7 @@ func TestReportFinishedAndFailed(t *testing.T) {
 	}
 	st.Phase = PhaseFailed
 	st.Tenants = append(st.Tenants, TenantRecord{Tenant: "acme-2", Wave: 1, Index: 0, Phase: TenantRolledBack,
-		Failure: "check podsAvailable failed: Deployment tenant-acme-2/ingest: pod ingest-1: container ingest is in CrashLoopBackOff",
+		Failure:  "check podsAvailable failed: Deployment tenant-acme-2/ingest: pod ingest-1: container ingest is in CrashLoopBackOff",
 		Services: []ServiceStatus{{Service: "store", Phase: ServiceHealthy}, {Service: "ingest", Phase: ServiceRolledBack}}})
 	r = BuildReport(st, ReportLinks{})
 	if r.Conclusion != "failure" || !strings.Contains(r.Summary, "- `acme-2` rolled-back: check podsAvailable failed") ||
