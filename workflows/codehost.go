@@ -1,0 +1,53 @@
+package workflows
+
+import "context"
+
+// CheckRun is a check run to publish on a commit.
+type CheckRun struct {
+	Repo    string `json:"repo"`
+	HeadSHA string `json:"headSha"`
+	// Name is "prdeploy/plan" or "prdeploy/deploy".
+	Name string `json:"name"`
+	// ExternalID ties the check run to what it reports (the deployment
+	// workflow ID), so a publish after a restart updates the same run.
+	ExternalID  string       `json:"externalId"`
+	DetailsURL  string       `json:"detailsUrl,omitempty"`
+	Report      Report       `json:"report"`
+	Annotations []Annotation `json:"annotations,omitempty"`
+}
+
+// Annotation points at a line of a file in the check run's commit.
+type Annotation struct {
+	Path      string `json:"path"`
+	StartLine int    `json:"startLine"`
+	EndLine   int    `json:"endLine"`
+	// Level is notice, warning or failure.
+	Level   string `json:"level"`
+	Title   string `json:"title,omitempty"`
+	Message string `json:"message"`
+}
+
+// CheckRuns publishes check runs (internal/githubapp).
+type CheckRuns interface {
+	// PublishCheckRun creates the check run, or updates the one with the
+	// same name and external ID on that commit; it sends annotations in
+	// batches of at most 50, and returns the check run's ID.
+	PublishCheckRun(ctx context.Context, c CheckRun) (int64, error)
+}
+
+// PRComments writes on pull requests (internal/githubapp).
+type PRComments interface {
+	// UpsertComment keeps one comment per pull request and key (a hidden
+	// marker in the body), edited in place.
+	UpsertComment(ctx context.Context, repo string, pr int, key, body string) error
+	// Reply adds a comment.
+	Reply(ctx context.Context, repo string, pr int, body string) error
+	// React adds a reaction ("eyes", "+1", "-1", "confused") to a comment.
+	React(ctx context.Context, repo string, commentID int64, reaction string) error
+}
+
+// Permissions tells a person's permission on a repository: "admin",
+// "maintain", "write", "triage", "read" or "none".
+type Permissions interface {
+	Permission(ctx context.Context, repo, login string) (string, error)
+}
