@@ -419,7 +419,7 @@ func TestManifestsOutsideTheTenantAreRefused(t *testing.T) {
 	}
 	tg.ManifestDigest = Digest([]byte("something else"))
 	tg.Deployment = "d2"
-	if _, err := cl.Apply(context.Background(), tg); err == nil || !strings.Contains(err.Error(), "tampered") {
+	if _, err := cl.Apply(context.Background(), tg); err == nil || !strings.Contains(err.Error(), "does not match the reference's") || !errors.As(err, &perm) {
 		t.Fatalf("digest mismatch: %v", err)
 	}
 }
