@@ -81,6 +81,8 @@ type Activities struct {
 	Directory Directory
 	Locks     LockClient
 	Watcher   WorkflowWatcher
+	// PlanChecks checks pull requests' plans (PlanPR).
+	PlanChecks PlanPRChecker
 	// Janitor and Clock serve payload retention (CleanupPayloads).
 	Janitor PayloadJanitor
 	Clock   DeploymentClock

@@ -19,6 +19,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Lock, workflow.RegisterOptions{Name: LockWorkflow})
 	r.RegisterWorkflowWithOptions(RollingRestart, workflow.RegisterOptions{Name: RollingRestartWorkflow})
 	r.RegisterWorkflowWithOptions(CleanupPayloads, workflow.RegisterOptions{Name: CleanupWorkflow})
+	r.RegisterWorkflowWithOptions(PlanPR, workflow.RegisterOptions{Name: PlanPRWorkflow})
 }
 
 // Register registers prdeploy's workflows and activities on a worker.

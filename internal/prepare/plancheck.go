@@ -1,0 +1,194 @@
+package prepare
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prdeploy/prdeploy/planner"
+	"github.com/prdeploy/prdeploy/policies"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+// PlanCheckName is the check run a pull request's plans get.
+const PlanCheckName = "prdeploy/plan"
+
+// maxAnnotations bounds the annotations of one check run (GitHub takes 50
+// per request; a plan with more problems than this is shown in the text).
+const maxAnnotations = 500
+
+// PlanChecker checks the plans a pull request adds or changes, and says
+// what they will do, on the PR.
+type PlanChecker struct {
+	Repos    Checkouts
+	Checks   workflows.CheckRuns
+	Comments workflows.PRComments
+	// StatusURL, when set, is the check run's details URL.
+	StatusURL string
+	Now       func() time.Time
+}
+
+var _ workflows.PlanPRChecker = (*PlanChecker)(nil)
+
+// CheckPR reads the head commit (plans) and the base commit (policies,
+// never the head's: a PR cannot loosen the rules it is judged by),
+// publishes the prdeploy/plan check run on the head commit, and keeps one
+// prdeploy comment on the PR with the same summary. A PR that changes no
+// plan gets neither.
+func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (workflows.PlanPRResult, error) {
+	var res workflows.PlanPRResult
+	head, err := c.Repos.Checkout(ctx, in.Repo, in.HeadSHA)
+	if err != nil {
+		return res, fmt.Errorf("checking out the head %s: %w", short(in.HeadSHA), err)
+	}
+	base, err := c.Repos.Checkout(ctx, in.Repo, in.BaseSHA)
+	if err != nil {
+		return res, fmt.Errorf("checking out the base %s: %w", short(in.BaseSHA), err)
+	}
+	changed, err := changedPlans(head, base)
+	if err != nil {
+		return res, err
+	}
+	if len(changed) == 0 {
+		return res, nil
+	}
+	res.Plans = changed
+	repo, loadErr := planner.LoadRepo(head)
+	rules, polErr := policies.Load(base, policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA})
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+
+	conclusion := "success"
+	var summary strings.Builder
+	var annotations []workflows.Annotation
+	for _, file := range changed {
+		fmt.Fprintf(&summary, "## `%s`\n\n", file)
+		errs := planner.Errors(loadErr, file)
+		if len(errs) > 0 {
+			conclusion = "failure"
+			fmt.Fprintf(&summary, "❌ **%d problem%s** — see the annotations on the files.\n\n", len(errs), plural(len(errs)))
+			for _, e := range errs {
+				summary.WriteString("- " + strings.ReplaceAll(e.Error(), "\n", " ") + "\n")
+				if len(annotations) < maxAnnotations {
+					annotations = append(annotations, annotation(e, file))
+				}
+			}
+			summary.WriteString("\n")
+			continue
+		}
+		plan, _ := repo.Plan(file)
+		exec, err := planner.Expand(plan, repo.Fleet)
+		if err != nil {
+			conclusion = "failure"
+			for _, e := range planner.Errors(err, file) {
+				summary.WriteString("- " + e.Error() + "\n")
+				if len(annotations) < maxAnnotations {
+					annotations = append(annotations, annotation(e, file))
+				}
+			}
+			continue
+		}
+		res.Deployments = append(res.Deployments, exec.Deployment)
+		summary.WriteString(exec.Markdown() + "\n")
+		var decision policies.Decision
+		if polErr != nil {
+			decision = policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, polErr)
+		} else if decision, err = rules.Evaluate(policies.Input{
+			Plan:  exec,
+			PR:    policies.PRFacts{Number: in.PR, Author: in.Author, Labels: in.Labels, BaseRef: in.BaseRef, HeadSHA: in.HeadSHA},
+			Actor: policies.Actor{Login: in.Author},
+			Now:   now(),
+		}); err != nil {
+			return res, workflows.Permanent(err)
+		}
+		if decision.Verdict == policies.VerdictDeny {
+			conclusion = "failure"
+		}
+		summary.WriteString(decision.Markdown() + "\n")
+	}
+	res.Conclusion = conclusion
+	title := fmt.Sprintf("%d plan%s ready to deploy", len(changed), plural(len(changed)))
+	if conclusion == "failure" {
+		title = fmt.Sprintf("%d plan%s cannot deploy as they are", len(changed), plural(len(changed)))
+	}
+	body := summary.String()
+	report := workflows.Report{Title: title, Summary: clip(body), Status: "completed", Conclusion: conclusion}
+	if len(annotations) == maxAnnotations {
+		report.Text = fmt.Sprintf("Only the first %d problems are annotated.", maxAnnotations)
+	}
+	if _, err := c.Checks.PublishCheckRun(ctx, workflows.CheckRun{
+		Repo: in.Repo, HeadSHA: in.HeadSHA, Name: PlanCheckName, ExternalID: fmt.Sprintf("plan:%s#%d", in.Repo, in.PR),
+		DetailsURL: c.StatusURL, Report: report, Annotations: annotations,
+	}); err != nil {
+		return res, fmt.Errorf("publishing the plan check: %w", err)
+	}
+	comment := fmt.Sprintf("### prdeploy: %s\n\nChecked at %s (policies from `%s` at %s).\n\n%s", title, short(in.HeadSHA), in.BaseRef, short(in.BaseSHA), body)
+	if err := c.Comments.UpsertComment(ctx, in.Repo, in.PR, "plan", clip(comment)); err != nil {
+		return res, fmt.Errorf("updating the PR comment: %w", err)
+	}
+	return res, nil
+}
+
+// changedPlans lists the plan files of head that base lacks or holds
+// differently, sorted.
+func changedPlans(head, base fs.FS) ([]string, error) {
+	names, err := fs.Glob(head, planner.PlansDir+"/*")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range names {
+		if !planner.IsPlanFile(name) {
+			continue
+		}
+		h, err := fs.ReadFile(head, name)
+		if err != nil {
+			return nil, err
+		}
+		b, err := fs.ReadFile(base, name)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if err != nil || !bytes.Equal(h, b) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func annotation(e planner.Error, file string) workflows.Annotation {
+	path := e.File
+	if path == "" {
+		path = file
+	}
+	line := max(e.Line, 1)
+	return workflows.Annotation{Path: path, StartLine: line, EndLine: line, Level: "failure", Title: "prdeploy", Message: e.Message}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// clip fits Markdown into a check-run summary or a comment.
+func clip(s string) string {
+	const limit = workflows.MaxReportText - 100
+	if len(s) <= limit {
+		return s
+	}
+	cut := s[:limit]
+	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
+		cut = cut[:i]
+	}
+	return cut + "\n\n… (cut to fit GitHub's limit)\n"
+}

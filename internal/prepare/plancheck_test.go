@@ -1,0 +1,160 @@
+package prepare_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/prdeploy/prdeploy/internal/prepare"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+// codeHost records what a check publishes, like GitHub would keep it.
+type codeHost struct {
+	mu       sync.Mutex
+	runs     map[string]workflows.CheckRun // by name/external id/sha
+	comments map[string]string             // by repo#pr/key
+	edits    int
+}
+
+func (h *codeHost) PublishCheckRun(_ context.Context, c workflows.CheckRun) (int64, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.runs == nil {
+		h.runs = map[string]workflows.CheckRun{}
+	}
+	h.runs[c.Name+"/"+c.ExternalID+"/"+c.HeadSHA] = c
+	return int64(len(h.runs)), nil
+}
+
+func (h *codeHost) UpsertComment(_ context.Context, repo string, pr int, key, body string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.comments == nil {
+		h.comments = map[string]string{}
+	}
+	k := repo + "#" + key
+	if _, ok := h.comments[k]; ok {
+		h.edits++
+	}
+	h.comments[k] = body
+	return nil
+}
+
+func (h *codeHost) Reply(context.Context, string, int, string) error   { return nil }
+func (h *codeHost) React(context.Context, string, int64, string) error { return nil }
+
+// commitOnTop writes files over the repository's work tree and commits.
+func commitOnTop(t *testing.T, dir string, files map[string]string) string {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, _ := r.Worktree()
+	if err := wt.AddGlob("."); err != nil {
+		t.Fatal(err)
+	}
+	h, err := wt.Commit("change", &git.CommitOptions{Author: &object.Signature{Name: "cy", Email: "cy@example.com", When: time.Unix(1_790_000_100, 0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.String()
+}
+
+const newPlan = `apiVersion: prdeploy.dev/v1
+kind: DeployPlan
+metadata: {name: web-7}
+spec:
+  clusters: [prod-eu]
+  services: [{name: web, tag: "7.0.0"}]
+  tenants: {names: [globex, initech]}
+  rollout: {canary: {tenants: [globex]}, approval: after-canary}
+`
+
+// TestPlanCheckOnAPullRequest: a PR adds a good plan and a broken one, and
+// edits the policies to let its author approve. The check fails with an
+// annotation at the broken line, shows the good plan and the decision of
+// the BASE policies (two SREs, author excluded), and one comment is kept.
+func TestPlanCheckOnAPullRequest(t *testing.T) {
+	ctx := context.Background()
+	repos, base := exampleRepo(t, nil)
+	dir := repos.Dirs["acme/deploys"]
+	approvals, err := os.ReadFile(filepath.Join(dir, "policies/approvals.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := commitOnTop(t, dir, map[string]string{
+		"deploys/web-7.yaml":      newPlan,
+		"deploys/broken.yaml":     "apiVersion: prdeploy.dev/v1\nkind: DeployPlan\nmetadata: {name: broken}\nspec:\n  clusters: [prod-eu]\n  servces: []\n",
+		"policies/approvals.yaml": strings.ReplaceAll(string(approvals), "allowAuthor: false", "allowAuthor: true"),
+	})
+	host := &codeHost{}
+	checker := &prepare.PlanChecker{Repos: repos, Checks: host, Comments: host, Now: at("2026-11-24T10:00:00Z")}
+	in := workflows.PlanPRInput{Repo: "acme/deploys", PR: 31, HeadSHA: head, BaseSHA: base, BaseRef: "main", Author: "cy"}
+	res, err := checker.CheckPR(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Conclusion != "failure" || len(res.Plans) != 2 || len(res.Deployments) != 1 || res.Deployments[0] != "web-7" {
+		t.Fatalf("result %+v", res)
+	}
+	run := host.runs[prepare.PlanCheckName+"/plan:acme/deploys#31/"+head]
+	if run.Report.Conclusion != "failure" || run.Report.Title != "2 plans cannot deploy as they are" {
+		t.Fatalf("check run %+v", run.Report)
+	}
+	found := false
+	for _, a := range run.Annotations {
+		if a.Path != "deploys/broken.yaml" || a.Level != "failure" {
+			t.Errorf("annotation %+v", a)
+		}
+		found = found || (a.StartLine == 6 && strings.Contains(a.Message, `unknown field "servces"; did you mean "services"?`))
+	}
+	if len(run.Annotations) != 3 || !found {
+		t.Fatalf("annotations %+v", run.Annotations)
+	}
+	for _, want := range []string{"## `deploys/web-7.yaml`", "globex", "prod-needs-sre"} {
+		if !strings.Contains(run.Report.Summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, run.Report.Summary)
+		}
+	}
+	// The base policies judge: the author is still excluded.
+	if strings.Contains(run.Report.Summary, "author may approve") || !strings.Contains(host.comments["acme/deploys#plan"], "policies from `main`") {
+		t.Errorf("the head's policies were used, or the comment is missing:\n%s", run.Report.Summary)
+	}
+
+	// The author fixes the broken plan: the check passes, the comment is
+	// edited in place.
+	fixed := commitOnTop(t, dir, map[string]string{"deploys/broken.yaml": strings.Replace(newPlan, "web-7", "web-8", 1)})
+	in.HeadSHA = fixed
+	res, err = checker.CheckPR(ctx, in)
+	if err != nil || res.Conclusion != "success" {
+		t.Fatalf("fixed: %+v %v", res, err)
+	}
+	if host.edits != 1 || len(host.comments) != 1 {
+		t.Fatalf("comments %d, edits %d", len(host.comments), host.edits)
+	}
+
+	// A PR that changes no plan gets nothing.
+	in.HeadSHA = base
+	res, err = checker.CheckPR(ctx, in)
+	if err != nil || len(res.Plans) != 0 || res.Conclusion != "" {
+		t.Fatalf("no plans: %+v %v", res, err)
+	}
+}
