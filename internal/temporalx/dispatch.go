@@ -1,0 +1,67 @@
+package temporalx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/prdeploy/prdeploy/webhook"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+// Dispatcher turns webhook events into workflow starts. Every start has an
+// ID derived from the event (not from the delivery), with "use the
+// existing one" on conflict and no reuse of a closed ID: the same event
+// delivered three times, or to three webhook replicas, starts one workflow.
+type Dispatcher struct {
+	Client client.Client
+	Logger *slog.Logger
+}
+
+var _ webhook.Dispatcher = Dispatcher{}
+
+// ErrNotYetRouted is what Dispatch returns for an event kind this build
+// does not act on yet; the webhook answers 500 and GitHub keeps it.
+var ErrNotYetRouted = errors.New("not routed yet")
+
+// Dispatch starts the workflow for an event.
+func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
+	switch ev := e.(type) {
+	case webhook.PullRequestChanged:
+		in := workflows.PlanPRInput{Repo: ev.Repo, PR: ev.Number, HeadSHA: ev.HeadSHA, BaseSHA: ev.BaseSHA, BaseRef: ev.BaseRef, Author: ev.Author, Labels: ev.Labels}
+		return d.start(ctx, workflows.PlanPRWorkflowID(ev.Repo, ev.Number, ev.HeadSHA), workflows.PlanPRWorkflow, in, e)
+	default:
+		d.logger().Warn("webhook event not routed yet", "kind", e.Kind(), "delivery", e.Origin().ID)
+		return fmt.Errorf("%s: %w", e.Kind(), ErrNotYetRouted)
+	}
+}
+
+func (d Dispatcher) start(ctx context.Context, id, workflow string, in any, e webhook.Event) error {
+	_, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, workflow, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		d.logger().Info("workflow already ran for this event", "workflow", id, "delivery", e.Origin().ID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", id, err)
+	}
+	d.logger().Info("workflow started", "workflow", id, "kind", e.Kind(), "delivery", e.Origin().ID)
+	return nil
+}
+
+func (d Dispatcher) logger() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
