@@ -81,8 +81,15 @@ type Activities struct {
 	Directory Directory
 	Locks     LockClient
 	Watcher   WorkflowWatcher
-	// PlanChecks checks pull requests' plans (PlanPR).
+	// PlanChecks checks pull requests' plans (PlanPR); Merges lists the
+	// plans of a merge (MergedPR).
 	PlanChecks PlanPRChecker
+	Merges     MergeReader
+	// CheckRuns, Comments and Statuses serve the reporter (Report) and PR
+	// replies.
+	CheckRuns CheckRuns
+	Comments  PRComments
+	Statuses  StatusSource
 	// Janitor and Clock serve payload retention (CleanupPayloads).
 	Janitor PayloadJanitor
 	Clock   DeploymentClock

@@ -20,6 +20,8 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(RollingRestart, workflow.RegisterOptions{Name: RollingRestartWorkflow})
 	r.RegisterWorkflowWithOptions(CleanupPayloads, workflow.RegisterOptions{Name: CleanupWorkflow})
 	r.RegisterWorkflowWithOptions(PlanPR, workflow.RegisterOptions{Name: PlanPRWorkflow})
+	r.RegisterWorkflowWithOptions(MergedPR, workflow.RegisterOptions{Name: MergedPRWorkflow})
+	r.RegisterWorkflowWithOptions(ReportDeployment, workflow.RegisterOptions{Name: ReportWorkflow})
 }
 
 // Register registers prdeploy's workflows and activities on a worker.

@@ -231,3 +231,36 @@ func (i info) Mode() fs.FileMode {
 	}
 	return 0o444
 }
+
+// FirstParent returns the first parent of commit sha in repo (the base
+// branch before a merge), or "" for a root commit.
+func (l Local) FirstParent(ctx context.Context, repo, sha string) (string, error) {
+	dir, ok := l.Dirs[repo]
+	if !ok {
+		return "", workflows.Permanent(fmt.Errorf("repository %s is not configured", repo))
+	}
+	r, err := git.PlainOpen(dir)
+	if err != nil {
+		return "", fmt.Errorf("opening %s: %w", repo, err)
+	}
+	return FirstParentOf(r, sha)
+}
+
+// FirstParentOf returns the first parent of commit sha, or "" for a root
+// commit.
+func FirstParentOf(r *git.Repository, sha string) (string, error) {
+	if !plumbing.IsHash(sha) {
+		return "", workflows.Permanent(fmt.Errorf("%q is not a full commit SHA", sha))
+	}
+	c, err := r.CommitObject(plumbing.NewHash(sha))
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return "", workflows.Permanent(fmt.Errorf("commit %s is not in the repository", sha))
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading commit %s: %w", sha, err)
+	}
+	if len(c.ParentHashes) == 0 {
+		return "", nil
+	}
+	return c.ParentHashes[0].String(), nil
+}

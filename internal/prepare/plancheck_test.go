@@ -158,3 +158,20 @@ func TestPlanCheckOnAPullRequest(t *testing.T) {
 		t.Fatalf("no plans: %+v %v", res, err)
 	}
 }
+
+// TestPlansInMerge: the plans a merge commit adds or changes compared with
+// its first parent, with their ids and clusters; unchanged plans are not
+// redeployed.
+func TestPlansInMerge(t *testing.T) {
+	repos, _ := exampleRepo(t, nil)
+	dir := repos.Dirs["acme/deploys"]
+	merged := commitOnTop(t, dir, map[string]string{"deploys/web-7.yaml": newPlan})
+	m := &prepare.MergeReader{Repos: repos, History: repos}
+	plans, err := m.PlansInMerge(context.Background(), "acme/deploys", merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) != 1 || plans[0].Path != "deploys/web-7.yaml" || plans[0].Deployment != "web-7" || len(plans[0].Clusters) != 1 || plans[0].Clusters[0] != "prod-eu" {
+		t.Fatalf("plans %+v", plans)
+	}
+}

@@ -35,6 +35,9 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 	case webhook.PullRequestChanged:
 		in := workflows.PlanPRInput{Repo: ev.Repo, PR: ev.Number, HeadSHA: ev.HeadSHA, BaseSHA: ev.BaseSHA, BaseRef: ev.BaseRef, Author: ev.Author, Labels: ev.Labels}
 		return d.start(ctx, workflows.PlanPRWorkflowID(ev.Repo, ev.Number, ev.HeadSHA), workflows.PlanPRWorkflow, in, e)
+	case webhook.PullRequestMerged:
+		in := workflows.MergedPRInput{Repo: ev.Repo, PR: ev.Number, MergeSHA: ev.MergeCommitSHA, BaseRef: ev.BaseRef, Author: ev.Author, MergedBy: ev.MergedBy, Labels: ev.Labels}
+		return d.start(ctx, workflows.MergedPRWorkflowID(ev.Repo, ev.Number, ev.MergeCommitSHA), workflows.MergedPRWorkflow, in, e)
 	default:
 		d.logger().Warn("webhook event not routed yet", "kind", e.Kind(), "delivery", e.Origin().ID)
 		return fmt.Errorf("%s: %w", e.Kind(), ErrNotYetRouted)

@@ -114,3 +114,21 @@ func EnsureCleanupSchedule(ctx context.Context, c client.Client, every, retentio
 	}
 	return h, nil
 }
+
+// Statuses reads deployments' live status for the reporter.
+type Statuses struct{ Client client.Client }
+
+var _ workflows.StatusSource = Statuses{}
+
+// DeploymentStatus asks whether the Orchestration has closed, then queries
+// its status: when closed, the answer is its final state.
+func (s Statuses) DeploymentStatus(ctx context.Context, cluster, deployment string) (workflows.Status, bool, error) {
+	id := workflows.DeployWorkflowID(cluster, deployment)
+	d, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return workflows.Status{}, false, fmt.Errorf("describing %s: %w", id, err)
+	}
+	closed := d.WorkflowExecutionInfo.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	st, err := workflows.Describe(ctx, s.Client, cluster, deployment)
+	return st, closed, err
+}

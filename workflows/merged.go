@@ -1,0 +1,141 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Workflow types of a merge.
+const (
+	MergedPRWorkflow = "MergedPR"
+	ReportWorkflow   = "Report"
+)
+
+// MergedPRWorkflowID names the handling of one merged pull request.
+func MergedPRWorkflowID(repo string, pr int, mergeSHA string) string {
+	return fmt.Sprintf("merge:%s#%d@%s", repo, pr, mergeSHA)
+}
+
+// ReportWorkflowID names the reporter of one deployment in one cluster.
+func ReportWorkflowID(cluster, deployment string) string {
+	return "report:" + cluster + "/" + deployment
+}
+
+// MergedPRInput is a merged pull request, from its webhook.
+type MergedPRInput struct {
+	Repo     string   `json:"repo"`
+	PR       int      `json:"pr"`
+	MergeSHA string   `json:"mergeSha"`
+	BaseRef  string   `json:"baseRef"`
+	Author   string   `json:"author"`
+	MergedBy string   `json:"mergedBy"`
+	Labels   []string `json:"labels,omitempty"`
+}
+
+// MergedPlan is a plan the merge added or changed.
+type MergedPlan struct {
+	Path       string   `json:"path"`
+	Deployment string   `json:"deployment,omitempty"`
+	Clusters   []string `json:"clusters,omitempty"`
+	// Error: the plan does not load (it should not have merged).
+	Error string `json:"error,omitempty"`
+}
+
+// MergedPRResult says what the merge started.
+type MergedPRResult struct {
+	Plans []MergedPlan `json:"plans,omitempty"`
+	// Started and Refused are deployment workflow IDs.
+	Started []string `json:"started,omitempty"`
+	Refused []string `json:"refused,omitempty"`
+}
+
+// MergeReader lists the plans a merge commit adds or changes, compared
+// with its first parent (internal/prepare).
+type MergeReader interface {
+	PlansInMerge(ctx context.Context, repo, mergeSHA string) ([]MergedPlan, error)
+}
+
+// CommentRequest is one comment on a pull request.
+type CommentRequest struct {
+	Repo string `json:"repo"`
+	PR   int    `json:"pr"`
+	Body string `json:"body"`
+}
+
+// MergedPR starts, for every plan the merge added or changed, one
+// Orchestration per cluster (ID deploy:<cluster>/<id>) and its Report
+// workflow, both outliving this one. A deployment ID that already ran is
+// refused, and the PR says so: plans get a new id for a new rollout.
+func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
+	var res MergedPRResult
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
+	})
+	if err := workflow.ExecuteActivity(actx, (*Activities).PlansInMerge, in.Repo, in.MergeSHA).Get(ctx, &res.Plans); err != nil {
+		return res, err
+	}
+	var lines []string
+	for _, p := range res.Plans {
+		if p.Error != "" {
+			lines = append(lines, fmt.Sprintf("- ❌ `%s` does not load, nothing deployed: %s", p.Path, p.Error))
+			continue
+		}
+		for _, cluster := range p.Clusters {
+			id := DeployWorkflowID(cluster, p.Deployment)
+			req := DeployRequest{Repo: in.Repo, SHA: in.MergeSHA, PlanPath: p.Path, Cluster: cluster, DeploymentID: p.Deployment,
+				PR: in.PR, PRAuthor: in.Author, MergedBy: in.MergedBy}
+			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+				WorkflowID: id, TaskQueue: TaskQueue,
+				ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			})
+			err := workflow.ExecuteChildWorkflow(cctx, OrchestrationWorkflow, OrchestrationInput{Request: req}).GetChildWorkflowExecution().Get(ctx, nil)
+			if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+				res.Refused = append(res.Refused, id)
+				lines = append(lines, fmt.Sprintf("- ⛔ `%s` in `%s`: deployment id `%s` already ran; a new rollout needs a plan with a new `metadata.name`", p.Path, cluster, p.Deployment))
+				continue
+			}
+			if err != nil {
+				return res, fmt.Errorf("starting %s: %w", id, err)
+			}
+			res.Started = append(res.Started, id)
+			rctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+				WorkflowID: ReportWorkflowID(cluster, p.Deployment), TaskQueue: TaskQueue,
+				ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			})
+			rerr := workflow.ExecuteChildWorkflow(rctx, ReportWorkflow, ReportInput{Request: req}).GetChildWorkflowExecution().Get(ctx, nil)
+			if rerr != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(rerr) {
+				return res, fmt.Errorf("starting the reporter of %s: %w", id, rerr)
+			}
+			lines = append(lines, fmt.Sprintf("- 🚀 `%s` → `%s` started (`%s`)", p.Deployment, cluster, id))
+		}
+	}
+	if len(lines) == 0 {
+		return res, nil
+	}
+	sort.Strings(lines)
+	body := fmt.Sprintf("### prdeploy: merged at `%s`\n\n%s\n\nProgress is on the **prdeploy/deploy** check run of the merge commit. Commands: `/approve`, `/pause`, `/resume`, `/rollback`, `/cancel`, `/status`.\n",
+		short12(in.MergeSHA), strings.Join(lines, "\n"))
+	err := workflow.ExecuteActivity(actx, (*Activities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body}).Get(ctx, nil)
+	return res, err
+}
+
+// PlansInMerge is the activity behind MergedPR's first step.
+func (a *Activities) PlansInMerge(ctx context.Context, repo, mergeSHA string) ([]MergedPlan, error) {
+	p, err := a.Merges.PlansInMerge(ctx, repo, mergeSHA)
+	return p, classify(err)
+}
+
+// Comment adds a comment to a pull request.
+func (a *Activities) Comment(ctx context.Context, req CommentRequest) error {
+	return classify(a.Comments.Reply(ctx, req.Repo, req.PR, req.Body))
+}

@@ -1,0 +1,176 @@
+package workflows
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// DeployCheckName is the check run a deployment shows on its merge commit.
+const DeployCheckName = "prdeploy/deploy"
+
+// DefaultReportEvery is how often a deployment's check run may change.
+const DefaultReportEvery = 5 * time.Second
+
+// ReportInput starts a deployment's reporter.
+type ReportInput struct {
+	Request DeployRequest `json:"request"`
+	// Every bounds how often the check run is updated (default 5 s); the
+	// final state is always written.
+	Every time.Duration `json:"every,omitempty"`
+	// StatusURL is the status page of the deployment, for links.
+	StatusURL string `json:"statusUrl,omitempty"`
+}
+
+// StatusSource reads a deployment's live status and tells whether its
+// Orchestration has closed (internal/temporalx).
+type StatusSource interface {
+	DeploymentStatus(ctx context.Context, cluster, deployment string) (st Status, closed bool, err error)
+}
+
+// ReportDeployment keeps a deployment's check run and milestone comments up to date
+// until the deployment ends. It is one long activity that polls the
+// Orchestration's status query: the Orchestration's own history pays
+// nothing for reporting, and the reporter's stays a handful of events.
+func ReportDeployment(ctx workflow.Context, in ReportInput) error {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 90 * 24 * time.Hour,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
+	})
+	return workflow.ExecuteActivity(actx, (*Activities).PublishReports, in).Get(ctx, nil)
+}
+
+// reportProgress survives activity retries in heartbeat details, so a
+// retried reporter neither republishes an unchanged check run nor posts a
+// milestone twice.
+type reportProgress struct {
+	Published  string   `json:"published,omitempty"`
+	CheckRunID int64    `json:"checkRunId,omitempty"`
+	Milestones []string `json:"milestones,omitempty"`
+}
+
+// PublishReports is the activity behind ReportDeployment.
+func (a *Activities) PublishReports(ctx context.Context, in ReportInput) error {
+	every := cmp.Or(in.Every, DefaultReportEvery)
+	var p reportProgress
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &p)
+	}
+	req := in.Request
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		st, closed, err := a.Statuses.DeploymentStatus(ctx, req.Cluster, req.DeploymentID)
+		if err == nil {
+			if err := a.publish(ctx, in, st, &p); err != nil {
+				return classify(err)
+			}
+			if closed {
+				return nil
+			}
+		}
+		activity.RecordHeartbeat(ctx, p)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func (a *Activities) publish(ctx context.Context, in ReportInput, st Status, p *reportProgress) error {
+	req := in.Request
+	r := BuildReport(st, ReportLinks{StatusPage: in.StatusURL})
+	data, _ := json.Marshal(r)
+	sum := sha256.Sum256(data)
+	if key := hex.EncodeToString(sum[:8]); key != p.Published {
+		id, err := a.CheckRuns.PublishCheckRun(ctx, CheckRun{Repo: req.Repo, HeadSHA: req.SHA, Name: DeployCheckName,
+			ExternalID: DeployWorkflowID(req.Cluster, req.DeploymentID), DetailsURL: in.StatusURL, Report: r})
+		if err != nil {
+			return fmt.Errorf("publishing the deploy check: %w", err)
+		}
+		p.Published, p.CheckRunID = key, id
+		activity.RecordHeartbeat(ctx, *p)
+	}
+	if req.PR == 0 {
+		return nil
+	}
+	for _, m := range Milestones(st) {
+		if slices.Contains(p.Milestones, m.ID) {
+			continue
+		}
+		if err := a.Comments.Reply(ctx, req.Repo, req.PR, m.Body); err != nil {
+			return fmt.Errorf("commenting %s: %w", m.ID, err)
+		}
+		p.Milestones = append(p.Milestones, m.ID)
+		activity.RecordHeartbeat(ctx, *p)
+	}
+	return nil
+}
+
+// Milestone is a PR comment worth one notification.
+type Milestone struct {
+	ID   string
+	Body string
+}
+
+// Milestones are the PR comments a status deserves: started; each gate
+// waiting (the canary is healthy); paused; failed or rolled back; done.
+// Never one per tenant.
+func Milestones(st Status) []Milestone {
+	dep, cluster := st.Request.DeploymentID, st.Request.Cluster
+	name := fmt.Sprintf("`%s` in `%s`", dep, cluster)
+	var out []Milestone
+	if st.Phase != PhasePreparing && st.Prepared != nil {
+		out = append(out, Milestone{"started", fmt.Sprintf("🚀 %s started: %d tenants in %d waves.", name, st.Total, len(st.Waves))})
+	}
+	for _, g := range st.Gates {
+		if g.Open || g.WaitingSince.IsZero() {
+			continue
+		}
+		need := approvals(g)
+		if need == "none yet" && g.Status == nil {
+			need = "one approval"
+		}
+		what := "The previous wave is healthy"
+		if g.ID == "after-canary" {
+			what = "The canary is healthy"
+		}
+		out = append(out, Milestone{"gate:" + g.ID, fmt.Sprintf("⏳ %s: %s; waiting at gate `%s` (%s). Approve with `/approve`.", name, what, g.ID, need)})
+	}
+	if st.Paused {
+		out = append(out, Milestone{"paused:" + st.PauseReason, fmt.Sprintf("⏸️ %s paused: %s. `/resume` to go on, `/rollback` to undo.", name, oneLine(st.PauseReason))})
+	}
+	switch st.Phase {
+	case PhaseSucceeded:
+		out = append(out, Milestone{"done", fmt.Sprintf("✅ %s completed: %d tenants.", name, st.Counts[TenantSucceeded])})
+	case PhaseFailed:
+		reason := cmp.Or(st.StopReason, st.Error)
+		if n := st.Counts[TenantRolledBack]; n > 0 {
+			out = append(out, Milestone{"rolled-back", fmt.Sprintf("↩️ %s: %d tenant%s rolled back.", name, n, plural(n))})
+		}
+		out = append(out, Milestone{"failed", fmt.Sprintf("❌ %s failed: %s", name, oneLine(reason))})
+	case PhaseRolledBack:
+		out = append(out, Milestone{"rolled-back", fmt.Sprintf("↩️ %s rolled back: %d tenants restored.", name, st.Counts[TenantRolledBack])})
+	case PhaseCancelled:
+		out = append(out, Milestone{"cancelled", fmt.Sprintf("🚫 %s cancelled: %s", name, oneLine(st.StopReason))})
+	}
+	return out
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
