@@ -1,0 +1,211 @@
+package workflows_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prdeploy/prdeploy/internal/githubapp"
+	"github.com/prdeploy/prdeploy/internal/githubsim"
+	"github.com/prdeploy/prdeploy/internal/payload"
+	"github.com/prdeploy/prdeploy/internal/prepare"
+	"github.com/prdeploy/prdeploy/internal/temporalx"
+	"github.com/prdeploy/prdeploy/webhook"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+const e2ePlan = `apiVersion: prdeploy.dev/v1
+kind: DeployPlan
+metadata: {name: web-7}
+spec:
+  clusters: [prod-eu]
+  services: [{name: web, tag: "7.0.0"}]
+  tenants: {names: [globex, initech, umbrella]}
+  rollout: {canary: {tenants: [globex]}, approval: after-canary}
+  checks: {noCriticalAlerts: {enabled: false}, podsAvailable: {enabled: false}}
+`
+
+// TestPullRequestToProduction is the user's day, end to end: the GitHub
+// simulator (real git over HTTP, signed webhooks) in front of the webhook
+// server, the real GitHub client, the real Prepare and payload store, the
+// embedded Temporal server, and the simulated cluster. Open a PR with a
+// plan → the plan check succeeds → merge → the deploy check run waits at
+// the canary gate → /approve by a non-member and by the author are refused
+// with replies → two SREs approve → the rollout completes, the check run
+// says success and the milestone comments are on the PR.
+func TestPullRequestToProduction(t *testing.T) {
+	ctx := context.Background()
+	gh := githubsim.New(githubsim.Options{})
+	gh.Start()
+	defer gh.Close()
+	for _, u := range []string{"cy", "ana", "bo", "dan"} {
+		if _, err := gh.AddUser(u, githubsim.UserOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := gh.AddTeam("acme", "sre", githubsim.TeamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"ana", "bo", "cy"} { // cy, the PR's author, is an SRE too
+		if err := gh.AddTeamMember("acme", "sre", u, githubsim.TeamMember{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := gh.CreateRepo(ctx, githubsim.RepoSpec{Repo: "acme/deploys", Dir: "../examples/gitops-repo"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"cy", "ana", "bo", "dan"} {
+		if err := gh.SetPermission("acme/deploys", u, "write"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	token, err := gh.Token(gh.BotLogin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc, err := githubapp.New(githubapp.Config{BaseURL: gh.APIURL(), Token: token, Org: "acme", Login: gh.BotLogin(), CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := payload.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, 50*time.Millisecond, 1, func(h *harness) {
+		h.acts = &workflows.Activities{
+			Plans:      &prepare.Preparer{Repos: gc, Store: store},
+			Cluster:    h.cluster,
+			Probes:     h.prober,
+			Directory:  gc,
+			PlanChecks: &prepare.PlanChecker{Repos: gc, Checks: gc, Comments: gc},
+			Merges:     &prepare.MergeReader{Repos: gc, History: gc},
+			CheckRuns:  gc, Comments: gc, Statuses: temporalx.Statuses{Client: h.c},
+			Deployments: temporalx.Deployments{Client: h.c}, Permissions: gc,
+		}
+	})
+	handler, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{"hook-secret"}, Dispatcher: temporalx.Dispatcher{Client: h.c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	gh.AddHook(githubsim.Hook{URL: srv.URL + webhook.Path, Secret: "hook-secret", Repo: "acme/deploys"})
+
+	// Open a PR with the plan: the plan check succeeds on its head.
+	if _, err := gh.Push(ctx, githubsim.PushSpec{Repo: "acme/deploys", Branch: "web-7", Files: map[string]string{"deploys/web-7.yaml": e2ePlan}, Message: "web 7"}); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := gh.OpenPullRequest(ctx, githubsim.PullRequestSpec{Repo: "acme/deploys", Head: "web-7", Base: "main", Title: "web 7", Author: "cy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	planRun := waitCheckRun(t, h, gh, pr.HeadSHA, prepare.PlanCheckName, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
+	if planRun.Conclusion != "success" || !strings.Contains(planRun.Summary, "globex") || !strings.Contains(planRun.Summary, "prod-needs-sre") {
+		t.Fatalf("plan check: %s %s\n%s", planRun.Conclusion, planRun.Title, planRun.Summary)
+	}
+
+	// Merge: the deployment starts and waits at the canary gate.
+	mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployRun := waitCheckRun(t, h, gh, mergeSHA, workflows.DeployCheckName, func(r githubsim.CheckRun) bool {
+		return strings.Contains(r.Title, "waiting for approval")
+	})
+	if len(deployRun.Actions) == 0 {
+		t.Fatalf("no buttons while waiting: %+v", deployRun)
+	}
+
+	comment := func(who, body string) string {
+		t.Helper()
+		c, err := gh.AddComment(ctx, "acme/deploys", pr.Number, who, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []workflows.CommandOutcome
+		id := workflows.PRCommandWorkflowID("acme/deploys", workflows.SourceComment, strconv.FormatInt(c.ID, 10))
+		h.eventually("the command workflow", 30*time.Second, func() bool {
+			_, err := h.c.DescribeWorkflowExecution(ctx, id, "")
+			return err == nil
+		})
+		if err := h.c.GetWorkflow(ctx, id, "").Get(ctx, &out); err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != 1 {
+			t.Fatalf("%s %q: %+v", who, body, out)
+		}
+		return out[0].Message
+	}
+	if m := comment("dan", "/approve"); !strings.Contains(m, "refused") || !strings.Contains(m, "acme/sre") {
+		t.Fatalf("non-member: %s", m)
+	}
+	if m := comment("cy", "/approve"); !strings.Contains(m, "author") {
+		t.Fatalf("author: %s", m)
+	}
+	if m := comment("ana", "/approve canary looks good"); !strings.Contains(m, "1 of 2") {
+		t.Fatalf("first SRE: %s", m)
+	}
+	if m := comment("bo", "/approve"); !strings.Contains(m, "gate open") {
+		t.Fatalf("second SRE: %s", m)
+	}
+	final := waitCheckRun(t, h, gh, mergeSHA, workflows.DeployCheckName, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
+	if final.Conclusion != "success" || !strings.Contains(final.Title, "done, 3 of 3 tenants") {
+		t.Fatalf("final deploy check: %s %s", final.Conclusion, final.Title)
+	}
+	comments, err := gh.Comments("acme/deploys", pr.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for _, c := range comments {
+		all = append(all, c.Author+": "+c.Body)
+	}
+	text := strings.Join(all, "\n")
+	for _, want := range []string{"prdeploy: 1 plan ready to deploy", "merged at", "`web-7` in `prod-eu` started: 3 tenants", "waiting at gate `after-canary`",
+		"@dan, `/approve` was refused", "`web-7` in `prod-eu` completed: 3 tenants"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no comment with %q:\n%s", want, text)
+		}
+	}
+	for _, c := range comments {
+		if c.Author == "bo" && !containsReaction(c.Reactions, "+1") {
+			t.Errorf("bo's approval has no 👍: %v", c.Reactions)
+		}
+	}
+	st := gc.Stats()
+	t.Logf("GitHub API calls: %d, content-creating %d", st.Requests, st.ContentRequests)
+}
+
+func containsReaction(r map[string][]string, content string) bool {
+	for k, v := range r {
+		if k == content && len(v) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// waitCheckRun polls the simulator until the named check run on sha
+// satisfies ok.
+func waitCheckRun(t *testing.T, h *harness, gh *githubsim.Server, sha, name string, ok func(githubsim.CheckRun) bool) githubsim.CheckRun {
+	t.Helper()
+	var found githubsim.CheckRun
+	h.eventually("check run "+name+" on "+sha[:8], 60*time.Second, func() bool {
+		runs, err := gh.CheckRuns("acme/deploys", sha)
+		if err != nil {
+			return false
+		}
+		for _, r := range runs {
+			if r.Name == name && ok(r) {
+				found = r
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
