@@ -90,6 +90,9 @@ type Activities struct {
 	CheckRuns CheckRuns
 	Comments  PRComments
 	Statuses  StatusSource
+	// Deployments and Permissions serve people's commands (PRCommands).
+	Deployments Deployments
+	Permissions Permissions
 	// Janitor and Clock serve payload retention (CleanupPayloads).
 	Janitor PayloadJanitor
 	Clock   DeploymentClock

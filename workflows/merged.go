@@ -44,6 +44,9 @@ type MergedPlan struct {
 	Path       string   `json:"path"`
 	Deployment string   `json:"deployment,omitempty"`
 	Clusters   []string `json:"clusters,omitempty"`
+	// PolicySHA is the merge's first parent: the base the PR was judged
+	// against, whose policies govern the rollout.
+	PolicySHA string `json:"policySha,omitempty"`
 	// Error: the plan does not load (it should not have merged).
 	Error string `json:"error,omitempty"`
 }
@@ -91,7 +94,7 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 		for _, cluster := range p.Clusters {
 			id := DeployWorkflowID(cluster, p.Deployment)
 			req := DeployRequest{Repo: in.Repo, SHA: in.MergeSHA, PlanPath: p.Path, Cluster: cluster, DeploymentID: p.Deployment,
-				PR: in.PR, PRAuthor: in.Author, MergedBy: in.MergedBy}
+				PR: in.PR, PRAuthor: in.Author, MergedBy: in.MergedBy, PolicySHA: p.PolicySHA}
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID: id, TaskQueue: TaskQueue,
 				ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,

@@ -26,6 +26,7 @@ type recordingHost struct {
 	runs      map[string]workflows.CheckRun // by external id
 	publishes int
 	comments  []string
+	reactions map[int64][]string
 }
 
 func (h *recordingHost) PublishCheckRun(_ context.Context, c workflows.CheckRun) (int64, error) {
@@ -40,7 +41,15 @@ func (h *recordingHost) PublishCheckRun(_ context.Context, c workflows.CheckRun)
 }
 
 func (h *recordingHost) UpsertComment(context.Context, string, int, string, string) error { return nil }
-func (h *recordingHost) React(context.Context, string, int64, string) error               { return nil }
+func (h *recordingHost) React(_ context.Context, _ string, id int64, reaction string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.reactions == nil {
+		h.reactions = map[int64][]string{}
+	}
+	h.reactions[id] = append(h.reactions[id], reaction)
+	return nil
+}
 
 func (h *recordingHost) Reply(_ context.Context, _ string, _ int, body string) error {
 	h.mu.Lock()

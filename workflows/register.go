@@ -21,6 +21,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(CleanupPayloads, workflow.RegisterOptions{Name: CleanupWorkflow})
 	r.RegisterWorkflowWithOptions(PlanPR, workflow.RegisterOptions{Name: PlanPRWorkflow})
 	r.RegisterWorkflowWithOptions(MergedPR, workflow.RegisterOptions{Name: MergedPRWorkflow})
+	r.RegisterWorkflowWithOptions(PRCommands, workflow.RegisterOptions{Name: PRCommandWorkflow})
 	r.RegisterWorkflowWithOptions(ReportDeployment, workflow.RegisterOptions{Name: ReportWorkflow})
 }
 

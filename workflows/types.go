@@ -18,6 +18,10 @@ type DeployRequest struct {
 	PR           int    `json:"pr,omitempty"`
 	PRAuthor     string `json:"prAuthor,omitempty"`
 	MergedBy     string `json:"mergedBy,omitempty"`
+	// PolicySHA is the commit policies are read from: the base branch
+	// before the merge, so a PR cannot loosen the rules that govern its
+	// own rollout. Empty means SHA.
+	PolicySHA string `json:"policySha,omitempty"`
 }
 
 // PreparedDeployment is what the Prepare activity returns: the shape of the

@@ -48,7 +48,7 @@ func (m *MergeReader) PlansInMerge(ctx context.Context, repo, mergeSHA string) (
 	repoLoaded, loadErr := planner.LoadRepo(head)
 	var out []workflows.MergedPlan
 	for _, f := range files {
-		mp := workflows.MergedPlan{Path: f}
+		mp := workflows.MergedPlan{Path: f, PolicySHA: parent}
 		if errs := planner.Errors(loadErr, f); len(errs) > 0 {
 			mp.Error = errs.Err().Error()
 		} else if p, ok := repoLoaded.Plan(f); ok {

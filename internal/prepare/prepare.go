@@ -1,9 +1,10 @@
 // Package prepare is the Prepare step of a deployment (workflows.PlanSource):
 // it reads the merged commit, loads and expands the plan, evaluates the
-// policies of that commit, renders every tenant's manifests with kustomize,
-// and puts each one, encrypted, in the payload store. Workflows get back
-// the shape of the rollout and references; tenants are paged from the
-// stored plan.
+// policies of the base the PR was judged against, renders every tenant's
+// manifests with kustomize, and puts each one, encrypted, in the payload
+// store. Workflows get back the shape of the rollout and references;
+// tenants are paged from the stored plan. The package also checks plans on
+// pull requests (PlanChecker) and lists the plans of a merge (MergeReader).
 package prepare
 
 import (
@@ -93,7 +94,14 @@ func (p *Preparer) Prepare(ctx context.Context, req workflows.DeployRequest) (wo
 	if err != nil {
 		return none, workflows.Permanent(fmt.Errorf("expanding %s: %w", req.PlanPath, err))
 	}
-	decision, err := p.decide(fsys, req, exec)
+	policyFS, policySHA := fsys, req.SHA
+	if req.PolicySHA != "" && req.PolicySHA != req.SHA {
+		if policyFS, err = p.Repos.Checkout(ctx, req.Repo, req.PolicySHA); err != nil {
+			return none, fmt.Errorf("checking out the policies' base %s: %w", short(req.PolicySHA), err)
+		}
+		policySHA = req.PolicySHA
+	}
+	decision, err := p.decide(policyFS, policySHA, req, exec)
 	if err != nil {
 		return none, err
 	}
@@ -140,13 +148,15 @@ func (p *Preparer) Prepare(ctx context.Context, req workflows.DeployRequest) (wo
 	return workflows.Summarize(cut, req.Cluster, planRef(ref), decision.Requirements), nil
 }
 
-// decide evaluates the policies of the merged commit: a freeze that began
-// after the PR was checked still stops the deploy.
-func (p *Preparer) decide(fsys fs.FS, req workflows.DeployRequest, exec *planner.ExecutionPlan) (policies.Decision, error) {
-	rev := policies.Revision{SHA: req.SHA}
+// decide evaluates the policies of the base the PR was judged against
+// (DeployRequest.PolicySHA), at the current time: a freeze that began after
+// the PR was checked still stops the deploy, and a PR that edits the
+// policies does not change the rules of its own rollout.
+func (p *Preparer) decide(fsys fs.FS, sha string, req workflows.DeployRequest, exec *planner.ExecutionPlan) (policies.Decision, error) {
+	rev := policies.Revision{SHA: sha}
 	rules, err := policies.Load(fsys, rev)
 	if err != nil {
-		return policies.Decision{}, workflows.Permanent(fmt.Errorf("the policies at %s do not load: %w", short(req.SHA), err))
+		return policies.Decision{}, workflows.Permanent(fmt.Errorf("the policies at %s do not load: %w", short(sha), err))
 	}
 	now := time.Now
 	if p.Now != nil {

@@ -147,3 +147,35 @@ func TestPrepareRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestPoliciesComeFromTheBase: a PR that lets its author approve, merged,
+// does not change the approvals its own rollout needs: they come from the
+// base before the merge.
+func TestPoliciesComeFromTheBase(t *testing.T) {
+	ctx := context.Background()
+	repos, base := exampleRepo(t, nil)
+	dir := repos.Dirs["acme/deploys"]
+	approvals, err := os.ReadFile(filepath.Join(dir, "policies/approvals.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := commitOnTop(t, dir, map[string]string{"policies/approvals.yaml": strings.ReplaceAll(string(approvals), "allowAuthor: false", "allowAuthor: true")})
+	store, err := payload.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &prepare.Preparer{Repos: repos, Store: store, Now: at("2026-11-24T10:00:00Z")}
+	req := workflows.DeployRequest{Repo: "acme/deploys", SHA: merged, PolicySHA: base, PlanPath: "deploys/ingest-v42.yaml", Cluster: "prod-eu", DeploymentID: "ingest-v42", PRAuthor: "cy"}
+	prep, err := p.Prepare(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prep.Requirements) == 0 || prep.Requirements[0].AllowAuthor {
+		t.Fatalf("the merged PR's own policy change applied to its rollout: %+v", prep.Requirements)
+	}
+	// The merged policies do apply to the next deploy (read at its base).
+	req.PolicySHA, req.DeploymentID = merged, "ingest-v42b"
+	if prep, err = p.Prepare(ctx, req); err != nil || !prep.Requirements[0].AllowAuthor {
+		t.Fatalf("merged policies: %+v %v", prep.Requirements, err)
+	}
+}

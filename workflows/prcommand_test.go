@@ -1,0 +1,106 @@
+package workflows_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prdeploy/prdeploy/internal/temporalx"
+	"github.com/prdeploy/prdeploy/webhook"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+type permissions map[string]string
+
+func (p permissions) Permission(_ context.Context, _ string, login string) (string, error) {
+	if v, ok := p[login]; ok {
+		return v, nil
+	}
+	return "none", nil
+}
+
+// TestCommentCommandsSteerTheDeployment: after a merge, comments on the PR
+// go through the Dispatcher: a reader's /approve and the author's are
+// refused with the reason, an SRE's opens the gate (👀 then 👍), a
+// redelivered comment runs once, /status answers, a typo gets help.
+func TestCommentCommandsSteerTheDeployment(t *testing.T) {
+	host := &recordingHost{}
+	merges := fakeMerges{"3333333333333333333333333333333333333333": {{Path: "deploys/web-10.yaml", Deployment: "web-10", Clusters: []string{"c1"}}}}
+	h := newHarness(t, 50*time.Millisecond, 3, func(h *harness) {
+		h.acts = &workflows.Activities{Plans: h.plans, Cluster: h.cluster, Probes: h.prober, Directory: h.dir,
+			Merges: merges, CheckRuns: host, Comments: host, Statuses: temporalx.Statuses{Client: h.c},
+			Deployments: temporalx.Deployments{Client: h.c}, Permissions: permissions{"ana": "write", "author": "admin", "cy": "read"}}
+	})
+	h.plan("web-10", `  services: [{name: web, tag: "10"}]
+  tenants: {names: [t01, t02, t03]}
+  rollout: {canary: {tenants: [t01]}, approval: after-canary}
+`+noChecks)
+	d := temporalx.Dispatcher{Client: h.c}
+	ctx := context.Background()
+	delivery := webhook.Delivery{ID: "d-1", Repo: "acme/deploys", Sender: "ana"}
+	if err := d.Dispatch(ctx, webhook.PullRequestMerged{Delivery: delivery, Number: 7, MergeCommitSHA: "3333333333333333333333333333333333333333", BaseRef: "main", Author: "author", MergedBy: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the gate to wait", 30*time.Second, func() bool {
+		st, err := workflows.Describe(ctx, h.c, "c1", "web-10")
+		return err == nil && len(st.Gates) == 1 && !st.Gates[0].WaitingSince.IsZero()
+	})
+	comment := func(id int64, who, body string) {
+		t.Helper()
+		ev := webhook.CommentCommand{Delivery: webhook.Delivery{ID: fmt.Sprint("c-", id), Repo: "acme/deploys", Sender: who}, Number: 7, CommentID: id, Author: who, Body: body, Commands: webhook.ParseCommands(body)}
+		if err := d.Dispatch(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		// The PRCommand workflow's result is the outcome of each command.
+		var out []workflows.CommandOutcome
+		if err := h.c.GetWorkflow(ctx, workflows.PRCommandWorkflowID("acme/deploys", workflows.SourceComment, fmt.Sprint(id)), "").Get(ctx, &out); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s %q: %+v", who, body, out)
+	}
+	lastComment := func() string {
+		host.mu.Lock()
+		defer host.mu.Unlock()
+		return host.comments[len(host.comments)-1]
+	}
+	comment(101, "cy", "/approve")
+	if c := lastComment(); !strings.Contains(c, "@cy, `/approve` needs write access to acme/deploys; you have read.") {
+		t.Fatalf("reader: %s", c)
+	}
+	comment(102, "author", "/approve looks good")
+	if c := lastComment(); !strings.Contains(c, "@author, `/approve` was refused") || !strings.Contains(c, "author") {
+		t.Fatalf("author: %s", c)
+	}
+	comment(103, "ana", "LGTM\n/approve canary is fine")
+	host.mu.Lock()
+	reactions := slices.Clone(host.reactions[103])
+	host.mu.Unlock()
+	if !slices.Equal(reactions, []string{"eyes", "+1"}) {
+		t.Fatalf("reactions on ana's approval: %v", reactions)
+	}
+	// The same comment delivered again runs nothing more.
+	if err := d.Dispatch(ctx, webhook.CommentCommand{Delivery: webhook.Delivery{ID: "c-103", Repo: "acme/deploys"}, Number: 7, CommentID: 103, Author: "ana", Commands: webhook.ParseCommands("/approve")}); err != nil {
+		t.Fatal(err)
+	}
+	st := h.result(h.c.GetWorkflow(ctx, workflows.DeployWorkflowID("c1", "web-10"), ""))
+	if st.Phase != workflows.PhaseSucceeded || st.Gates[0].Approvals[0].Login != "ana" || len(st.Gates[0].Approvals) != 1 {
+		t.Fatalf("deployment: %s gates %+v", st.Phase, st.Gates)
+	}
+	before := len(host.comments)
+	comment(104, "cy", "/status")
+	if c := lastComment(); len(host.comments) != before+1 || !strings.Contains(c, "**web-10** → cluster `c1`") {
+		t.Fatalf("status: %s", c)
+	}
+	comment(105, "cy", "/aprove")
+	if c := lastComment(); !strings.Contains(c, "aprove") {
+		t.Fatalf("typo: %s", c)
+	}
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	if n := len(host.reactions[103]); n != 2 {
+		t.Fatalf("the redelivered comment ran again: reactions %v", host.reactions[103])
+	}
+}
