@@ -38,6 +38,26 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 	case webhook.PullRequestMerged:
 		in := workflows.MergedPRInput{Repo: ev.Repo, PR: ev.Number, MergeSHA: ev.MergeCommitSHA, BaseRef: ev.BaseRef, Author: ev.Author, MergedBy: ev.MergedBy, Labels: ev.Labels}
 		return d.start(ctx, workflows.MergedPRWorkflowID(ev.Repo, ev.Number, ev.MergeCommitSHA), workflows.MergedPRWorkflow, in, e)
+	case webhook.CommentCommand:
+		in := workflows.PRCommandInput{Repo: ev.Repo, PR: ev.Number, Source: workflows.SourceComment, SourceID: ev.CommentID, Actor: ev.Author, Help: webhook.HelpText()}
+		for _, c := range ev.Commands {
+			in.Commands = append(in.Commands, workflows.PRCommand{Name: string(c.Name), Args: c.Args, Note: c.Note, Error: c.Error})
+		}
+		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceComment, fmt.Sprint(ev.CommentID)), workflows.PRCommandWorkflow, in, e)
+	case webhook.ReviewApproved:
+		in := workflows.PRCommandInput{Repo: ev.Repo, PR: ev.Number, Source: workflows.SourceReview, SourceID: ev.ReviewID, Actor: ev.Reviewer,
+			Commands: []workflows.PRCommand{{Name: "approve", Note: ev.Body}}}
+		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceReview, fmt.Sprint(ev.ReviewID)), workflows.PRCommandWorkflow, in, e)
+	case webhook.CheckRunAction:
+		// A merge commit's check run lists no pull request: the deployment
+		// (ExternalID) knows its PR.
+		pr := 0
+		if len(ev.PullRequests) > 0 {
+			pr = ev.PullRequests[0]
+		}
+		in := workflows.PRCommandInput{Repo: ev.Repo, PR: pr, Source: workflows.SourceCheckRun, SourceID: ev.CheckRunID, Actor: ev.Sender,
+			Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: ev.Identifier}}}
+		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceCheckRun, ev.Origin().ID), workflows.PRCommandWorkflow, in, e)
 	default:
 		d.logger().Warn("webhook event not routed yet", "kind", e.Kind(), "delivery", e.Origin().ID)
 		return fmt.Errorf("%s: %w", e.Kind(), ErrNotYetRouted)

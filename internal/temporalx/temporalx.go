@@ -7,10 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -131,4 +134,64 @@ func (s Statuses) DeploymentStatus(ctx context.Context, cluster, deployment stri
 	closed := d.WorkflowExecutionInfo.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	st, err := workflows.Describe(ctx, s.Client, cluster, deployment)
 	return st, closed, err
+}
+
+// Deployments reaches running deployments for people's commands.
+type Deployments struct{ Client client.Client }
+
+var _ workflows.Deployments = Deployments{}
+
+// ForPR finds the MergedPR runs of the pull request and returns the
+// deployments they started, in order.
+func (d Deployments) ForPR(ctx context.Context, repo string, pr int) ([]workflows.DeploymentRef, error) {
+	prefix := fmt.Sprintf("merge:%s#%d@", repo, pr)
+	var refs []workflows.DeploymentRef
+	var next []byte
+	for {
+		resp, err := d.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowType = '%s'", workflows.MergedPRWorkflow), PageSize: 100, NextPageToken: next})
+		if err != nil {
+			return nil, fmt.Errorf("listing merges: %w", err)
+		}
+		for _, e := range resp.Executions {
+			if !strings.HasPrefix(e.Execution.WorkflowId, prefix) || e.Status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+				continue
+			}
+			var res workflows.MergedPRResult
+			if err := d.Client.GetWorkflow(ctx, e.Execution.WorkflowId, e.Execution.RunId).Get(ctx, &res); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", e.Execution.WorkflowId, err)
+			}
+			for _, id := range res.Started {
+				if ref, ok := workflows.ParseDeploymentWorkflowID(id); ok {
+					refs = append(refs, ref)
+				}
+			}
+		}
+		if next = resp.NextPageToken; len(next) == 0 {
+			break
+		}
+	}
+	slices.SortFunc(refs, func(a, b workflows.DeploymentRef) int {
+		return strings.Compare(a.Cluster+"/"+a.Deployment, b.Cluster+"/"+b.Deployment)
+	})
+	return slices.Compact(refs), nil
+}
+
+// Update sends an update and waits for its answer.
+func (d Deployments) Update(ctx context.Context, ref workflows.DeploymentRef, name string, arg any) (workflows.Reply, error) {
+	var r workflows.Reply
+	h, err := d.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.DeployWorkflowID(ref.Cluster, ref.Deployment), UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return r, err
+	}
+	err = h.Get(ctx, &r)
+	return r, err
+}
+
+// Status is the deployment's live status.
+func (d Deployments) Status(ctx context.Context, ref workflows.DeploymentRef) (workflows.Status, error) {
+	return workflows.Describe(ctx, d.Client, ref.Cluster, ref.Deployment)
 }
