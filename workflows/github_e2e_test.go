@@ -35,7 +35,8 @@ spec:
 // plan → the plan check succeeds → merge → the deploy check run waits at
 // the canary gate → /approve by a non-member and by the author are refused
 // with replies → two SREs approve → the rollout completes, the check run
-// says success and the milestone comments are on the PR.
+// says success and the milestone comments are on the PR. GitHub answers
+// 502, 429 and 500 for a while after the merge; nothing is lost.
 func TestPullRequestToProduction(t *testing.T) {
 	ctx := context.Background()
 	gh := githubsim.New(githubsim.Options{})
@@ -113,6 +114,11 @@ func TestPullRequestToProduction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// GitHub has a bad minute: 502s on check runs, 429s, 500s on comments.
+	// The GitHub client retries and the activities retry; nothing is lost.
+	gh.InjectFault(githubsim.Fault{Kind: githubsim.FaultBadGateway, PathPrefix: "/repos/acme/deploys/check-runs", Count: 3})
+	gh.InjectFault(githubsim.Fault{Kind: githubsim.FaultTooManyRequests, RetryAfter: time.Second, Count: 2})
+	gh.InjectFault(githubsim.Fault{Kind: githubsim.FaultServerError, Method: "POST", PathPrefix: "/repos/acme/deploys/issues", Count: 2})
 	deployRun := waitCheckRun(t, h, gh, mergeSHA, workflows.DeployCheckName, func(r githubsim.CheckRun) bool {
 		return strings.Contains(r.Title, "waiting for approval")
 	})
@@ -176,8 +182,11 @@ func TestPullRequestToProduction(t *testing.T) {
 			t.Errorf("bo's approval has no 👍: %v", c.Reactions)
 		}
 	}
+	if left := gh.PendingFaults(); left != 0 {
+		t.Errorf("%d injected faults were never hit", left)
+	}
 	st := gc.Stats()
-	t.Logf("GitHub API calls: %d, content-creating %d", st.Requests, st.ContentRequests)
+	t.Logf("GitHub API calls: %d, content-creating %d, retried %d", st.Requests, st.ContentRequests, st.Retries)
 }
 
 func containsReaction(r map[string][]string, content string) bool {
