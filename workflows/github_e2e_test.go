@@ -2,6 +2,8 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -28,20 +30,16 @@ spec:
   checks: {noCriticalAlerts: {enabled: false}, podsAvailable: {enabled: false}}
 `
 
-// TestPullRequestToProduction is the user's day, end to end: the GitHub
-// simulator (real git over HTTP, signed webhooks) in front of the webhook
-// server, the real GitHub client, the real Prepare and payload store, the
-// embedded Temporal server, and the simulated cluster. Open a PR with a
-// plan → the plan check succeeds → merge → the deploy check run waits at
-// the canary gate → /approve by a non-member and by the author are refused
-// with replies → two SREs approve → the rollout completes, the check run
-// says success and the milestone comments are on the PR. GitHub answers
-// 502, 429 and 500 for a while after the merge; nothing is lost.
-func TestPullRequestToProduction(t *testing.T) {
+// githubWorld is the GitHub simulator with users (cy, ana, bo, dan, all
+// with write access; ana, bo and cy in acme/sre) and the repository
+// acme/deploys made from repoDir plus files, the real GitHub client, the
+// real Prepare and payload store, the webhook server and a worker on the
+// embedded Temporal server with the simulated cluster.
+func githubWorld(t testing.TB, repoDir string, files map[string]string) (*harness, *githubsim.Server, *githubapp.Client) {
 	ctx := context.Background()
 	gh := githubsim.New(githubsim.Options{})
 	gh.Start()
-	defer gh.Close()
+	t.Cleanup(func() { gh.Close() })
 	for _, u := range []string{"cy", "ana", "bo", "dan"} {
 		if _, err := gh.AddUser(u, githubsim.UserOptions{}); err != nil {
 			t.Fatal(err)
@@ -55,7 +53,7 @@ func TestPullRequestToProduction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := gh.CreateRepo(ctx, githubsim.RepoSpec{Repo: "acme/deploys", Dir: "../examples/gitops-repo"}); err != nil {
+	if _, err := gh.CreateRepo(ctx, githubsim.RepoSpec{Repo: "acme/deploys", Dir: repoDir, Files: files}); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"cy", "ana", "bo", "dan"} {
@@ -63,7 +61,6 @@ func TestPullRequestToProduction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-
 	token, err := gh.Token(gh.BotLogin())
 	if err != nil {
 		t.Fatal(err)
@@ -88,13 +85,28 @@ func TestPullRequestToProduction(t *testing.T) {
 			Deployments: temporalx.Deployments{Client: h.c}, Permissions: gc,
 		}
 	})
-	handler, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{"hook-secret"}, Dispatcher: temporalx.Dispatcher{Client: h.c}})
+	handler, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{"hook-secret"}, Dispatcher: temporalx.Dispatcher{Client: h.c}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(handler)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	gh.AddHook(githubsim.Hook{URL: srv.URL + webhook.Path, Secret: "hook-secret", Repo: "acme/deploys"})
+	return h, gh, gc
+}
+
+// TestPullRequestToProduction is the user's day, end to end: the GitHub
+// simulator (real git over HTTP, signed webhooks) in front of the webhook
+// server, the real GitHub client, the real Prepare and payload store, the
+// embedded Temporal server, and the simulated cluster. Open a PR with a
+// plan → the plan check succeeds → merge → the deploy check run waits at
+// the canary gate → /approve by a non-member and by the author are refused
+// with replies → two SREs approve → the rollout completes, the check run
+// says success and the milestone comments are on the PR. GitHub answers
+// 502, 429 and 500 for a while after the merge; nothing is lost.
+func TestPullRequestToProduction(t *testing.T) {
+	ctx := context.Background()
+	h, gh, gc := githubWorld(t, "../examples/gitops-repo", nil)
 
 	// Open a PR with the plan: the plan check succeeds on its head.
 	if _, err := gh.Push(ctx, githubsim.PushSpec{Repo: "acme/deploys", Branch: "web-7", Files: map[string]string{"deploys/web-7.yaml": e2ePlan}, Message: "web 7"}); err != nil {
@@ -200,7 +212,7 @@ func containsReaction(r map[string][]string, content string) bool {
 
 // waitCheckRun polls the simulator until the named check run on sha
 // satisfies ok.
-func waitCheckRun(t *testing.T, h *harness, gh *githubsim.Server, sha, name string, ok func(githubsim.CheckRun) bool) githubsim.CheckRun {
+func waitCheckRun(t testing.TB, h *harness, gh *githubsim.Server, sha, name string, ok func(githubsim.CheckRun) bool) githubsim.CheckRun {
 	t.Helper()
 	var found githubsim.CheckRun
 	h.eventually("check run "+name+" on "+sha[:8], 60*time.Second, func() bool {
@@ -217,4 +229,77 @@ func waitCheckRun(t *testing.T, h *harness, gh *githubsim.Server, sha, name stri
 		return false
 	})
 	return found
+}
+
+// BenchmarkGitHubCallsPerDeployment runs a 100-tenant deployment through
+// the GitHub simulator (PR, plan check, merge, one /approve at the canary
+// gate, rollout, final check run) and reports the GitHub API calls it
+// made, content-creating or not, and the most content-creating calls in
+// any 60 s window.
+func BenchmarkGitHubCallsPerDeployment(b *testing.B) {
+	const tenants = 100
+	var fleet strings.Builder
+	fleet.WriteString("apiVersion: prdeploy.dev/v1\nkind: Fleet\nclusters: [{name: c1}]\nservices:\n  - {name: web, image: registry.example.com/web}\ntenants:\n")
+	for i := 1; i <= tenants; i++ {
+		fmt.Fprintf(&fleet, "  - {name: t%03d, cluster: c1, namespace: ns-t%03d, labels: {tier: all}}\n", i, i)
+	}
+	files := map[string]string{
+		"fleet.yaml":                      fleet.String(),
+		"services/web/kustomization.yaml": "resources: [deployment.yaml]\n",
+		"services/web/deployment.yaml":    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: registry.example.com/web:1}]}\n",
+	}
+	plan := `apiVersion: prdeploy.dev/v1
+kind: DeployPlan
+metadata: {name: web-2}
+spec:
+  clusters: [c1]
+  services: [{name: web, tag: "2"}]
+  tenants: {selector: {matchLabels: {tier: all}}}
+  rollout: {canary: {tenants: [t001]}, approval: after-canary, maxParallel: 20}
+  checks: {noCriticalAlerts: {enabled: false}, podsAvailable: {enabled: false}}
+`
+	for b.Loop() {
+		ctx := context.Background()
+		h, gh, gc := githubWorld(b, "", files)
+		h.wait = 10 * time.Minute
+		if _, err := gh.Push(ctx, githubsim.PushSpec{Repo: "acme/deploys", Branch: "web-2", Files: map[string]string{"deploys/web-2.yaml": plan}, Message: "web 2"}); err != nil {
+			b.Fatal(err)
+		}
+		pr, err := gh.OpenPullRequest(ctx, githubsim.PullRequestSpec{Repo: "acme/deploys", Head: "web-2", Base: "main", Title: "web 2", Author: "cy"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		waitCheckRun(b, h, gh, pr.HeadSHA, prepare.PlanCheckName, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
+		mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "ana"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		waitCheckRun(b, h, gh, mergeSHA, workflows.DeployCheckName, func(r githubsim.CheckRun) bool { return strings.Contains(r.Title, "waiting for approval") })
+		if _, err := gh.AddComment(ctx, "acme/deploys", pr.Number, "ana", "/approve"); err != nil {
+			b.Fatal(err)
+		}
+		final := waitCheckRun(b, h, gh, mergeSHA, workflows.DeployCheckName, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
+		if final.Conclusion != "success" {
+			b.Fatalf("final: %s %s", final.Conclusion, final.Title)
+		}
+		took := time.Since(start)
+		calls := gh.Calls()
+		api, content := 0, 0
+		for _, c := range calls {
+			if !c.Git {
+				api++
+			}
+			if c.Mutating {
+				content++
+			}
+		}
+		st := gc.Stats()
+		b.ReportMetric(float64(api), "api-calls")
+		b.ReportMetric(float64(content), "content-calls")
+		b.ReportMetric(float64(final.Updates), "check-run-updates")
+		b.ReportMetric(took.Seconds(), "story-s")
+		b.Logf("%d tenants: PR to done in %v; %d API calls (%d content-creating), git requests %d, client retries %d",
+			tenants, took.Round(time.Millisecond), api, content, len(calls)-api, st.Retries)
+	}
 }
