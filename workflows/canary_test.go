@@ -7,16 +7,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	commonpb "go.temporal.io/api/common/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -32,6 +28,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/prdeploy/prdeploy/internal/gitrepo"
+	"github.com/prdeploy/prdeploy/internal/gitrepo/gittest"
 	"github.com/prdeploy/prdeploy/internal/payload"
 	"github.com/prdeploy/prdeploy/internal/prepare"
 	"github.com/prdeploy/prdeploy/internal/sim"
@@ -92,28 +89,7 @@ spec:
   checks: {noCriticalAlerts: {enabled: false}, podsAvailable: {enabled: false}}
 `,
 	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := git.PlainInit(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, _ := r.Worktree()
-	if err := wt.AddGlob("."); err != nil {
-		t.Fatal(err)
-	}
-	h, err := wt.Commit("web 2", &git.CommitOptions{Author: &object.Signature{Name: "sre", Email: "sre@example.com", When: time.Now()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, h.String()
+	return dir, gittest.Commit(t, dir, "", files, "web 2")
 }
 
 // readingCluster is the simulated cluster, except that Apply reads the

@@ -9,55 +9,19 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
-	"time"
-
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/prdeploy/prdeploy/internal/gitrepo"
+	"github.com/prdeploy/prdeploy/internal/gitrepo/gittest"
 	"github.com/prdeploy/prdeploy/planner"
 	"github.com/prdeploy/prdeploy/workflows"
 )
-
-// commitDir copies src into a new repository's work tree and commits it.
-func commitDir(t *testing.T, dir, src string) (*git.Repository, string) {
-	t.Helper()
-	r, err := git.PlainOpen(dir)
-	if err != nil {
-		if r, err = git.PlainInit(dir, false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if src != "" {
-		if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return r, commit(t, r, "import "+src)
-}
-
-func commit(t *testing.T, r *git.Repository, msg string) string {
-	t.Helper()
-	wt, err := r.Worktree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := wt.AddGlob("."); err != nil {
-		t.Fatal(err)
-	}
-	h, err := wt.Commit(msg, &git.CommitOptions{Author: &object.Signature{Name: "sre", Email: "sre@example.com", When: time.Unix(1_790_000_000, 0)}, AllowEmptyCommits: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h.String()
-}
 
 // TestCheckoutIsTheCommit: the example GitOps repository committed to a
 // real repository reads back as a valid fs.FS that the planner loads; a
 // later commit does not change what an earlier SHA reads.
 func TestCheckoutIsTheCommit(t *testing.T) {
 	dir := t.TempDir()
-	r, first := commitDir(t, dir, "../../examples/gitops-repo")
+	first := gittest.Commit(t, dir, "../../examples/gitops-repo", nil, "import")
 	fleet := filepath.Join(dir, "fleet.yaml")
 	orig, err := os.ReadFile(fleet)
 	if err != nil {
@@ -66,7 +30,7 @@ func TestCheckoutIsTheCommit(t *testing.T) {
 	if err := os.WriteFile(fleet, []byte("# changed later\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	second := commit(t, r, "change the fleet")
+	second := gittest.Commit(t, dir, "", nil, "change the fleet")
 
 	src := gitrepo.Local{Dirs: map[string]string{"acme/deploys": dir}}
 	fsys, err := src.Checkout(context.Background(), "acme/deploys", first)
@@ -98,7 +62,7 @@ func TestCheckoutIsTheCommit(t *testing.T) {
 
 func TestCheckoutErrorsArePermanent(t *testing.T) {
 	dir := t.TempDir()
-	commitDir(t, dir, "")
+	gittest.Commit(t, dir, "", nil, "empty")
 	src := gitrepo.Local{Dirs: map[string]string{"acme/deploys": dir}}
 	for _, c := range []struct{ repo, sha, want string }{
 		{"acme/deploys", "0123456789012345678901234567890123456789", "commit 0123456789012345678901234567890123456789 is not in the repository"},

@@ -7,11 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
-
+	"github.com/prdeploy/prdeploy/internal/gitrepo/gittest"
 	"github.com/prdeploy/prdeploy/internal/prepare"
 	"github.com/prdeploy/prdeploy/workflows"
 )
@@ -54,28 +51,7 @@ func (h *codeHost) React(context.Context, string, int64, string) error { return 
 // commitOnTop writes files over the repository's work tree and commits.
 func commitOnTop(t *testing.T, dir string, files map[string]string) string {
 	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := git.PlainOpen(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, _ := r.Worktree()
-	if err := wt.AddGlob("."); err != nil {
-		t.Fatal(err)
-	}
-	h, err := wt.Commit("change", &git.CommitOptions{Author: &object.Signature{Name: "cy", Email: "cy@example.com", When: time.Unix(1_790_000_100, 0)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h.String()
+	return gittest.Commit(t, dir, "", files, "change")
 }
 
 const newPlan = `apiVersion: prdeploy.dev/v1

@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing/object"
-
 	"github.com/prdeploy/prdeploy/internal/gitrepo"
+	"github.com/prdeploy/prdeploy/internal/gitrepo/gittest"
 	"github.com/prdeploy/prdeploy/internal/payload"
 	"github.com/prdeploy/prdeploy/internal/prepare"
 	"github.com/prdeploy/prdeploy/workflows"
@@ -23,27 +21,8 @@ import (
 func exampleRepo(t *testing.T, extra map[string]string) (gitrepo.Local, string) {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS("../../examples/gitops-repo")); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range extra {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := git.PlainInit(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, _ := r.Worktree()
-	if err := wt.AddGlob("."); err != nil {
-		t.Fatal(err)
-	}
-	h, err := wt.Commit("merge", &git.CommitOptions{Author: &object.Signature{Name: "sre", Email: "sre@example.com", When: time.Unix(1_790_000_000, 0)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return gitrepo.Local{Dirs: map[string]string{"acme/deploys": dir}}, h.String()
+	sha := gittest.Commit(t, dir, "../../examples/gitops-repo", extra, "merge")
+	return gitrepo.Local{Dirs: map[string]string{"acme/deploys": dir}}, sha
 }
 
 func at(s string) func() time.Time {
