@@ -51,3 +51,17 @@ type PRComments interface {
 type Permissions interface {
 	Permission(ctx context.Context, repo, login string) (string, error)
 }
+
+// HeldLock is a lock someone holds now, with who waits for it.
+type HeldLock struct {
+	Key    LockKey `json:"key"`
+	Holder string  `json:"holder"`
+	Since  string  `json:"since,omitempty"`
+	Queued int     `json:"queued,omitempty"`
+}
+
+// LockPreview tells which of some locks are held now (internal/temporalx),
+// so a PR's plan check can say what its rollout would wait on.
+type LockPreview interface {
+	HeldLocks(ctx context.Context, keys []LockKey) ([]HeldLock, error)
+}

@@ -79,7 +79,7 @@ func githubWorld(t testing.TB, repoDir string, files map[string]string) (*harnes
 			Cluster:    h.cluster,
 			Probes:     h.prober,
 			Directory:  gc,
-			PlanChecks: &prepare.PlanChecker{Repos: gc, Checks: gc, Comments: gc},
+			PlanChecks: &prepare.PlanChecker{Repos: gc, Checks: gc, Comments: gc, Locks: temporalx.LockPreview{Client: h.c}},
 			Merges:     &prepare.MergeReader{Repos: gc, History: gc},
 			CheckRuns:  gc, Comments: gc, Statuses: temporalx.Statuses{Client: h.c},
 			Deployments: temporalx.Deployments{Client: h.c}, Permissions: gc,
@@ -117,7 +117,8 @@ func TestPullRequestToProduction(t *testing.T) {
 		t.Fatal(err)
 	}
 	planRun := waitCheckRun(t, h, gh, pr.HeadSHA, prepare.PlanCheckName, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
-	if planRun.Conclusion != "success" || !strings.Contains(planRun.Summary, "globex") || !strings.Contains(planRun.Summary, "prod-needs-sre") {
+	if planRun.Conclusion != "success" || !strings.Contains(planRun.Summary, "globex") || !strings.Contains(planRun.Summary, "prod-needs-sre") ||
+		!strings.Contains(planRun.Summary, "none of this plan's tenant/service locks is held now") {
 		t.Fatalf("plan check: %s %s\n%s", planRun.Conclusion, planRun.Title, planRun.Summary)
 	}
 

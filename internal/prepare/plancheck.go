@@ -28,6 +28,8 @@ type PlanChecker struct {
 	Repos    Checkouts
 	Checks   workflows.CheckRuns
 	Comments workflows.PRComments
+	// Locks, when set, says which locks the plan would wait on now.
+	Locks workflows.LockPreview
 	// StatusURL, when set, is the check run's details URL.
 	StatusURL string
 	Now       func() time.Time
@@ -112,6 +114,7 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 			conclusion = "failure"
 		}
 		summary.WriteString(decision.Markdown() + "\n")
+		summary.WriteString(c.lockConflicts(ctx, exec))
 	}
 	res.Conclusion = conclusion
 	title := fmt.Sprintf("%d plan%s ready to deploy", len(changed), plural(len(changed)))
@@ -191,4 +194,43 @@ func clip(s string) string {
 		cut = cut[:i]
 	}
 	return cut + "\n\n… (cut to fit GitHub's limit)\n"
+}
+
+// maxPreviewLocks bounds how many locks a plan check looks at.
+const maxPreviewLocks = 5000
+
+// lockConflicts says which locks of the plan are held now, and by whom:
+// the rollout would wait for them.
+func (c *PlanChecker) lockConflicts(ctx context.Context, exec *planner.ExecutionPlan) string {
+	if c.Locks == nil {
+		return ""
+	}
+	var keys []workflows.LockKey
+	for _, w := range exec.Waves {
+		for _, t := range w.Tenants {
+			for _, s := range t.Services {
+				if len(keys) < maxPreviewLocks {
+					keys = append(keys, workflows.LockKey{Cluster: t.Cluster, Tenant: t.Name, Service: s})
+				}
+			}
+		}
+	}
+	held, err := c.Locks.HeldLocks(ctx, keys)
+	if err != nil {
+		return fmt.Sprintf("**Locks:** could not be checked (%v).\n\n", err)
+	}
+	if len(held) == 0 {
+		return "**Locks:** none of this plan's tenant/service locks is held now.\n\n"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Locks held now** — the rollout would wait for %d of them:\n\n| lock | held by | since | also waiting |\n|---|---|---|---|\n", len(held))
+	for i, h := range held {
+		if i == 20 {
+			fmt.Fprintf(&b, "\n… and %d more.\n", len(held)-20)
+			break
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %d |\n", h.Key, h.Holder, h.Since, h.Queued)
+	}
+	b.WriteString("\n")
+	return b.String()
 }

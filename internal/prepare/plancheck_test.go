@@ -151,3 +151,26 @@ func TestPlansInMerge(t *testing.T) {
 		t.Fatalf("plans %+v", plans)
 	}
 }
+
+type heldLocks []workflows.HeldLock
+
+func (h heldLocks) HeldLocks(context.Context, []workflows.LockKey) ([]workflows.HeldLock, error) {
+	return h, nil
+}
+
+// TestPlanCheckShowsHeldLocks: the summary says which locks the rollout
+// would wait on, and who holds them.
+func TestPlanCheckShowsHeldLocks(t *testing.T) {
+	repos, base := exampleRepo(t, nil)
+	head := commitOnTop(t, repos.Dirs["acme/deploys"], map[string]string{"deploys/web-7.yaml": newPlan})
+	host := &codeHost{}
+	locks := heldLocks{{Key: workflows.LockKey{Cluster: "prod-eu", Tenant: "globex", Service: "web"}, Holder: "deploy:prod-eu/web-6 (tenant globex)", Since: "2026-11-24T09:58:00Z", Queued: 1}}
+	checker := &prepare.PlanChecker{Repos: repos, Checks: host, Comments: host, Locks: locks, Now: at("2026-11-24T10:00:00Z")}
+	if _, err := checker.CheckPR(context.Background(), workflows.PlanPRInput{Repo: "acme/deploys", PR: 3, HeadSHA: head, BaseSHA: base, BaseRef: "main", Author: "cy"}); err != nil {
+		t.Fatal(err)
+	}
+	summary := host.runs[prepare.PlanCheckName+"/plan:acme/deploys#3/"+head].Report.Summary
+	if !strings.Contains(summary, "| `prod-eu/globex/web` | deploy:prod-eu/web-6 (tenant globex) | 2026-11-24T09:58:00Z | 1 |") {
+		t.Fatalf("summary:\n%s", summary)
+	}
+}

@@ -195,3 +195,46 @@ func (d Deployments) Update(ctx context.Context, ref workflows.DeploymentRef, na
 func (d Deployments) Status(ctx context.Context, ref workflows.DeploymentRef) (workflows.Status, error) {
 	return workflows.Describe(ctx, d.Client, ref.Cluster, ref.Deployment)
 }
+
+// LockPreview lists held locks among some keys, for plan checks: it lists
+// the running Lock workflows and asks only those the plan needs.
+type LockPreview struct{ Client client.Client }
+
+var _ workflows.LockPreview = LockPreview{}
+
+// HeldLocks returns the held locks among keys, sorted by key.
+func (l LockPreview) HeldLocks(ctx context.Context, keys []workflows.LockKey) ([]workflows.HeldLock, error) {
+	want := map[string]workflows.LockKey{}
+	for _, k := range keys {
+		want[k.WorkflowID()] = k
+	}
+	var out []workflows.HeldLock
+	var next []byte
+	for {
+		resp, err := l.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", workflows.LockWorkflow), PageSize: 1000, NextPageToken: next})
+		if err != nil {
+			return nil, fmt.Errorf("listing locks: %w", err)
+		}
+		for _, e := range resp.Executions {
+			key, ok := want[e.Execution.WorkflowId]
+			if !ok {
+				continue
+			}
+			v, err := l.Client.QueryWorkflow(ctx, e.Execution.WorkflowId, "", workflows.QueryStatus)
+			if err != nil {
+				continue // closed meanwhile
+			}
+			var st workflows.LockState
+			if v.Get(&st) != nil || st.Holder == nil {
+				continue
+			}
+			out = append(out, workflows.HeldLock{Key: key, Holder: st.Holder.Owner, Since: st.HolderSince.UTC().Format(time.RFC3339), Queued: len(st.Queue)})
+		}
+		if next = resp.NextPageToken; len(next) == 0 {
+			break
+		}
+	}
+	slices.SortFunc(out, func(a, b workflows.HeldLock) int { return strings.Compare(a.Key.String(), b.Key.String()) })
+	return out, nil
+}
