@@ -1,6 +1,9 @@
 package workflows
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // CheckRun is a check run to publish on a commit.
 type CheckRun struct {
@@ -64,4 +67,52 @@ type HeldLock struct {
 // so a PR's plan check can say what its rollout would wait on.
 type LockPreview interface {
 	HeldLocks(ctx context.Context, keys []LockKey) ([]HeldLock, error)
+}
+
+// ChatRef names a chat message: its channel and timestamp (Slack's ts).
+type ChatRef struct {
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
+}
+
+// ChatMessage is a deployment's message in a chat channel.
+type ChatMessage struct {
+	// Channel is where the message goes; Ref, when set, is the message to
+	// update in place (chat.update) instead of posting a new one.
+	Channel string  `json:"channel"`
+	Ref     ChatRef `json:"ref,omitempty"`
+	Report  Report  `json:"report"`
+	// Deployment is the deployment's workflow ID, the value of every
+	// button, so a click names what it is about.
+	Deployment string `json:"deployment"`
+	// Mention is the chat user to mention (who merged), if known.
+	Mention string `json:"mention,omitempty"`
+	// PausedOnFailure asks the initiator "Investigate (keep paused)" or
+	// "Roll back now", and says when automatic rollback happens.
+	PausedOnFailure *PausedOnFailure `json:"pausedOnFailure,omitempty"`
+}
+
+// PausedOnFailure is a tenant paused by a failed safety check.
+type PausedOnFailure struct {
+	Tenant     string    `json:"tenant"`
+	Reason     string    `json:"reason"`
+	RollbackAt time.Time `json:"rollbackAt,omitempty"`
+}
+
+// Chat posts deployments to a chat service (internal/slack).
+type Chat interface {
+	// UpsertMessage posts the message, or updates it when Ref is set, and
+	// returns where it is.
+	UpsertMessage(ctx context.Context, m ChatMessage) (ChatRef, error)
+	// Reply adds a reply in the message's thread.
+	Reply(ctx context.Context, thread ChatRef, text string) error
+	// Ephemeral answers one person privately after an interaction
+	// (Slack's response_url).
+	Ephemeral(ctx context.Context, responseURL, text string) error
+	// LookupUser maps a GitHub login to a chat user ID to mention, if the
+	// mapping knows one.
+	LookupUser(ctx context.Context, githubLogin string) (string, bool, error)
+	// GitHubLogin maps a chat user ID to the GitHub login the policies
+	// judge, if the mapping knows one.
+	GitHubLogin(ctx context.Context, chatUser string) (string, bool, error)
 }
