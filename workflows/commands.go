@@ -93,6 +93,21 @@ func (o *orchestration) resume(ctx workflow.Context, r CommandRequest) (Reply, e
 	return Reply{Message: "resumed"}, nil
 }
 
+// hold keeps the tenants paused on a failure paused, without their
+// automatic rollback, while people investigate.
+func (o *orchestration) hold(ctx workflow.Context, r CommandRequest) (Reply, error) {
+	n := 0
+	for _, t := range o.s.Tenants {
+		if t.Phase == TenantPaused {
+			if rt := o.running[t.Tenant]; rt != nil {
+				_ = rt.child.SignalChildWorkflow(ctx, SignalTenantDecision, TenantDecision{Action: DecisionHold, By: r.By}).Get(ctx, nil)
+				n++
+			}
+		}
+	}
+	return Reply{Message: fmt.Sprintf("kept paused: automatic rollback is off for %d tenant(s); /resume or /rollback when ready", n)}, nil
+}
+
 func (o *orchestration) cancel(ctx workflow.Context, r CommandRequest) (Reply, error) {
 	o.stop(PhaseCancelled, fmt.Sprintf("cancelled by %s", r.By))
 	for _, name := range o.runningNames() {

@@ -413,3 +413,34 @@ func slicesIndex(ts []workflows.TenantRecord, name string) int {
 	}
 	return -1
 }
+
+// TestHoldKeepsPausedWithoutAutomaticRollback: "Investigate (keep
+// paused)" on a tenant paused by a failure turns its automatic rollback
+// off; it stays paused past rollbackAfter until someone decides.
+func TestHoldKeepsPausedWithoutAutomaticRollback(t *testing.T) {
+	h := newHarness(t, 100*time.Millisecond, 1)
+	h.cluster.FailRollouts("t01", "web", "ProgressDeadlineExceeded")
+	h.plan("web-hold", `  services: [{name: web, tag: "2"}]
+  tenants: {names: [t01]}
+  onFailure: {action: pause, rollbackAfter: 3s}
+`+noChecks)
+	run := h.deploy("web-hold")
+	h.eventually("the deployment to pause", 30*time.Second, func() bool { return h.status("web-hold").Paused })
+	if r, err := h.update("web-hold", workflows.UpdateHold, workflows.CommandRequest{By: "ana"}); err != nil || !strings.Contains(r.Message, "automatic rollback is off for 1 tenant") {
+		t.Fatalf("hold: %+v %v", r, err)
+	}
+	time.Sleep(4 * time.Second) // past rollbackAfter: what must not happen, would have by now
+	if st := h.status("web-hold"); st.Tenants[0].Phase != workflows.TenantPaused || h.cluster.Count("rollback", "t01", "web") != 0 {
+		t.Fatalf("after rollbackAfter: %+v", st.Tenants)
+	}
+	if _, err := h.update("web-hold", workflows.UpdateHold, workflows.CommandRequest{By: "bo"}); err != nil {
+		t.Fatalf("a second hold: %v", err)
+	}
+	if _, err := h.update("web-hold", workflows.UpdateRollback, workflows.CommandRequest{By: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	final := h.result(run)
+	if final.Tenants[0].Phase != workflows.TenantRolledBack || h.cluster.Count("rollback", "t01", "web") != 1 {
+		t.Fatalf("final: %s %+v", final.Phase, final.Tenants)
+	}
+}

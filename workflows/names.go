@@ -25,6 +25,7 @@ const (
 	UpdateResume   = "resume"
 	UpdateCancel   = "cancel"
 	UpdateRollback = "rollback"
+	UpdateHold     = "hold"
 	QueryStatus    = "status"
 )
 

@@ -210,7 +210,7 @@ func (o *orchestration) setup(ctx workflow.Context) error {
 	for _, c := range []struct {
 		name string
 		h    func(workflow.Context, CommandRequest) (Reply, error)
-	}{{UpdatePause, o.pause}, {UpdateResume, o.resume}, {UpdateCancel, o.cancel}, {UpdateRollback, o.rollback}} {
+	}{{UpdatePause, o.pause}, {UpdateResume, o.resume}, {UpdateCancel, o.cancel}, {UpdateRollback, o.rollback}, {UpdateHold, o.hold}} {
 		name, h := c.name, c.h
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name, h, workflow.UpdateHandlerOptions{
 			Validator: func(ctx workflow.Context, r CommandRequest) error {
@@ -222,6 +222,9 @@ func (o *orchestration) setup(ctx workflow.Context) error {
 				}
 				if name == UpdatePause && o.s.Paused {
 					return errors.New("the deployment is already paused")
+				}
+				if name == UpdateHold && !slices.ContainsFunc(o.s.Tenants, func(t TenantRecord) bool { return t.Phase == TenantPaused }) {
+					return errors.New("no tenant is paused on a failed check")
 				}
 				return nil
 			},

@@ -205,6 +205,8 @@ func (a *Activities) applyCommand(ctx context.Context, in PRCommandInput, c PRCo
 		name, arg = UpdateApprove, ApproveRequest{Login: in.Actor, Source: in.Source, SourceID: strconv.FormatInt(in.SourceID, 10), Note: c.Note}
 	case "pause", "resume", "cancel", "rollback":
 		name, arg = c.Name, CommandRequest{By: in.Actor, Reason: c.Note, Tenants: c.Args}
+	case "investigate": // Slack's "Investigate (keep paused)"
+		name, arg = UpdateHold, CommandRequest{By: in.Actor, Reason: c.Note}
 	default:
 		return false, fmt.Sprintf("`/%s` is not a command prdeploy runs.", c.Name)
 	}

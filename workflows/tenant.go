@@ -145,6 +145,12 @@ func (t *tenantRun) pause(ctx workflow.Context) TenantDecision {
 		d = TenantDecision{Action: DecisionRollback, By: "timeout"}
 	})
 	sel.Select(ctx)
+	for d.Action == DecisionHold {
+		// People investigate: no automatic rollback; wait for them.
+		cancelTimer()
+		t.status.Failure += fmt.Sprintf(" (kept paused by %s)", d.By)
+		decisions.Receive(ctx, &d)
+	}
 	return d
 }
 

@@ -227,6 +227,9 @@ type TenantDecision struct {
 const (
 	DecisionResume   = "resume"
 	DecisionRollback = "rollback"
+	// DecisionHold keeps a tenant paused without its automatic rollback,
+	// while people investigate; resume or rollback end it.
+	DecisionHold = "hold"
 )
 
 // ServiceInput starts a DeployService.
