@@ -90,6 +90,10 @@ type Activities struct {
 	CheckRuns CheckRuns
 	Comments  PRComments
 	Statuses  StatusSource
+	// Chat, when set, also reports deployments to chat channels:
+	// ChatChannels maps a cluster to its channel ("*" for any other).
+	Chat         Chat
+	ChatChannels map[string]string
 	// Deployments and Permissions serve people's commands (PRCommands).
 	Deployments Deployments
 	Permissions Permissions

@@ -28,6 +28,7 @@ const (
 	SourceComment  = "comment"
 	SourceReview   = "review"
 	SourceCheckRun = "check-run"
+	SourceChat     = "slack"
 )
 
 // PRCommand is one command: approve, pause, resume, cancel, rollback,
@@ -53,6 +54,11 @@ type PRCommandInput struct {
 	Target string `json:"target,omitempty"`
 	// Help is the reply to /help.
 	Help string `json:"help,omitempty"`
+	// ChatUser and ResponseURL: a chat button press (SourceChat). The
+	// chat user is mapped to the GitHub login the policies judge, and the
+	// answer goes back privately to ResponseURL.
+	ChatUser    string `json:"chatUser,omitempty"`
+	ResponseURL string `json:"responseUrl,omitempty"`
 }
 
 // CommandOutcome says what became of one command.
@@ -115,6 +121,17 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 			return nil, classify(err)
 		}
 	}
+	if in.Source == SourceChat {
+		login, ok, err := a.Chat.GitHubLogin(ctx, in.ChatUser)
+		if err != nil {
+			return nil, classify(err)
+		}
+		if !ok {
+			msg := "Your Slack account is not linked to a GitHub login, so prdeploy cannot tell whether you may do this. Ask whoever runs prdeploy to add you to its Slack user map."
+			return []CommandOutcome{{Message: msg}}, classify(a.Chat.Ephemeral(ctx, in.ResponseURL, msg))
+		}
+		in.Actor = login
+	}
 	var targets []DeploymentRef
 	if ref, ok := ParseDeploymentWorkflowID(in.Target); ok {
 		targets = []DeploymentRef{ref}
@@ -170,9 +187,17 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 			o.OK, o.Message = a.applyCommand(ctx, in, c, targets)
 		}
 		out = append(out, o)
-		if o.Message != "" && (!o.OK || c.Name == "status" || c.Name == "help") {
+		if o.Message != "" && (!o.OK || c.Name == "status" || c.Name == "help" || in.Source == SourceChat) {
 			replies = append(replies, o.Message)
 		}
+	}
+	if in.Source == SourceChat { // the answer is private, in Slack
+		if len(replies) > 0 {
+			if err := a.Chat.Ephemeral(ctx, in.ResponseURL, strings.Join(replies, "\n")); err != nil {
+				return out, classify(err)
+			}
+		}
+		return out, nil
 	}
 	allOK := len(out) > 0
 	for _, o := range out {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -57,6 +58,12 @@ type reportProgress struct {
 	Published  string   `json:"published,omitempty"`
 	CheckRunID int64    `json:"checkRunId,omitempty"`
 	Milestones []string `json:"milestones,omitempty"`
+	// The chat message, what it last showed, its thread's milestones, and
+	// when each paused tenant was first seen paused.
+	Chat           ChatRef              `json:"chat,omitempty"`
+	ChatPublished  string               `json:"chatPublished,omitempty"`
+	ChatMilestones []string             `json:"chatMilestones,omitempty"`
+	PausedSince    map[string]time.Time `json:"pausedSince,omitempty"`
 }
 
 // PublishReports is the activity behind ReportDeployment.
@@ -91,9 +98,8 @@ func (a *Activities) PublishReports(ctx context.Context, in ReportInput) error {
 func (a *Activities) publish(ctx context.Context, in ReportInput, st Status, p *reportProgress) error {
 	req := in.Request
 	r := BuildReport(st, ReportLinks{StatusPage: in.StatusURL})
-	data, _ := json.Marshal(r)
-	sum := sha256.Sum256(data)
-	if key := hex.EncodeToString(sum[:8]); key != p.Published {
+	a.publishChat(ctx, in, st, r, p)
+	if key := reportKey(r); key != p.Published {
 		id, err := a.CheckRuns.PublishCheckRun(ctx, CheckRun{Repo: req.Repo, HeadSHA: req.SHA, Name: DeployCheckName,
 			ExternalID: DeployWorkflowID(req.Cluster, req.DeploymentID), DetailsURL: in.StatusURL, Report: r})
 		if err != nil {
@@ -173,4 +179,77 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+func reportKey(v any) string {
+	data, _ := json.Marshal(v)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// chatChannel is the channel a cluster's deployments are reported to.
+func (a *Activities) chatChannel(cluster string) string {
+	if ch, ok := a.ChatChannels[cluster]; ok {
+		return ch
+	}
+	return a.ChatChannels["*"]
+}
+
+// publishChat keeps the deployment's chat message and thread current. The
+// chat service being down or slow never fails or stalls the deployment
+// (nor the check run): an error is logged, and the next tick catches up.
+func (a *Activities) publishChat(ctx context.Context, in ReportInput, st Status, r Report, p *reportProgress) {
+	channel := a.chatChannel(in.Request.Cluster)
+	if a.Chat == nil || channel == "" {
+		return
+	}
+	log := activity.GetLogger(ctx)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	m := ChatMessage{Channel: channel, Ref: p.Chat, Report: r, Deployment: DeployWorkflowID(in.Request.Cluster, in.Request.DeploymentID)}
+	if who := cmp.Or(in.Request.MergedBy, in.Request.PRAuthor); who != "" {
+		if id, ok, err := a.Chat.LookupUser(cctx, who); err == nil && ok {
+			m.Mention = id
+		}
+	}
+	now := time.Now()
+	for _, t := range st.Tenants {
+		if t.Phase != TenantPaused || t.Failure == "" {
+			continue
+		}
+		if p.PausedSince == nil {
+			p.PausedSince = map[string]time.Time{}
+		}
+		since, ok := p.PausedSince[t.Tenant]
+		if !ok {
+			since = now
+			p.PausedSince[t.Tenant] = now
+		}
+		pf := &PausedOnFailure{Tenant: t.Tenant, Reason: t.Failure}
+		if st.Prepared != nil && !strings.Contains(t.Failure, "kept paused by") {
+			pf.RollbackAt = since.Add(st.Prepared.OnFailure.RollbackAfter.D()).Truncate(time.Second)
+		}
+		m.PausedOnFailure = pf
+		break
+	}
+	keyed := m
+	keyed.Ref = ChatRef{}
+	if key := reportKey(keyed); key != p.ChatPublished {
+		ref, err := a.Chat.UpsertMessage(cctx, m)
+		if err != nil {
+			log.Warn("chat message not updated; will retry", "deployment", m.Deployment, "error", err)
+			return
+		}
+		p.Chat, p.ChatPublished = ref, key
+	}
+	for _, ms := range Milestones(st) {
+		if slices.Contains(p.ChatMilestones, ms.ID) {
+			continue
+		}
+		if err := a.Chat.Reply(cctx, p.Chat, ms.Body); err != nil {
+			log.Warn("chat milestone not posted; will retry", "deployment", m.Deployment, "milestone", ms.ID, "error", err)
+			return
+		}
+		p.ChatMilestones = append(p.ChatMilestones, ms.ID)
+	}
 }
