@@ -43,7 +43,7 @@ bench: deps kube-binaries ## Run the benchmarks (figures for the issues' closing
 fuzz: ## Fuzz the plan parser (FUZZTIME=60s)
 	$(GO) test ./planner -run '^$$' -fuzz FuzzParsePlan -fuzztime $(FUZZTIME)
 
-demo: build ## Run prdeploy on its embedded defaults (for now: check and show the example plans)
+demo: build ## The whole story on embedded defaults: PR → plan check → merge → rollout → /approve (DEMO_NONINTERACTIVE=1 to exit at the end)
 	@./hack/demo.sh
 
 kube-binaries: ## Build the local control plane's binaries into ~/.cache/prdeploy (once per machine, ~11 min)

@@ -1,18 +1,13 @@
 #!/usr/bin/env bash
-# The demo on embedded defaults. Until `prdeploy serve` lands (issue 8), it
-# shows what prdeploy posts on a pull request: every example plan checked
-# against the example fleet, expanded wave by wave, with its policy decision.
+# The demo on embedded defaults (make demo): the example plans checked, then
+# the whole story with `prdeploy demo` — embedded Temporal server, GitHub
+# simulator, webhook server and worker, simulated cluster: PR → plan check →
+# merge → rollout → /approve → done. DEMO_NONINTERACTIVE=1 exits when the
+# story is told (CI); otherwise everything keeps running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=examples/gitops-repo
 bin=${BIN:-bin}/prdeploy
-echo "==> prdeploy plan validate --repo $repo deploys/*.yaml"
+echo "==> prdeploy plan validate (every example plan in $repo)"
 (cd "$repo" && "$OLDPWD/$bin" plan validate deploys/*.yaml)
-for plan in "$repo"/deploys/*.yaml; do
-  echo
-  echo "==> prdeploy plan show --repo $repo ${plan#$repo/}"
-  "$bin" plan show --repo "$repo" "${plan#$repo/}"
-done
-echo
-echo "The full story (PR → plan check → merge → live rollout → /approve) needs 'prdeploy serve',"
-echo "which is not yet available; see docs/ and the open issues."
+"$bin" demo --repo "$repo"

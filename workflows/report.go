@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/prdeploy/prdeploy/policies"
 )
 
 // Report is a deployment's state as people read it: the fields of a check
@@ -135,7 +137,7 @@ func BuildReport(st Status, links ReportLinks) Report {
 				state = "⏳ waiting"
 				waiting = g.ID
 			}
-			fmt.Fprintf(&s, "| `%s` | %s | %s |\n", g.ID, state, approvals(g))
+			fmt.Fprintf(&s, "| `%s` | %s | %s |\n", g.ID, state, approvals(st, g))
 		}
 		s.WriteString("\n")
 	}
@@ -238,10 +240,17 @@ func waveName(st Status, w int) string {
 	return fmt.Sprint(w)
 }
 
-func approvals(g GateState) string {
-	if g.Status != nil && len(g.Status.Needs) > 0 {
+// approvals says how far a gate is from opening: "1 of 2 from @acme/sre
+// (@ana)". Without a tally yet, it is computed from the requirements.
+func approvals(st Status, g GateState) string {
+	status := g.Status
+	if (status == nil || len(status.Needs) == 0) && st.Prepared != nil {
+		t := policies.Tally(st.Prepared.Requirements, g.ID, g.Approvals, st.Request.PRAuthor)
+		status = &t
+	}
+	if status != nil && len(status.Needs) > 0 {
 		var parts []string
-		for _, n := range g.Status.Needs {
+		for _, n := range status.Needs {
 			p := n.Summary
 			if len(n.Approvers) > 0 {
 				p += " (" + "@" + strings.Join(n.Approvers, ", @") + ")"

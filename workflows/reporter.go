@@ -144,10 +144,7 @@ func Milestones(st Status) []Milestone {
 		if g.Open || g.WaitingSince.IsZero() {
 			continue
 		}
-		need := approvals(g)
-		if need == "none yet" && g.Status == nil {
-			need = "one approval"
-		}
+		need := approvals(st, g)
 		what := "The previous wave is healthy"
 		if g.ID == "after-canary" {
 			what = "The canary is healthy"

@@ -1,0 +1,374 @@
+// Package demo runs prdeploy's whole story on embedded defaults: an
+// embedded Temporal server, the GitHub simulator holding the example GitOps
+// repository, the webhook server and a worker with the real GitHub client,
+// Prepare and encrypted payload store, and a simulated cluster. It opens a
+// PR with a plan, shows the plan check, merges, prints the rollout's
+// progress, has SREs approve the canary gate (after two refused
+// approvals), and shows how it ended.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/prdeploy/prdeploy/internal/devserver"
+	"github.com/prdeploy/prdeploy/internal/githubapp"
+	"github.com/prdeploy/prdeploy/internal/githubsim"
+	"github.com/prdeploy/prdeploy/internal/payload"
+	"github.com/prdeploy/prdeploy/internal/prepare"
+	"github.com/prdeploy/prdeploy/internal/sim"
+	"github.com/prdeploy/prdeploy/internal/temporalx"
+	"github.com/prdeploy/prdeploy/webhook"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+// Options configure a demo run.
+type Options struct {
+	// Repo is the example GitOps repository to load into the simulator.
+	Repo string
+	Out  io.Writer
+	// Interactive keeps everything running after the story, until the
+	// context ends (Ctrl-C).
+	Interactive bool
+	// RolloutTime is how long the simulated cluster takes per service.
+	RolloutTime time.Duration
+}
+
+// Plan is the plan the demo's PR adds.
+const Plan = `apiVersion: prdeploy.dev/v1
+kind: DeployPlan
+metadata:
+  name: web-7
+  description: web 7.0.0 to three production tenants in prod-eu, canary first
+spec:
+  clusters: [prod-eu]
+  services: [{name: web, tag: "7.0.0"}]
+  tenants: {names: [globex, initech, umbrella]}
+  rollout:
+    canary: {tenants: [globex]}
+    approval: after-canary
+    maxParallel: 2
+  checks: {noCriticalAlerts: {enabled: false}, podsAvailable: {enabled: false}}
+`
+
+const secret = "demo-webhook-secret"
+
+// Run tells the story and returns when it is told (or, interactive, when
+// ctx ends).
+func Run(ctx context.Context, o Options) error {
+	out := o.Out
+	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	step := func(format string, args ...any) { fmt.Fprintf(out, "\n==> "+format+"\n", args...) }
+	quiet := slog.New(slog.DiscardHandler)
+	start := time.Now()
+
+	step("Starting the embedded Temporal server (in memory)")
+	ts, err := devserver.Start(ctx, devserver.Options{Logger: quiet})
+	if err != nil {
+		return err
+	}
+	defer ts.Stop()
+	tc, err := client.Dial(client.Options{HostPort: ts.FrontendAddress(), Namespace: ts.Namespace(), Logger: sdklog.NewStructuredLogger(quiet)})
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	say("    Temporal frontend at %s, namespace %q", ts.FrontendAddress(), ts.Namespace())
+
+	step("Starting the GitHub simulator with acme/deploys (from %s)", o.Repo)
+	gh := githubsim.New(githubsim.Options{})
+	gh.Start()
+	defer gh.Close()
+	if err := setupGitHub(ctx, gh, o.Repo); err != nil {
+		return err
+	}
+	say("    people: cy (opens the PR; in @acme/sre), ana and bo (@acme/sre), dan (write access, not an SRE)")
+
+	token, err := gh.Token(gh.BotLogin())
+	if err != nil {
+		return err
+	}
+	cache, err := os.MkdirTemp("", "prdeploy-demo-git-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(cache)
+	gc, err := githubapp.New(githubapp.Config{BaseURL: gh.APIURL(), Token: token, Org: "acme", Login: gh.BotLogin(), CacheDir: filepath.Join(cache, "git")})
+	if err != nil {
+		return err
+	}
+	store, err := payload.OpenMemory(ctx)
+	if err != nil {
+		return err
+	}
+	cluster := sim.NewCluster(o.RolloutTime)
+	acts := &workflows.Activities{
+		Plans: &prepare.Preparer{Repos: gc, Store: store}, Cluster: cluster, Probes: sim.NewProber(), Directory: gc,
+		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
+		PlanChecks: &prepare.PlanChecker{Repos: gc, Checks: gc, Comments: gc, Locks: temporalx.LockPreview{Client: tc}},
+		Merges:     &prepare.MergeReader{Repos: gc, History: gc},
+		CheckRuns:  gc, Comments: gc, Statuses: temporalx.Statuses{Client: tc},
+		Deployments: temporalx.Deployments{Client: tc}, Permissions: gc,
+	}
+	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	workflows.Register(w, acts)
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Stop()
+	handler, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{secret}, Dispatcher: temporalx.Dispatcher{Client: tc}, Logger: quiet})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(webhook.Path, handler)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	defer srv.Close()
+	hookURL := "http://" + l.Addr().String() + webhook.Path
+	gh.AddHook(githubsim.Hook{URL: hookURL, Secret: secret, Repo: "acme/deploys"})
+	say("    webhook server at %s (signed deliveries), worker on task queue %q", hookURL, workflows.TaskQueue)
+	say("    cluster: SIMULATED (each service rolls out in %v; the real adapters run against the local control plane in `make test`)", o.RolloutTime)
+
+	step("cy pushes deploys/web-7.yaml and opens a pull request")
+	if _, err := gh.Push(ctx, githubsim.PushSpec{Repo: "acme/deploys", Branch: "web-7", Files: map[string]string{"deploys/web-7.yaml": Plan}, Message: "web 7.0.0"}); err != nil {
+		return err
+	}
+	pr, err := gh.OpenPullRequest(ctx, githubsim.PullRequestSpec{Repo: "acme/deploys", Head: "web-7", Base: "main", Title: "web 7.0.0 to three prod-eu tenants", Author: "cy"})
+	if err != nil {
+		return err
+	}
+	planRun, err := waitRun(ctx, gh, pr.HeadSHA, prepare.PlanCheckName, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
+	if err != nil {
+		return err
+	}
+	say("    PR #%d; check run %s: %s — %s", pr.Number, prepare.PlanCheckName, planRun.Conclusion, planRun.Title)
+	say("%s", indent(firstLines(planRun.Summary, 30)))
+
+	step("ana merges PR #%d", pr.Number)
+	mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "ana"})
+	if err != nil {
+		return err
+	}
+	say("    merge commit %s; prdeploy starts deploy:prod-eu/web-7", mergeSHA[:12])
+	last := ""
+	progress := func(until func(workflows.Status) bool) (workflows.Status, error) {
+		for {
+			st, err := workflows.Describe(ctx, tc, "prod-eu", "web-7")
+			if err == nil {
+				line := progressLine(st)
+				if line != last {
+					say("    %s", line)
+					last = line
+				}
+				if until(st) {
+					return st, nil
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return st, ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	if _, err := progress(func(st workflows.Status) bool { return len(st.Gates) > 0 && !st.Gates[0].WaitingSince.IsZero() }); err != nil {
+		return err
+	}
+
+	// The reporter posts the gate's milestone; wait for it, as people would.
+	if err := waitComment(ctx, gh, pr.Number, "waiting at gate `after-canary`"); err != nil {
+		return err
+	}
+	step("The canary is healthy; gate after-canary waits (prdeploy said so on the PR). People comment:")
+	for _, c := range []struct{ who, body string }{{"dan", "/approve"}, {"cy", "/approve"}, {"ana", "/approve canary looks good"}, {"bo", "/approve"}} {
+		cm, err := gh.AddComment(ctx, "acme/deploys", pr.Number, c.who, c.body)
+		if err != nil {
+			return err
+		}
+		outcome, err := commandOutcome(ctx, tc, cm.ID)
+		if err != nil {
+			return err
+		}
+		say("    %-4s %-28q → %s", c.who, c.body, outcome)
+	}
+	final, err := progress(func(st workflows.Status) bool { return st.Phase == workflows.PhaseSucceeded || st.Phase == workflows.PhaseFailed })
+	if err != nil {
+		return err
+	}
+	deployRun, err := waitRun(ctx, gh, mergeSHA, workflows.DeployCheckName, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
+	if err != nil {
+		return err
+	}
+
+	step("Done in %v: %s", time.Since(start).Round(100*time.Millisecond), final.Phase)
+	say("    check run %s on %s: %s — %s", workflows.DeployCheckName, mergeSHA[:12], deployRun.Conclusion, deployRun.Title)
+	comments, _ := gh.Comments("acme/deploys", pr.Number)
+	say("    comments on PR #%d:", pr.Number)
+	for _, c := range comments {
+		say("      %s: %s", c.Author, headline(c.Body))
+	}
+	if final.Phase != workflows.PhaseSucceeded || deployRun.Conclusion != "success" {
+		return fmt.Errorf("the deployment ended %s (check run: %s)", final.Phase, deployRun.Conclusion)
+	}
+	if !o.Interactive {
+		return nil
+	}
+	step("Everything keeps running; Ctrl-C to stop")
+	say("    GitHub simulator API: %s   Temporal: %s   webhook: %s", gh.APIURL(), ts.FrontendAddress(), hookURL)
+	sig, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-sig.Done()
+	return nil
+}
+
+func setupGitHub(ctx context.Context, gh *githubsim.Server, repo string) error {
+	for _, u := range []string{"cy", "ana", "bo", "dan"} {
+		if _, err := gh.AddUser(u, githubsim.UserOptions{}); err != nil {
+			return err
+		}
+	}
+	if err := gh.AddTeam("acme", "sre", githubsim.TeamOptions{}); err != nil {
+		return err
+	}
+	for _, u := range []string{"ana", "bo", "cy"} {
+		if err := gh.AddTeamMember("acme", "sre", u, githubsim.TeamMember{}); err != nil {
+			return err
+		}
+	}
+	if _, err := gh.CreateRepo(ctx, githubsim.RepoSpec{Repo: "acme/deploys", Dir: repo}); err != nil {
+		return fmt.Errorf("loading %s: %w", repo, err)
+	}
+	for _, u := range []string{"cy", "ana", "bo", "dan"} {
+		if err := gh.SetPermission("acme/deploys", u, "write"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitRun waits for a check run that satisfies ok.
+func waitRun(ctx context.Context, gh *githubsim.Server, sha, name string, ok func(githubsim.CheckRun) bool) (githubsim.CheckRun, error) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		runs, _ := gh.CheckRuns("acme/deploys", sha)
+		for _, r := range runs {
+			if r.Name == name && ok(r) {
+				return r, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return githubsim.CheckRun{}, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return githubsim.CheckRun{}, fmt.Errorf("check run %s on %s did not arrive in 2 minutes", name, sha[:12])
+}
+
+// commandOutcome waits for the PRCommand of a comment and says how it went.
+func commandOutcome(ctx context.Context, c client.Client, commentID int64) (string, error) {
+	id := workflows.PRCommandWorkflowID("acme/deploys", workflows.SourceComment, fmt.Sprint(commentID))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var out []workflows.CommandOutcome
+		err := c.GetWorkflow(ctx, id, "").Get(ctx, &out)
+		if err == nil {
+			if len(out) == 0 {
+				return "nothing to do", nil
+			}
+			if out[0].OK {
+				return "👍 " + out[0].Message, nil
+			}
+			return "✗ " + out[0].Message, nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("comment %d was not handled: %w", commentID, err)
+		}
+		if errors.Is(err, context.Canceled) {
+			return "", err
+		}
+		time.Sleep(100 * time.Millisecond) // the workflow may not have started yet
+	}
+}
+
+func progressLine(st workflows.Status) string {
+	done := st.Counts[workflows.TenantSucceeded]
+	const width = 20
+	n := 0
+	if st.Total > 0 {
+		n = done * width / st.Total
+	}
+	bar := strings.Repeat("█", n) + strings.Repeat("░", width-n)
+	var running []string
+	for _, t := range st.Tenants {
+		if t.Phase != workflows.TenantSucceeded {
+			running = append(running, t.Tenant+" "+t.Phase)
+		}
+	}
+	line := fmt.Sprintf("[%s] %d/%d  %s", bar, done, st.Total, st.Phase)
+	if len(running) > 0 {
+		line += "  (" + strings.Join(running, ", ") + ")"
+	}
+	return line
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], "…")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func indent(s string) string {
+	return "    | " + strings.ReplaceAll(s, "\n", "\n    | ")
+}
+
+// headline is a comment's first line of text (not a hidden marker).
+func headline(body string) string {
+	for _, l := range strings.Split(body, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "<!--") {
+			return l
+		}
+	}
+	return ""
+}
+
+// waitComment waits for a comment on the PR that contains text.
+func waitComment(ctx context.Context, gh *githubsim.Server, pr int, text string) error {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		comments, _ := gh.Comments("acme/deploys", pr)
+		for _, c := range comments {
+			if strings.Contains(c.Body, text) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("no comment saying %q on PR #%d within a minute", text, pr)
+}

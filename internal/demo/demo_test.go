@@ -1,0 +1,40 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemoTellsTheWholeStory runs `prdeploy demo` non-interactively, as
+// `make demo` does in CI, and checks each step of the story happened.
+func TestDemoTellsTheWholeStory(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if err := Run(ctx, Options{Repo: "../../examples/gitops-repo", Out: &out, RolloutTime: 100 * time.Millisecond}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"check run prdeploy/plan: success — 1 plan ready to deploy",
+		"gate after-canary waits",
+		"dan  \"/approve\"",
+		"needs a member of @acme/sre; you are not",
+		"the PR author cannot approve this gate",
+		"1 of 2 from @acme/sre",
+		"2 of 2 from @acme/sre; gate open",
+		"[████████████████████] 3/3  succeeded",
+		"check run prdeploy/deploy on",
+		"success — web-7 in prod-eu: done, 3 of 3 tenants",
+		"✅ `web-7` in `prod-eu` completed: 3 tenants.",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the demo did not say %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(out.String())
+	}
+}
