@@ -211,7 +211,9 @@ func Run(ctx context.Context, o Options) error {
 		}
 		say("    %-4s %-28q → %s", c.who, c.body, outcome)
 	}
-	final, err := progress(func(st workflows.Status) bool { return st.Phase == workflows.PhaseSucceeded || st.Phase == workflows.PhaseFailed })
+	final, err := progress(func(st workflows.Status) bool {
+		return st.Phase == workflows.PhaseSucceeded || st.Phase == workflows.PhaseFailed
+	})
 	if err != nil {
 		return err
 	}
