@@ -135,12 +135,12 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 	var targets []DeploymentRef
 	if ref, ok := ParseDeploymentWorkflowID(in.Target); ok {
 		targets = []DeploymentRef{ref}
-		if in.PR == 0 { // a button on a merge commit's check run
+		if in.PR == 0 || in.Repo == "" { // a button on a merge commit's check run, or in chat
 			st, err := a.Deployments.Status(ctx, ref)
 			if err != nil {
 				return nil, classify(err)
 			}
-			in.PR = st.Request.PR
+			in.PR, in.Repo = st.Request.PR, st.Request.Repo
 		}
 	} else {
 		var err error
