@@ -59,6 +59,9 @@ type PRCommandInput struct {
 	// answer goes back privately to ResponseURL.
 	ChatUser    string `json:"chatUser,omitempty"`
 	ResponseURL string `json:"responseUrl,omitempty"`
+	// ActionID identifies a chat button press (an approval counts once
+	// per press).
+	ActionID string `json:"actionId,omitempty"`
 }
 
 // CommandOutcome says what became of one command.
@@ -227,7 +230,11 @@ func (a *Activities) applyCommand(ctx context.Context, in PRCommandInput, c PRCo
 	var arg any
 	switch c.Name {
 	case "approve":
-		name, arg = UpdateApprove, ApproveRequest{Login: in.Actor, Source: in.Source, SourceID: strconv.FormatInt(in.SourceID, 10), Note: c.Note}
+		sourceID := strconv.FormatInt(in.SourceID, 10)
+		if in.ActionID != "" {
+			sourceID = in.ActionID
+		}
+		name, arg = UpdateApprove, ApproveRequest{Login: in.Actor, Source: in.Source, SourceID: sourceID, Note: c.Note}
 	case "pause", "resume", "cancel", "rollback":
 		name, arg = c.Name, CommandRequest{By: in.Actor, Reason: c.Note, Tenants: c.Args}
 	case "investigate": // Slack's "Investigate (keep paused)"

@@ -38,6 +38,11 @@ const (
 	ActionPause    = "pause"
 	ActionResume   = "resume"
 	ActionRollback = "rollback"
+	// Chat's question to a tenant paused on a failure: keep it paused
+	// without automatic rollback, or roll that tenant back now; the value
+	// is "<deployment workflow ID>|<tenant>".
+	ActionInvestigate    = "investigate"
+	ActionRollbackTenant = "rollback-tenant"
 )
 
 // MaxReportText is GitHub's limit for a check run's summary and text.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -58,6 +59,19 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 		in := workflows.PRCommandInput{Repo: ev.Repo, PR: pr, Source: workflows.SourceCheckRun, SourceID: ev.CheckRunID, Actor: ev.Sender,
 			Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: ev.Identifier}}}
 		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceCheckRun, ev.Origin().ID), workflows.PRCommandWorkflow, in, e)
+	case webhook.SlackAction:
+		target, tenant, _ := strings.Cut(ev.Value, "|")
+		cmd := workflows.PRCommand{Name: ev.ActionID}
+		switch ev.ActionID {
+		case workflows.ActionRollbackTenant:
+			cmd = workflows.PRCommand{Name: "rollback", Args: []string{tenant}}
+		case workflows.ActionApprove, workflows.ActionPause, workflows.ActionResume, workflows.ActionRollback, workflows.ActionInvestigate:
+		default:
+			d.logger().Warn("unknown Slack action", "action", ev.ActionID, "delivery", ev.ID)
+			return nil
+		}
+		in := workflows.PRCommandInput{Source: workflows.SourceChat, ChatUser: ev.UserID, ResponseURL: ev.ResponseURL, ActionID: ev.ID, Target: target, Commands: []workflows.PRCommand{cmd}}
+		return d.start(ctx, workflows.PRCommandWorkflowID("slack", workflows.SourceChat, ev.ID), workflows.PRCommandWorkflow, in, e)
 	default:
 		d.logger().Warn("webhook event not routed yet", "kind", e.Kind(), "delivery", e.Origin().ID)
 		return fmt.Errorf("%s: %w", e.Kind(), ErrNotYetRouted)
