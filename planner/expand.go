@@ -28,6 +28,7 @@ type ExecutionPlan struct {
 	Checks            CheckSpec     `json:"checks"`
 	OnFailure         FailurePolicy `json:"onFailure"`
 	Apply             ApplyOptions  `json:"apply"`
+	Notify            NotifySpec    `json:"notify,omitzero"`
 	// Skipped lists tenants matched by a selector that run none of the
 	// plan's services.
 	Skipped []string `json:"skipped,omitempty"`
@@ -168,6 +169,7 @@ func (x *expander) run() *ExecutionPlan {
 		Checks:            expandChecks(s.Checks, x.c.has("spec.checks.settle")),
 		OnFailure:         s.OnFailure,
 		Apply:             s.Apply,
+		Notify:            s.Notify,
 	}
 	e.OnFailure.Action = cmp.Or(e.OnFailure.Action, FailurePause)
 	if e.OnFailure.Action == FailurePause {

@@ -108,7 +108,14 @@ func (p *Plan) check(c checker) {
 	if c.has("spec.apply.timeout") && s.Apply.Timeout == 0 && !c.reported("spec.apply.timeout") {
 		c.errorf("spec.apply.timeout", "timeout must be longer than 0s")
 	}
+	if ch := s.Notify.Slack; ch != "" && !slackChannel.MatchString(ch) {
+		c.errorf("spec.notify.slack", "invalid Slack channel %q; write a channel name like #deploys-eu or a channel ID like C0123456789", ch)
+	}
 }
+
+// slackChannel is a Slack channel name (lower case, up to 80 characters,
+// with an optional #) or a channel ID.
+var slackChannel = regexp.MustCompile(`^#?[a-z0-9][a-z0-9._-]{0,79}$|^[CG][A-Z0-9]{8,}$`)
 
 func checkHeader(c checker, apiVersion, kind, wantKind string) {
 	switch {

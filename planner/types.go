@@ -126,6 +126,14 @@ type PlanSpec struct {
 	Checks    *CheckSpec      `yaml:"checks"`
 	OnFailure FailurePolicy   `yaml:"onFailure"`
 	Apply     ApplyOptions    `yaml:"apply"`
+	Notify    NotifySpec      `yaml:"notify"`
+}
+
+// NotifySpec says where people follow the deployment besides the PR.
+type NotifySpec struct {
+	// Slack is the Slack channel of the deployment's message; empty means
+	// the channel configured for the cluster.
+	Slack string `yaml:"slack" json:"slack,omitempty"`
 }
 
 // ServiceChange is one service the plan deploys.

@@ -22,6 +22,7 @@ func Summarize(e *planner.ExecutionPlan, cluster, planRef string, reqs []policie
 		ApplyTimeout:      e.Apply.Timeout.D(),
 		ForceConflicts:    e.Apply.ForceConflicts,
 		Requirements:      reqs,
+		ChatChannel:       e.Notify.Slack,
 	}
 	for _, s := range e.Services {
 		p.Services = append(p.Services, s.Name)

@@ -80,3 +80,17 @@ func TestAssignPagesStaySmall(t *testing.T) {
 	}
 	t.Logf("300 tenants × 5 services in %d pages", pages)
 }
+
+func TestChatChannelPrecedence(t *testing.T) {
+	a := &Activities{ChatChannels: map[string]string{"prod-eu": "#deploys-eu", "*": "#deploys"}}
+	plan := Status{OrchestrationState: OrchestrationState{Prepared: &PreparedDeployment{ChatChannel: "#web-team"}}}
+	for _, c := range []struct {
+		st      Status
+		cluster string
+		want    string
+	}{{plan, "prod-eu", "#web-team"}, {Status{}, "prod-eu", "#deploys-eu"}, {Status{}, "prod-us", "#deploys"}} {
+		if got := a.chatChannel(c.st, c.cluster); got != c.want {
+			t.Errorf("%s: %q, want %q", c.cluster, got, c.want)
+		}
+	}
+}

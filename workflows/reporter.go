@@ -184,8 +184,12 @@ func reportKey(v any) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// chatChannel is the channel a cluster's deployments are reported to.
-func (a *Activities) chatChannel(cluster string) string {
+// chatChannel is the channel a deployment is reported to: the plan's
+// (spec.notify.slack), else its cluster's, else the default ("*").
+func (a *Activities) chatChannel(st Status, cluster string) string {
+	if st.Prepared != nil && st.Prepared.ChatChannel != "" {
+		return st.Prepared.ChatChannel
+	}
 	if ch, ok := a.ChatChannels[cluster]; ok {
 		return ch
 	}
@@ -196,7 +200,7 @@ func (a *Activities) chatChannel(cluster string) string {
 // chat service being down or slow never fails or stalls the deployment
 // (nor the check run): an error is logged, and the next tick catches up.
 func (a *Activities) publishChat(ctx context.Context, in ReportInput, st Status, r Report, p *reportProgress) {
-	channel := a.chatChannel(in.Request.Cluster)
+	channel := a.chatChannel(st, in.Request.Cluster)
 	if a.Chat == nil || channel == "" {
 		return
 	}

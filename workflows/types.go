@@ -41,6 +41,8 @@ type PreparedDeployment struct {
 	ApplyTimeout      time.Duration          `json:"applyTimeout"`
 	ForceConflicts    bool                   `json:"forceConflicts,omitempty"`
 	Requirements      []policies.Requirement `json:"requirements,omitempty"`
+	// ChatChannel is the plan's Slack channel (spec.notify.slack), if any.
+	ChatChannel string `json:"chatChannel,omitempty"`
 }
 
 // WaveSummary is one wave without its tenants.
