@@ -1,6 +1,8 @@
-// Package webhook is where GitHub reaches prdeploy: it receives webhook
-// deliveries, decides which of them mean something for a deployment, and
-// hands those on as small domain events.
+// Package webhook is where GitHub and Slack reach prdeploy: it receives
+// webhook deliveries and interactions, decides which of them mean something
+// for a deployment, and hands those on as small domain events. Slack button
+// clicks arrive at SlackPath, signed with the app's signing secret (v0,
+// within 5 minutes), and become SlackAction events (see slack.go).
 //
 // A delivery is trusted only when its X-Hub-Signature-256 is the
 // HMAC-SHA256 of the raw body under one of the configured secrets (several
