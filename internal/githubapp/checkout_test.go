@@ -62,7 +62,10 @@ func runGit(t *testing.T, dir string, args ...string) string {
 func makeRepo(t *testing.T, root string, bySHA bool) (main []string, pr string) {
 	t.Helper()
 	if _, err := os.Stat(gitHTTPBackend); err != nil {
-		t.Skip("git http-backend is not installed")
+		if os.Getenv("PRDEPLOY_REAL") == "required" { // make test installs git (hack/deps.sh)
+			t.Fatalf("git http-backend is not installed at %s", gitHTTPBackend)
+		}
+		t.Skip("git http-backend is not installed (make deps installs git)")
 	}
 	work := t.TempDir()
 	runGit(t, work, "init", "-q", "-b", "main")
