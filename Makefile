@@ -19,7 +19,7 @@ help: ## List the targets with what they do
 build: ## Build bin/prdeploy
 	$(GO) build -o $(BIN)/prdeploy ./cmd/prdeploy
 
-deps: ## Install the Debian packages tests need (Alertmanager, openssl, python3) if missing
+deps: ## Install the Debian packages tests need (Alertmanager, openssl, python3, git) if missing
 	@bash hack/deps.sh
 
 test: deps kube-binaries ## Run every test (what CI runs), real control plane and Alertmanager included
