@@ -160,12 +160,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetString(n.Value)
-	case reflect.Int:
+	case reflect.Int, reflect.Int64:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 			d.errorf(n, path, "expected a whole number, got %s", describeValue(n))
 			return
 		}
-		i, err := strconv.ParseInt(n.Value, 0, 32)
+		bits := 32 // plans' numbers; int64 fields (ids) take 64 bits
+		if v.Kind() == reflect.Int64 {
+			bits = 64
+		}
+		i, err := strconv.ParseInt(n.Value, 0, bits)
 		if err != nil {
 			d.errorf(n, path, "number %s is out of range", n.Value)
 			return

@@ -1,0 +1,209 @@
+// Package config reads prdeploy.yaml, the configuration of `prdeploy
+// serve`: strictly (unknown keys and wrong types are errors at
+// file:line:col, like plans), with secrets taken from files or environment
+// variables, never from the file itself, and never printed.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/prdeploy/prdeploy/planner"
+)
+
+// Config is prdeploy.yaml.
+type Config struct {
+	// Listen is the HTTP address of the webhook endpoints, health and
+	// metrics (default ":8080").
+	Listen   string   `yaml:"listen"`
+	DataDir  string   `yaml:"dataDir"`
+	Temporal Temporal `yaml:"temporal"`
+	GitHub   GitHub   `yaml:"github"`
+	Slack    *Slack   `yaml:"slack"`
+	Clusters Clusters `yaml:"clusters"`
+	Alerts   Alerts   `yaml:"alertmanager"`
+	Payloads Payloads `yaml:"payloads"`
+}
+
+// Temporal is an external Temporal cluster; no address means the embedded
+// server in DataDir.
+type Temporal struct {
+	Address   string `yaml:"address"`
+	Namespace string `yaml:"namespace"`
+	// TLS client certificate and key files, and the CA to trust.
+	TLSCert string `yaml:"tlsCert"`
+	TLSKey  string `yaml:"tlsKey"`
+	TLSCA   string `yaml:"tlsCA"`
+}
+
+// GitHub is the GitHub App (or a plain token) and the repository of plans.
+type GitHub struct {
+	APIURL         string `yaml:"apiURL"`
+	AppID          int64  `yaml:"appID"`
+	PrivateKey     Secret `yaml:"privateKey"`
+	Token          Secret `yaml:"token"`
+	WebhookSecrets Secret `yaml:"webhookSecrets"`
+	Org            string `yaml:"org"`
+	Repo           string `yaml:"repo"`
+}
+
+// Slack is the Slack app, when deployments are reported there.
+type Slack struct {
+	Token          Secret            `yaml:"token"`
+	SigningSecrets Secret            `yaml:"signingSecrets"`
+	Channel        string            `yaml:"channel"`
+	Channels       map[string]string `yaml:"channels"`
+	Users          map[string]string `yaml:"users"`
+}
+
+// Clusters says how to reach the fleet's clusters.
+type Clusters struct {
+	Kubeconfig string `yaml:"kubeconfig"`
+}
+
+// Alerts is Alertmanager.
+type Alerts struct {
+	URL string `yaml:"url"`
+}
+
+// Payloads is the encrypted payload store.
+type Payloads struct {
+	Bucket     string            `yaml:"bucket"`
+	Keys       map[string]Secret `yaml:"keys"`
+	CurrentKey string            `yaml:"currentKey"`
+	// RetentionDays: payloads of deployments closed longer ago are deleted
+	// (default 30).
+	RetentionDays int `yaml:"retentionDays"`
+}
+
+// Secret names where a secret is: "env:NAME" or "file:/path". Its value is
+// read by Value and never printed.
+type Secret string
+
+// String is where the secret is ("env:NAME"), never its value.
+func (s Secret) String() string { return string(s) }
+
+// Value reads the secret.
+func (s Secret) Value() (string, error) {
+	kind, ref, ok := strings.Cut(string(s), ":")
+	switch {
+	case s == "":
+		return "", nil
+	case ok && kind == "env":
+		v, set := os.LookupEnv(ref)
+		if !set || v == "" {
+			return "", fmt.Errorf("environment variable %s is not set", ref)
+		}
+		return v, nil
+	case ok && kind == "file":
+		data, err := os.ReadFile(ref)
+		if err != nil {
+			return "", fmt.Errorf("reading %s: %w", ref, err)
+		}
+		return strings.TrimSpace(string(data)), nil
+	}
+	return "", errors.New(`a secret is given as "env:NAME" or "file:/path", never inline`)
+}
+
+// Load reads and checks a configuration file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse reads and checks a configuration, applying defaults. Errors name
+// the key, what is wrong, and an example.
+func Parse(file string, data []byte) (*Config, error) {
+	var c Config
+	pos, errs := planner.Decode(file, data, &c)
+	add := func(path, format string, args ...any) {
+		errs = append(errs, planner.Error{File: file, Pos: pos.At(path), Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	secret := func(path string, s Secret) {
+		if s == "" {
+			return
+		}
+		if _, err := s.Value(); err != nil {
+			add(path, "%v (example: %s: env:PRDEPLOY_%s)", err, path[strings.LastIndex(path, ".")+1:], strings.ToUpper(path[strings.LastIndex(path, ".")+1:]))
+		}
+	}
+	if c.Listen == "" {
+		c.Listen = ":8080"
+	}
+	if c.Temporal.Address == "" && c.DataDir == "" {
+		add("dataDir", "dataDir is required for the embedded Temporal server (example: dataDir: /var/lib/prdeploy), or set temporal.address")
+	}
+	if c.Temporal.Namespace == "" {
+		c.Temporal.Namespace = "default"
+	}
+	if (c.Temporal.TLSCert == "") != (c.Temporal.TLSKey == "") {
+		add("temporal.tlsCert", "tlsCert and tlsKey go together")
+	}
+	if c.GitHub.AppID == 0 && c.GitHub.Token == "" {
+		add("github", "github needs appID and privateKey (a GitHub App), or token (example: token: env:GITHUB_TOKEN)")
+	}
+	if c.GitHub.AppID != 0 && c.GitHub.PrivateKey == "" {
+		add("github.privateKey", "a GitHub App needs its private key (example: privateKey: file:/etc/prdeploy/app.pem)")
+	}
+	if c.GitHub.WebhookSecrets == "" {
+		add("github.webhookSecrets", "webhookSecrets is required: deliveries are verified with it (example: webhookSecrets: env:PRDEPLOY_WEBHOOK_SECRET; several separated by commas)")
+	}
+	if c.GitHub.APIURL != "" {
+		if u, err := url.Parse(c.GitHub.APIURL); err != nil || u.Scheme == "" || u.Host == "" {
+			add("github.apiURL", "apiURL %q is not a URL (example: https://github.example.com/api/v3/)", c.GitHub.APIURL)
+		}
+	}
+	secret("github.privateKey", c.GitHub.PrivateKey)
+	secret("github.token", c.GitHub.Token)
+	secret("github.webhookSecrets", c.GitHub.WebhookSecrets)
+	if s := c.Slack; s != nil {
+		if s.Token == "" || s.SigningSecrets == "" {
+			add("slack", "slack needs token and signingSecrets (example: token: env:SLACK_BOT_TOKEN)")
+		}
+		if s.Channel == "" && len(s.Channels) == 0 {
+			add("slack.channel", "slack needs a default channel or channels per cluster (example: channel: \"#deploys\")")
+		}
+		secret("slack.token", s.Token)
+		secret("slack.signingSecrets", s.SigningSecrets)
+	}
+	if c.Alerts.URL != "" {
+		if u, err := url.Parse(c.Alerts.URL); err != nil || u.Scheme == "" || u.Host == "" {
+			add("alertmanager.url", "url %q is not a URL (example: http://alertmanager:9093)", c.Alerts.URL)
+		}
+	}
+	p := &c.Payloads
+	if p.Bucket == "" && c.DataDir != "" {
+		p.Bucket = "file://" + c.DataDir + "/payloads?create_dir=true"
+	}
+	if len(p.Keys) == 0 {
+		add("payloads.keys", "payloads need at least one key (example: keys: {k1: env:PRDEPLOY_PAYLOAD_KEY} holding base64key://…)")
+	}
+	if p.CurrentKey == "" && len(p.Keys) == 1 {
+		for id := range p.Keys {
+			p.CurrentKey = id
+		}
+	}
+	if _, ok := p.Keys[p.CurrentKey]; len(p.Keys) > 0 && !ok {
+		add("payloads.currentKey", "currentKey %q is not one of payloads.keys", p.CurrentKey)
+	}
+	for id, k := range p.Keys {
+		secret("payloads.keys."+id, k)
+	}
+	if p.RetentionDays == 0 {
+		p.RetentionDays = 30
+	}
+	if p.RetentionDays < 1 {
+		add("payloads.retentionDays", "retentionDays must be at least 1, got %d", p.RetentionDays)
+	}
+	errs.Sort()
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}

@@ -1,0 +1,93 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const good = `listen: ":9090"
+dataDir: /var/lib/prdeploy
+github:
+  appID: 42
+  privateKey: file:KEYFILE
+  webhookSecrets: env:TEST_WEBHOOK_SECRET
+  org: acme
+slack:
+  token: env:TEST_SLACK_TOKEN
+  signingSecrets: env:TEST_SLACK_SIGNING
+  channel: "#deploys"
+  channels: {prod-eu: "#deploys-eu"}
+  users: {ana: U0ANA}
+clusters: {kubeconfig: /etc/prdeploy/kubeconfig}
+alertmanager: {url: "http://alertmanager:9093"}
+payloads:
+  keys: {k1: env:TEST_PAYLOAD_KEY}
+`
+
+func TestParseGoodConfig(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "app.pem")
+	os.WriteFile(key, []byte("-----BEGIN RSA PRIVATE KEY-----\nsecret-material\n"), 0o600)
+	t.Setenv("TEST_WEBHOOK_SECRET", "hook-s3cret")
+	t.Setenv("TEST_SLACK_TOKEN", "xoxb-s3cret")
+	t.Setenv("TEST_SLACK_SIGNING", "sign-s3cret")
+	t.Setenv("TEST_PAYLOAD_KEY", "base64key://AAAA")
+	c, err := Parse("prdeploy.yaml", []byte(strings.Replace(good, "KEYFILE", key, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Temporal.Namespace != "default" || c.Payloads.CurrentKey != "k1" || c.Payloads.RetentionDays != 30 ||
+		c.Payloads.Bucket != "file:///var/lib/prdeploy/payloads?create_dir=true" || c.Listen != ":9090" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if v, err := c.GitHub.WebhookSecrets.Value(); err != nil || v != "hook-s3cret" {
+		t.Fatalf("secret: %q %v", v, err)
+	}
+	if v, _ := c.GitHub.PrivateKey.Value(); !strings.Contains(v, "secret-material") {
+		t.Fatal("private key file not read")
+	}
+}
+
+// TestBadConfigErrors: every problem at file:line:col, with what to write
+// instead; no secret value in any message.
+func TestBadConfigErrors(t *testing.T) {
+	t.Setenv("TEST_PAYLOAD_KEY", "base64key://s3cret-value")
+	bad := `listen: ":9090"
+github:
+  token: ghp_inline_s3cret
+  apiURL: "not a url"
+slack:
+  token: env:NOT_SET_ANYWHERE
+alertmanager: {url: "alertmanager:9093"}
+payloads:
+  keys: {k1: env:TEST_PAYLOAD_KEY, k2: env:TEST_PAYLOAD_KEY}
+  currentKey: k3
+  retentionDays: -1
+  bukket: x
+`
+	_, err := Parse("prdeploy.yaml", []byte(bad))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`prdeploy.yaml:12:3: payloads: unknown field "bukket"; did you mean "bucket"?`,
+		`dataDir is required for the embedded Temporal server`,
+		`prdeploy.yaml:3:10: github.token: a secret is given as "env:NAME" or "file:/path", never inline`,
+		`prdeploy.yaml:4:11: github.apiURL: apiURL "not a url" is not a URL`,
+		`webhookSecrets is required`,
+		`environment variable NOT_SET_ANYWHERE is not set`,
+		`slack needs a default channel`,
+		`alertmanager.url: url "alertmanager:9093" is not a URL (example: http://alertmanager:9093)`,
+		`payloads.currentKey: currentKey "k3" is not one of payloads.keys`,
+		`payloads.retentionDays: retentionDays must be at least 1, got -1`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "s3cret") {
+		t.Errorf("a secret value is in the errors:\n%s", msg)
+	}
+}
