@@ -91,3 +91,19 @@ payloads:
 		t.Errorf("a secret value is in the errors:\n%s", msg)
 	}
 }
+
+// TestExampleConfigParses: examples/prdeploy.yaml stays valid.
+func TestExampleConfigParses(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "app.pem")
+	os.WriteFile(key, []byte("pem"), 0o600)
+	for _, v := range []string{"PRDEPLOY_WEBHOOK_SECRETS", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRETS", "PRDEPLOY_PAYLOAD_KEY"} {
+		t.Setenv(v, "x")
+	}
+	data, err := os.ReadFile("../../examples/prdeploy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse("examples/prdeploy.yaml", []byte(strings.ReplaceAll(string(data), "/etc/prdeploy/github-app.pem", key))); err != nil {
+		t.Fatal(err)
+	}
+}

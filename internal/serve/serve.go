@@ -1,0 +1,268 @@
+// Package serve runs `prdeploy serve`: one process with the webhook server
+// (GitHub, and Slack when configured), a worker with every workflow and
+// activity on the real adapters, and the embedded Temporal server unless
+// an external one is configured. It stops gracefully: first no more
+// webhooks, then the worker drains, then Temporal stops.
+package serve
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/prdeploy/prdeploy/internal/alerts"
+	"github.com/prdeploy/prdeploy/internal/config"
+	"github.com/prdeploy/prdeploy/internal/devserver"
+	"github.com/prdeploy/prdeploy/internal/githubapp"
+	"github.com/prdeploy/prdeploy/internal/kube"
+	"github.com/prdeploy/prdeploy/internal/payload"
+	"github.com/prdeploy/prdeploy/internal/prepare"
+	"github.com/prdeploy/prdeploy/internal/slack"
+	"github.com/prdeploy/prdeploy/internal/temporalx"
+	"github.com/prdeploy/prdeploy/webhook"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+// Ready is called once everything listens, with the HTTP address.
+type Ready func(addr string)
+
+// Run serves until ctx ends, then stops gracefully.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, ready Ready) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	start := time.Now()
+
+	tc, stopTemporal, err := temporalClient(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopTemporal()
+	defer tc.Close()
+
+	gh, err := githubClient(cfg, log)
+	if err != nil {
+		return err
+	}
+	store, err := payloadStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	clients := &kube.Clients{Kubeconfig: cfg.Clusters.Kubeconfig}
+	probes := workflows.Probers{workflows.CheckPodsAvailable: &kube.PodsAvailable{Clients: clients}}
+	if cfg.Alerts.URL != "" {
+		probes[workflows.CheckNoCriticalAlerts] = &alerts.Client{URL: cfg.Alerts.URL}
+	}
+	acts := &workflows.Activities{
+		Plans: &prepare.Preparer{Repos: gh, Store: store}, Cluster: &kube.Cluster{Clients: clients, Store: store},
+		Probes: probes, Directory: gh,
+		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
+		Janitor: store, Clock: temporalx.Clock{Client: tc},
+		PlanChecks: &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}},
+		Merges:     &prepare.MergeReader{Repos: gh, History: gh},
+		CheckRuns:  gh, Comments: gh, Statuses: temporalx.Statuses{Client: tc},
+		Deployments: temporalx.Deployments{Client: tc}, Permissions: gh,
+	}
+	mux := http.NewServeMux()
+	secrets, err := secretList(cfg.GitHub.WebhookSecrets)
+	if err != nil {
+		return err
+	}
+	dispatcher := temporalx.Dispatcher{Client: tc, Logger: log}
+	hook, err := webhook.NewHandler(webhook.Config{Secrets: secrets, Dispatcher: dispatcher, Logger: log})
+	if err != nil {
+		return err
+	}
+	mux.Handle(webhook.Path, hook)
+	if s := cfg.Slack; s != nil {
+		chat, err := slackClient(s)
+		if err != nil {
+			return err
+		}
+		acts.Chat, acts.ChatChannels = chat, map[string]string{"*": s.Channel}
+		for cluster, ch := range s.Channels {
+			acts.ChatChannels[cluster] = ch
+		}
+		signing, err := secretList(s.SigningSecrets)
+		if err != nil {
+			return err
+		}
+		sh, err := webhook.NewSlackHandler(webhook.SlackConfig{SigningSecrets: signing, Dispatcher: dispatcher, Logger: log})
+		if err != nil {
+			return err
+		}
+		mux.Handle(webhook.SlackPath, sh)
+	}
+
+	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	workflows.Register(w, acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("starting the worker: %w", err)
+	}
+	workerStopped := false
+	stopWorker := func() {
+		if !workerStopped {
+			workerStopped = true
+			w.Stop()
+		}
+	}
+	defer stopWorker()
+	if _, err := temporalx.EnsureCleanupSchedule(ctx, tc, 24*time.Hour, time.Duration(cfg.Payloads.RetentionDays)*24*time.Hour); err != nil {
+		return err
+	}
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		cctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if _, err := tc.CheckHealth(cctx, &client.CheckHealthRequest{}); err != nil {
+			http.Error(w, "temporal: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	log.Info("prdeploy is serving", "addr", l.Addr().String(), "startup", time.Since(start).Round(time.Millisecond))
+	if ready != nil {
+		ready(l.Addr().String())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info("stopping: no more webhooks, then the worker drains, then Temporal stops")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "error", err)
+	}
+	stopWorker()
+	return nil
+}
+
+func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger) (client.Client, func(), error) {
+	opts := client.Options{Namespace: cfg.Temporal.Namespace, Logger: sdklog.NewStructuredLogger(log)}
+	stop := func() {}
+	if cfg.Temporal.Address == "" {
+		ts, err := devserver.Start(ctx, devserver.Options{DataDir: filepath.Join(cfg.DataDir, "temporal"), Namespace: cfg.Temporal.Namespace, Logger: log,
+			Retention: time.Duration(cfg.Payloads.RetentionDays) * 24 * time.Hour})
+		if err != nil {
+			return nil, nil, fmt.Errorf("starting the embedded Temporal server: %w", err)
+		}
+		stop = ts.Stop
+		opts.HostPort = ts.FrontendAddress()
+	} else {
+		opts.HostPort = cfg.Temporal.Address
+		if cfg.Temporal.TLSCert != "" || cfg.Temporal.TLSCA != "" {
+			tc, err := tlsConfig(cfg.Temporal)
+			if err != nil {
+				return nil, nil, err
+			}
+			opts.ConnectionOptions.TLS = tc
+		}
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("connecting to Temporal at %s: %w", opts.HostPort, err)
+	}
+	return c, stop, nil
+}
+
+func tlsConfig(t config.Temporal) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(t.TLSCert, t.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("temporal.tlsCert/tlsKey: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	if t.TLSCA != "" {
+		pem, err := os.ReadFile(t.TLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("temporal.tlsCA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("temporal.tlsCA holds no PEM certificate")
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+func githubClient(cfg *config.Config, log *slog.Logger) (*githubapp.Client, error) {
+	g := cfg.GitHub
+	token, err := g.Token.Value()
+	if err != nil {
+		return nil, fmt.Errorf("github.token: %w", err)
+	}
+	key, err := g.PrivateKey.Value()
+	if err != nil {
+		return nil, fmt.Errorf("github.privateKey: %w", err)
+	}
+	c := githubapp.Config{BaseURL: g.APIURL, Token: token, AppID: g.AppID, Org: g.Org, CacheDir: filepath.Join(cfg.DataDir, "git"), Logger: log}
+	if key != "" {
+		c.PrivateKeyPEM = []byte(key)
+	}
+	return githubapp.New(c)
+}
+
+func payloadStore(ctx context.Context, cfg *config.Config) (*payload.Store, error) {
+	keys := map[string]string{}
+	for id, s := range cfg.Payloads.Keys {
+		v, err := s.Value()
+		if err != nil {
+			return nil, fmt.Errorf("payloads.keys.%s: %w", id, err)
+		}
+		keys[id] = v
+	}
+	return payload.Open(ctx, payload.Config{BucketURL: cfg.Payloads.Bucket, Keys: keys, CurrentKey: cfg.Payloads.CurrentKey})
+}
+
+func slackClient(s *config.Slack) (*slack.Client, error) {
+	token, err := s.Token.Value()
+	if err != nil {
+		return nil, fmt.Errorf("slack.token: %w", err)
+	}
+	return slack.New(slack.Config{Token: token, UserMap: s.Users})
+}
+
+// secretList reads a secret holding one or more comma-separated values
+// (several during a rotation).
+func secretList(s config.Secret) ([]webhook.Secret, error) {
+	v, err := s.Value()
+	if err != nil {
+		return nil, err
+	}
+	var out []webhook.Secret
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, webhook.Secret(part))
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,152 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gocloud.dev/secrets/localsecrets"
+
+	"github.com/prdeploy/prdeploy/internal/config"
+	"github.com/prdeploy/prdeploy/internal/githubsim"
+	"github.com/prdeploy/prdeploy/webhook"
+)
+
+// TestServeStartsChecksPlansAndStops runs `prdeploy serve` on its
+// embedded Temporal server against the GitHub simulator: health and
+// readiness answer, a forged delivery is refused, a PR with a plan gets
+// its plan check through the served webhook, and it stops cleanly on
+// cancel and starts again on the same data directory.
+func TestServeStartsChecksPlansAndStops(t *testing.T) {
+	ctx := context.Background()
+	gh := githubsim.New(githubsim.Options{})
+	gh.Start()
+	defer gh.Close()
+	if _, err := gh.CreateRepo(ctx, githubsim.RepoSpec{Repo: "acme/deploys", Dir: "../../examples/gitops-repo"}); err != nil {
+		t.Fatal(err)
+	}
+	token, err := gh.Token(gh.BotLogin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := localsecrets.NewRandomKey()
+	t.Setenv("TEST_GITHUB_TOKEN", token)
+	t.Setenv("TEST_WEBHOOK_SECRETS", "old-secret, new-secret")
+	t.Setenv("TEST_PAYLOAD_KEY", "base64key://"+base64.URLEncoding.EncodeToString(key[:]))
+	dataDir := t.TempDir()
+	cfg, err := config.Parse("prdeploy.yaml", fmt.Appendf(nil, `listen: "127.0.0.1:0"
+dataDir: %s
+github:
+  apiURL: %s
+  token: env:TEST_GITHUB_TOKEN
+  webhookSecrets: env:TEST_WEBHOOK_SECRETS
+  org: acme
+payloads:
+  keys: {k1: env:TEST_PAYLOAD_KEY}
+`, dataDir, gh.APIURL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+
+	run := func() (string, context.CancelFunc, chan error) {
+		rctx, cancel := context.WithCancel(ctx)
+		addrs, done := make(chan string, 1), make(chan error, 1)
+		start := time.Now()
+		go func() { done <- Run(rctx, cfg, log, func(a string) { addrs <- a }) }()
+		select {
+		case a := <-addrs:
+			t.Logf("serve ready in %v", time.Since(start).Round(time.Millisecond))
+			return "http://" + a, cancel, done
+		case err := <-done:
+			t.Fatalf("serve: %v", err)
+		case <-time.After(time.Minute):
+			t.Fatal("serve did not start in a minute")
+		}
+		return "", nil, nil
+	}
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	base, cancel, done := run()
+	if code, _ := get(base + "/healthz"); code != http.StatusOK {
+		t.Fatalf("healthz %d", code)
+	}
+	if code, body := get(base + "/readyz"); code != http.StatusOK {
+		t.Fatalf("readyz %d %s", code, body)
+	}
+	ping := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
+	post := func(secret webhook.Secret) int {
+		r, _ := http.NewRequest(http.MethodPost, base+webhook.Path, bytes.NewReader(ping))
+		r.Header.Set("X-GitHub-Event", "ping")
+		r.Header.Set("X-GitHub-Delivery", "d-1")
+		r.Header.Set("X-Hub-Signature-256", webhook.Sign(secret, ping))
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if post("forged") != http.StatusUnauthorized || post("old-secret") != http.StatusOK || post("new-secret") != http.StatusOK {
+		t.Fatal("signatures: forged must be 401, both rotated secrets 200")
+	}
+
+	// A PR with a plan, delivered to the served webhook.
+	gh.AddHook(githubsim.Hook{URL: base + webhook.Path, Secret: "new-secret", Repo: "acme/deploys"})
+	plan := "apiVersion: prdeploy.dev/v1\nkind: DeployPlan\nmetadata: {name: web-8}\nspec:\n  clusters: [prod-eu]\n  services: [{name: web, tag: \"8.0.0\"}]\n  tenants: {names: [globex]}\n"
+	if _, err := gh.Push(ctx, githubsim.PushSpec{Repo: "acme/deploys", Branch: "web-8", Files: map[string]string{"deploys/web-8.yaml": plan}}); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := gh.OpenPullRequest(ctx, githubsim.PullRequestSpec{Repo: "acme/deploys", Head: "web-8", Base: "main", Title: "web 8", Author: gh.BotLogin()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		runs, _ := gh.CheckRuns("acme/deploys", pr.HeadSHA)
+		if len(runs) == 1 && runs[0].Status == "completed" {
+			if !strings.Contains(runs[0].Summary, "web-8") {
+				t.Fatalf("plan check: %s", runs[0].Summary)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no plan check: %+v", runs)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the simulator for the check run
+	}
+
+	stopAt := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	t.Logf("stopped in %v", time.Since(stopAt).Round(time.Millisecond))
+	if _, err := filepath.Glob(filepath.Join(dataDir, "temporal", "*")); err != nil {
+		t.Fatal(err)
+	}
+	// Again on the same data directory: the embedded server's data is there.
+	base, cancel, done = run()
+	if code, _ := get(base + "/readyz"); code != http.StatusOK {
+		t.Fatalf("readyz after restart %d", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
