@@ -13,7 +13,7 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var file string
+	var file, role string
 	cmd := &cobra.Command{
 		Use:   "serve --config prdeploy.yaml",
 		Short: "Run the webhook server and the worker (and the embedded Temporal server unless one is configured)",
@@ -31,9 +31,10 @@ then Temporal stops. See examples/prdeploy.yaml for every option.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
-			return serve.Run(ctx, cfg, log, nil)
+			return serve.RunRole(ctx, cfg, role, log, nil)
 		},
 	}
 	cmd.Flags().StringVar(&file, "config", "prdeploy.yaml", "configuration file")
+	cmd.Flags().StringVar(&role, "role", serve.RoleAll, "all, webhook (answer webhooks, start workflows) or worker (run them); split roles need temporal.address")
 	return cmd
 }

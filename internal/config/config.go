@@ -181,6 +181,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	if p.Bucket == "" && c.DataDir != "" {
 		p.Bucket = "file://" + c.DataDir + "/payloads?create_dir=true"
 	}
+	if p.Bucket == "" && c.DataDir == "" {
+		add("payloads.bucket", "bucket is required when there is no dataDir (example: bucket: s3://prdeploy-payloads?region=eu-west-1)")
+	}
 	if len(p.Keys) == 0 {
 		add("payloads.keys", "payloads need at least one key (example: keys: {k1: env:PRDEPLOY_PAYLOAD_KEY} holding base64key://…)")
 	}

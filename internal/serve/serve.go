@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -39,8 +40,33 @@ import (
 // Ready is called once everything listens, with the HTTP address.
 type Ready func(addr string)
 
-// Run serves until ctx ends, then stops gracefully.
+// Roles split the process for scaling out: webhook servers and workers
+// share an external Temporal cluster.
+const (
+	RoleAll     = "all"
+	RoleWebhook = "webhook"
+	RoleWorker  = "worker"
+)
+
+// Run serves all roles until ctx ends, then stops gracefully.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, ready Ready) error {
+	return RunRole(ctx, cfg, RoleAll, log, ready)
+}
+
+// RunRole serves one role (or all): "webhook" answers webhooks and starts
+// workflows, "worker" runs them; both need temporal.address. Every role
+// answers /healthz and /readyz.
+func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Logger, ready Ready) error {
+	switch role {
+	case RoleAll:
+	case RoleWebhook, RoleWorker:
+		if cfg.Temporal.Address == "" {
+			return fmt.Errorf("--role %s needs temporal.address: the embedded Temporal server lives in one process (use --role all)", role)
+		}
+	default:
+		return fmt.Errorf("--role must be all, webhook or worker, not %q", role)
+	}
+	webhooks, work := role != RoleWorker, role != RoleWebhook
 	if log == nil {
 		log = slog.Default()
 	}
@@ -87,7 +113,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, ready Ready)
 	if err != nil {
 		return err
 	}
-	mux.Handle(webhook.Path, hook)
+	if webhooks {
+		mux.Handle(webhook.Path, hook)
+	}
 	if s := cfg.Slack; s != nil {
 		chat, err := slackClient(s)
 		if err != nil {
@@ -105,24 +133,24 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, ready Ready)
 		if err != nil {
 			return err
 		}
-		mux.Handle(webhook.SlackPath, sh)
-	}
-
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
-	workflows.Register(w, acts)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("starting the worker: %w", err)
-	}
-	workerStopped := false
-	stopWorker := func() {
-		if !workerStopped {
-			workerStopped = true
-			w.Stop()
+		if webhooks {
+			mux.Handle(webhook.SlackPath, sh)
 		}
 	}
-	defer stopWorker()
-	if _, err := temporalx.EnsureCleanupSchedule(ctx, tc, 24*time.Hour, time.Duration(cfg.Payloads.RetentionDays)*24*time.Hour); err != nil {
-		return err
+
+	stopWorker := func() {}
+	if work {
+		w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+		workflows.Register(w, acts)
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("starting the worker: %w", err)
+		}
+		var once sync.Once
+		stopWorker = func() { once.Do(w.Stop) }
+		defer stopWorker()
+		if _, err := temporalx.EnsureCleanupSchedule(ctx, tc, 24*time.Hour, time.Duration(cfg.Payloads.RetentionDays)*24*time.Hour); err != nil {
+			return err
+		}
 	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -142,7 +170,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, ready Ready)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
-	log.Info("prdeploy is serving", "addr", l.Addr().String(), "startup", time.Since(start).Round(time.Millisecond))
+	log.Info("prdeploy is serving", "role", role, "addr", l.Addr().String(), "startup", time.Since(start).Round(time.Millisecond))
 	if ready != nil {
 		ready(l.Addr().String())
 	}

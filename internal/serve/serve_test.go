@@ -16,6 +16,7 @@ import (
 	"gocloud.dev/secrets/localsecrets"
 
 	"github.com/prdeploy/prdeploy/internal/config"
+	"github.com/prdeploy/prdeploy/internal/devserver"
 	"github.com/prdeploy/prdeploy/internal/githubsim"
 	"github.com/prdeploy/prdeploy/webhook"
 )
@@ -148,5 +149,99 @@ payloads:
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSplitRoles: a webhook server and a worker, in two Runs, share an
+// external Temporal server (another in-process server standing in for the
+// cluster): a PR delivered to the webhook role is checked by the worker
+// role. A split role without temporal.address is refused.
+func TestSplitRoles(t *testing.T) {
+	ctx := context.Background()
+	ts, err := devserver.Start(ctx, devserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Stop()
+	gh := githubsim.New(githubsim.Options{})
+	gh.Start()
+	defer gh.Close()
+	if _, err := gh.CreateRepo(ctx, githubsim.RepoSpec{Repo: "acme/deploys", Dir: "../../examples/gitops-repo"}); err != nil {
+		t.Fatal(err)
+	}
+	token, _ := gh.Token(gh.BotLogin())
+	key, _ := localsecrets.NewRandomKey()
+	t.Setenv("TEST_GITHUB_TOKEN", token)
+	t.Setenv("TEST_WEBHOOK_SECRETS", "s")
+	t.Setenv("TEST_PAYLOAD_KEY", "base64key://"+base64.URLEncoding.EncodeToString(key[:]))
+	cfg, err := config.Parse("prdeploy.yaml", fmt.Appendf(nil, `listen: "127.0.0.1:0"
+temporal: {address: %q, namespace: %q}
+github: {apiURL: %q, token: env:TEST_GITHUB_TOKEN, webhookSecrets: env:TEST_WEBHOOK_SECRETS}
+payloads:
+  bucket: mem://
+  keys: {k1: env:TEST_PAYLOAD_KEY}
+`, ts.FrontendAddress(), ts.Namespace(), gh.APIURL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	addrs := make(chan string, 2)
+	done := make(chan error, 2)
+	for _, role := range []string{RoleWorker, RoleWebhook} {
+		go func() { done <- RunRole(rctx, cfg, role, log, func(a string) { addrs <- a }) }()
+	}
+	got := map[string]bool{}
+	var hookBase string
+	for len(got) < 2 {
+		select {
+		case a := <-addrs:
+			got[a] = true
+			// The webhook role answers the webhook path; the worker's is 404.
+			resp, err := http.Post("http://"+a+webhook.Path, "application/json", strings.NewReader("{}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				hookBase = "http://" + a
+			}
+		case err := <-done:
+			t.Fatalf("a role stopped: %v", err)
+		case <-time.After(time.Minute):
+			t.Fatal("roles did not start")
+		}
+	}
+	if hookBase == "" {
+		t.Fatal("no role serves the webhook")
+	}
+	gh.AddHook(githubsim.Hook{URL: hookBase + webhook.Path, Secret: "s", Repo: "acme/deploys"})
+	plan := "apiVersion: prdeploy.dev/v1\nkind: DeployPlan\nmetadata: {name: web-9}\nspec:\n  clusters: [prod-eu]\n  services: [{name: web, tag: \"9.0.0\"}]\n  tenants: {names: [globex]}\n"
+	if _, err := gh.Push(ctx, githubsim.PushSpec{Repo: "acme/deploys", Branch: "web-9", Files: map[string]string{"deploys/web-9.yaml": plan}}); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := gh.OpenPullRequest(ctx, githubsim.PullRequestSpec{Repo: "acme/deploys", Head: "web-9", Base: "main", Title: "web 9", Author: gh.BotLogin()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; {
+		runs, _ := gh.CheckRuns("acme/deploys", pr.HeadSHA)
+		if len(runs) == 1 && runs[0].Status == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker role did not check the plan: %+v", runs)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the simulator for the check run
+	}
+	cancel()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := RunRole(ctx, &config.Config{}, RoleWorker, log, nil); err == nil || !strings.Contains(err.Error(), "needs temporal.address") {
+		t.Fatalf("worker without temporal.address: %v", err)
 	}
 }
