@@ -141,15 +141,17 @@ type Deployments struct{ Client client.Client }
 
 var _ workflows.Deployments = Deployments{}
 
-// ForPR finds the MergedPR runs of the pull request and returns the
-// deployments they started, in order.
+// ForPR finds the MergedPR runs of the pull request (by workflow ID
+// prefix, so the cost does not grow with every merge ever made) and
+// returns the deployments they started, in order.
 func (d Deployments) ForPR(ctx context.Context, repo string, pr int) ([]workflows.DeploymentRef, error) {
 	prefix := fmt.Sprintf("merge:%s#%d@", repo, pr)
 	var refs []workflows.DeploymentRef
 	var next []byte
 	for {
 		resp, err := d.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query: fmt.Sprintf("WorkflowType = '%s'", workflows.MergedPRWorkflow), PageSize: 100, NextPageToken: next})
+			Query:    fmt.Sprintf("WorkflowType = '%s' AND WorkflowId STARTS_WITH '%s'", workflows.MergedPRWorkflow, strings.ReplaceAll(prefix, "'", "")),
+			PageSize: 100, NextPageToken: next})
 		if err != nil {
 			return nil, fmt.Errorf("listing merges: %w", err)
 		}
