@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prdeploy/prdeploy/internal/demo"
 	"github.com/prdeploy/prdeploy/internal/githubapp"
 	"github.com/prdeploy/prdeploy/internal/githubsim"
 	"github.com/prdeploy/prdeploy/internal/payload"
@@ -40,26 +41,8 @@ func githubWorld(t testing.TB, repoDir string, files map[string]string) (*harnes
 	gh := githubsim.New(githubsim.Options{})
 	gh.Start()
 	t.Cleanup(func() { gh.Close() })
-	for _, u := range []string{"cy", "ana", "bo", "dan"} {
-		if _, err := gh.AddUser(u, githubsim.UserOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := gh.AddTeam("acme", "sre", githubsim.TeamOptions{}); err != nil {
+	if err := demo.SetupGitHub(ctx, gh, repoDir, files); err != nil {
 		t.Fatal(err)
-	}
-	for _, u := range []string{"ana", "bo", "cy"} { // cy, the PR's author, is an SRE too
-		if err := gh.AddTeamMember("acme", "sre", u, githubsim.TeamMember{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := gh.CreateRepo(ctx, githubsim.RepoSpec{Repo: "acme/deploys", Dir: repoDir, Files: files}); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"cy", "ana", "bo", "dan"} {
-		if err := gh.SetPermission("acme/deploys", u, "write"); err != nil {
-			t.Fatal(err)
-		}
 	}
 	token, err := gh.Token(gh.BotLogin())
 	if err != nil {

@@ -94,7 +94,7 @@ func Run(ctx context.Context, o Options) error {
 	gh := githubsim.New(githubsim.Options{})
 	gh.Start()
 	defer gh.Close()
-	if err := setupGitHub(ctx, gh, o.Repo); err != nil {
+	if err := SetupGitHub(ctx, gh, o.Repo, nil); err != nil {
 		return err
 	}
 	say("    people: cy (opens the PR; in @acme/sre), ana and bo (@acme/sre), dan (write access, not an SRE)")
@@ -243,7 +243,10 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-func setupGitHub(ctx context.Context, gh *githubsim.Server, repo string) error {
+// SetupGitHub gives the simulator the demo's people and the repository
+// acme/deploys made from repo plus files: cy, ana, bo and dan have write
+// access; ana, bo and cy are in @acme/sre (cy opens the PRs).
+func SetupGitHub(ctx context.Context, gh *githubsim.Server, repo string, files map[string]string) error {
 	for _, u := range []string{"cy", "ana", "bo", "dan"} {
 		if _, err := gh.AddUser(u, githubsim.UserOptions{}); err != nil {
 			return err
@@ -257,7 +260,7 @@ func setupGitHub(ctx context.Context, gh *githubsim.Server, repo string) error {
 			return err
 		}
 	}
-	if _, err := gh.CreateRepo(ctx, githubsim.RepoSpec{Repo: "acme/deploys", Dir: repo}); err != nil {
+	if _, err := gh.CreateRepo(ctx, githubsim.RepoSpec{Repo: "acme/deploys", Dir: repo, Files: files}); err != nil {
 		return fmt.Errorf("loading %s: %w", repo, err)
 	}
 	for _, u := range []string{"cy", "ana", "bo", "dan"} {
