@@ -39,4 +39,10 @@
 // go-github types, so they encode as workflow inputs and adapters can be
 // tested without GitHub. Whether the sender may do what they ask is not
 // decided here: the policies on the base branch decide, in the workflow.
+//
+// Every request ends in one of a few results (accepted, ignored,
+// bad_signature, bad_request, error), told to an optional ObserveFunc with
+// its source and event for metrics. An event name from a request whose
+// signature is not checked yet is only passed on when prdeploy uses that
+// event: the header is anyone's to set.
 package webhook

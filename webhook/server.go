@@ -47,7 +47,47 @@ type Config struct {
 	MaxBodyBytes int64
 	// DispatchTimeout defaults to DefaultDispatchTimeout.
 	DispatchTimeout time.Duration
+	// Observe, when set, is told the outcome of every delivery.
+	Observe ObserveFunc
 }
+
+// ObserveFunc is told, once per request, where it came from (SourceGitHub
+// or SourceSlack), what it was (the X-GitHub-Event, or the Slack
+// interaction type; UnknownEvent when that is missing or cannot be
+// trusted) and how it ended (one of the Result constants). It is called
+// after the answer is written, and must be quick and safe for concurrent
+// use.
+type ObserveFunc func(source, event, result string)
+
+// Sources of requests, as ObserveFunc is told them.
+const (
+	SourceGitHub = "github"
+	SourceSlack  = "slack"
+)
+
+// Results of requests, as ObserveFunc is told them.
+const (
+	// ResultAccepted: an event handed to the Dispatcher, which made it
+	// durable.
+	ResultAccepted = "accepted"
+	// ResultIgnored: answered without acting (a ping, or an event, action
+	// or interaction prdeploy does not use).
+	ResultIgnored = "ignored"
+	// ResultBadSignature: the signature (or Slack's timestamp) was
+	// missing, stale or wrong; nothing else was looked at.
+	ResultBadSignature = "bad_signature"
+	// ResultBadRequest: not a POST, a body over the limit, or a payload
+	// that does not decode.
+	ResultBadRequest = "bad_request"
+	// ResultError: the Dispatcher failed; the sender may try again.
+	ResultError = "error"
+)
+
+// UnknownEvent is the event ObserveFunc is told when the request did not
+// say it, or said it before its signature was checked and named an event
+// prdeploy does not use (anyone can send any header: naming it would let
+// them grow the metrics without bound).
+const UnknownEvent = "unknown"
 
 // Handler answers GitHub webhook deliveries (POST Path): it checks the
 // signature, turns the deliveries prdeploy acts on into Events, and hands
@@ -67,6 +107,7 @@ type Handler struct {
 	log        *slog.Logger
 	maxBody    int64
 	timeout    time.Duration
+	observe    ObserveFunc
 }
 
 // NewHandler checks cfg and returns a Handler.
@@ -78,7 +119,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.Dispatcher == nil {
 		return nil, errors.New("webhook handler needs a Dispatcher")
 	}
-	h := &Handler{verifier: v, dispatcher: cfg.Dispatcher, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, timeout: cfg.DispatchTimeout}
+	h := &Handler{verifier: v, dispatcher: cfg.Dispatcher, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, timeout: cfg.DispatchTimeout, observe: cfg.Observe}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -93,12 +134,21 @@ func NewHandler(cfg Config) (*Handler, error) {
 
 // ServeHTTP answers one delivery.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	event, result := h.serve(w, r)
+	if h.observe != nil {
+		h.observe(SourceGitHub, event, result)
+	}
+}
+
+// serve answers one delivery and says what it was and how it ended.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (event, result string) {
+	eventType := r.Header.Get(EventHeader)
+	event = untrustedEvent(eventType)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		reply(w, http.StatusMethodNotAllowed, "GitHub webhooks are POSTed")
-		return
+		return event, ResultBadRequest
 	}
-	eventType := r.Header.Get(EventHeader)
 	deliveryID := r.Header.Get(DeliveryHeader)
 	log := h.log.With("delivery", deliveryID, "event", eventType)
 
@@ -106,7 +156,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if signature == "" {
 		log.Warn("webhook rejected", "reason", ErrNoSignature.Error(), "remote", r.RemoteAddr)
 		reply(w, http.StatusUnauthorized, ErrNoSignature.Error())
-		return
+		return event, ResultBadSignature
 	}
 	body, err := h.readBody(w, r)
 	if err != nil {
@@ -114,45 +164,49 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &tooLarge) {
 			log.Warn("webhook rejected", "reason", "body too large", "limit", h.maxBody, "remote", r.RemoteAddr)
 			reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.maxBody))
-			return
+			return event, ResultBadRequest
 		}
 		log.Warn("webhook rejected", "reason", "reading body", "err", err)
 		reply(w, http.StatusBadRequest, "reading body failed")
-		return
+		return event, ResultBadRequest
 	}
 	if err := h.verifier.Verify(signature, body); err != nil {
 		log.Warn("webhook rejected", "reason", err.Error(), "remote", r.RemoteAddr)
 		reply(w, http.StatusUnauthorized, err.Error())
-		return
+		return event, ResultBadSignature
+	}
+	// Signed by GitHub: its event names are a bounded set.
+	if eventType != "" {
+		event = eventType
 	}
 
 	switch {
 	case eventType == "":
 		reply(w, http.StatusBadRequest, "missing "+EventHeader+" header")
-		return
+		return event, ResultBadRequest
 	case eventType == "ping":
 		log.Info("webhook ping")
 		reply(w, http.StatusOK, "pong")
-		return
+		return event, ResultIgnored
 	case usedActions[eventType] == nil:
 		ignore(w, log, "event "+eventType+" is not used")
-		return
+		return event, ResultIgnored
 	}
 	payload, err := formPayload(r.Header.Get("Content-Type"), body)
 	if err != nil {
 		log.Warn("webhook rejected", "reason", err.Error())
 		reply(w, http.StatusBadRequest, err.Error())
-		return
+		return event, ResultBadRequest
 	}
 	ev, why, err := route(deliveryID, eventType, payload)
 	if err != nil {
 		log.Warn("webhook rejected", "reason", err.Error())
 		reply(w, http.StatusBadRequest, err.Error())
-		return
+		return event, ResultBadRequest
 	}
 	if ev == nil {
 		ignore(w, log, why)
-		return
+		return event, ResultIgnored
 	}
 
 	log = log.With("kind", ev.Kind(), "repo", ev.Origin().Repo)
@@ -161,10 +215,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.dispatcher.Dispatch(ctx, ev); err != nil {
 		log.Error("webhook dispatch failed", "err", err)
 		reply(w, http.StatusInternalServerError, "dispatching the event failed; redeliver it")
-		return
+		return event, ResultError
 	}
 	log.Info("webhook dispatched")
 	reply(w, http.StatusAccepted, "accepted")
+	return event, ResultAccepted
+}
+
+// untrustedEvent names the event of a delivery whose signature is not
+// checked yet: the events prdeploy uses by name, anything else unknown.
+func untrustedEvent(eventType string) string {
+	if eventType == "ping" || usedActions[eventType] != nil {
+		return eventType
+	}
+	return UnknownEvent
 }
 
 // readBody reads at most h.maxBody bytes; a longer body is an

@@ -69,6 +69,9 @@ type SlackConfig struct {
 	Now func() time.Time
 	// DispatchTimeout defaults to DefaultSlackDispatchTimeout.
 	DispatchTimeout time.Duration
+	// Observe, when set, is told the outcome of every request, with the
+	// interaction type as its event.
+	Observe ObserveFunc
 }
 
 // SlackHandler answers Slack interactions (POST SlackPath): it checks the
@@ -90,6 +93,7 @@ type SlackHandler struct {
 	log        *slog.Logger
 	now        func() time.Time
 	timeout    time.Duration
+	observe    ObserveFunc
 }
 
 // NewSlackHandler checks cfg and returns a SlackHandler.
@@ -97,7 +101,7 @@ func NewSlackHandler(cfg SlackConfig) (*SlackHandler, error) {
 	if len(cfg.SigningSecrets) == 0 {
 		return nil, errors.New("no Slack signing secret configured: set the signing secret from the Slack app's Basic Information page")
 	}
-	h := &SlackHandler{dispatcher: cfg.Dispatcher, log: cfg.Logger, now: cfg.Now, timeout: cfg.DispatchTimeout}
+	h := &SlackHandler{dispatcher: cfg.Dispatcher, log: cfg.Logger, now: cfg.Now, timeout: cfg.DispatchTimeout, observe: cfg.Observe}
 	for i, s := range cfg.SigningSecrets {
 		if s == "" {
 			return nil, fmt.Errorf("signing secret %d of %d for Slack is empty: every configured secret must be set", i+1, len(cfg.SigningSecrets))
@@ -155,17 +159,27 @@ func (SlackAction) isEvent() {}
 
 // ServeHTTP answers one interaction.
 func (h *SlackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	event, result := h.serve(w, r)
+	if h.observe != nil {
+		h.observe(SourceSlack, event, result)
+	}
+}
+
+// serve answers one interaction and says what it was (its type, once the
+// signature is checked and the payload decoded) and how it ended.
+func (h *SlackHandler) serve(w http.ResponseWriter, r *http.Request) (event, result string) {
+	event = UnknownEvent
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		reply(w, http.StatusMethodNotAllowed, "Slack interactions are POSTed")
-		return
+		return event, ResultBadRequest
 	}
 	log := h.log.With("source", "slack")
 	signature, timestamp := r.Header.Get(SlackSignatureHeader), r.Header.Get(SlackTimestampHeader)
 	if err := h.checkTimestamp(signature, timestamp); err != nil {
 		log.Warn("slack interaction rejected", "reason", err.Error(), "remote", r.RemoteAddr)
 		reply(w, http.StatusUnauthorized, err.Error())
-		return
+		return event, ResultBadSignature
 	}
 	body, err := readLimited(w, r, SlackMaxBodyBytes)
 	if err != nil {
@@ -173,29 +187,32 @@ func (h *SlackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &tooLarge) {
 			log.Warn("slack interaction rejected", "reason", "body too large", "limit", SlackMaxBodyBytes, "remote", r.RemoteAddr)
 			reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", SlackMaxBodyBytes))
-			return
+			return event, ResultBadRequest
 		}
 		log.Warn("slack interaction rejected", "reason", "reading body", "err", err)
 		reply(w, http.StatusBadRequest, "reading body failed")
-		return
+		return event, ResultBadRequest
 	}
 	if err := h.verify(signature, timestamp, body); err != nil {
 		log.Warn("slack interaction rejected", "reason", err.Error(), "remote", r.RemoteAddr)
 		reply(w, http.StatusUnauthorized, err.Error())
-		return
+		return event, ResultBadSignature
 	}
 
 	ic, err := slackInteraction(r.Header.Get("Content-Type"), body)
 	if err != nil {
 		log.Warn("slack interaction rejected", "reason", err.Error())
 		reply(w, http.StatusBadRequest, err.Error())
-		return
+		return event, ResultBadRequest
+	}
+	if ic.Type != "" {
+		event = string(ic.Type)
 	}
 	ev, why := slackAction(ic)
 	if ev == nil {
 		log.Debug("slack interaction ignored", "type", string(ic.Type), "reason", why)
 		w.WriteHeader(http.StatusOK)
-		return
+		return event, ResultIgnored
 	}
 
 	log = log.With("kind", ev.Kind(), "delivery", ev.ID, "slackUser", ev.UserID, "action", ev.ActionID, "value", ev.Value)
@@ -204,10 +221,11 @@ func (h *SlackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.dispatcher.Dispatch(ctx, *ev); err != nil {
 		log.Error("slack interaction dispatch failed", "err", err)
 		reply(w, http.StatusInternalServerError, "dispatching the interaction failed")
-		return
+		return event, ResultError
 	}
 	log.Info("slack interaction dispatched")
 	w.WriteHeader(http.StatusOK)
+	return event, ResultAccepted
 }
 
 // checkTimestamp checks, before the body is read, that both headers are
