@@ -80,6 +80,9 @@ type Config struct {
 	Clock Clock
 	// Logger is slog.Default when nil.
 	Logger *slog.Logger
+	// Observe, when set, is told about every API request sent (see
+	// Transport.Observe); git traffic is not included.
+	Observe func(APICall)
 }
 
 // Client is prdeploy's GitHub adapter: check runs, PR comments, repository
@@ -179,7 +182,7 @@ func New(cfg Config) (*Client, error) {
 		t.ResponseHeaderTimeout = time.Minute
 		base = t
 	}
-	c.tr = &Transport{Base: base, Limiter: limiter, Clock: c.clock, MaxAttempts: cfg.MaxAttempts, MaxWait: cfg.MaxWait, Logger: cfg.Logger}
+	c.tr = &Transport{Base: base, Limiter: limiter, Clock: c.clock, MaxAttempts: cfg.MaxAttempts, MaxWait: cfg.MaxWait, Logger: cfg.Logger, Observe: cfg.Observe}
 	if app {
 		c.app = c.newGitHub(c.appsTransport())
 	} else {

@@ -140,6 +140,19 @@ type Stats struct {
 	Waited time.Duration
 }
 
+// APICall is one HTTP request sent to GitHub and how it was answered.
+type APICall struct {
+	// Method is the request's HTTP method.
+	Method string
+	// StatusCode is GitHub's answer; 0 when none came (a network error,
+	// a timeout, a cancelled context).
+	StatusCode int
+	// RateLimitRemaining is the answer's X-RateLimit-Remaining: the
+	// requests left in the current rate-limit window of whoever sent it
+	// (the App, an installation or a token). -1 when the answer has none.
+	RateLimitRemaining int
+}
+
 // Transport is an http.RoundTripper for GitHub's REST API: it spaces
 // content-creating requests with a Limiter, and sends a request again
 // after a server error (5xx), a 429, or a 403 that says a rate limit was
@@ -162,6 +175,10 @@ type Transport struct {
 	MaxWait time.Duration
 	// Logger reports retries (slog.Default when nil).
 	Logger *slog.Logger
+	// Observe, when set, is told about every attempt sent, retries
+	// included, as soon as its answer (or error) is back. It must be quick
+	// and safe for concurrent use.
+	Observe func(APICall)
 
 	requests, content, retries, waited atomic.Int64
 }
@@ -237,6 +254,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.content.Add(1)
 		}
 		resp, err := t.base().RoundTrip(r)
+		if t.Observe != nil {
+			t.Observe(apiCall(req.Method, resp))
+		}
 		last := attempt >= attempts
 		var wait time.Duration
 		switch {
@@ -278,6 +298,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		t.waited.Add(int64(wait))
 	}
+}
+
+// apiCall describes an answer, or its absence (resp nil).
+func apiCall(method string, resp *http.Response) APICall {
+	c := APICall{Method: method, RateLimitRemaining: -1}
+	if resp == nil {
+		return c
+	}
+	c.StatusCode = resp.StatusCode
+	if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining"))); err == nil && n >= 0 {
+		c.RateLimitRemaining = n
+	}
+	return c
 }
 
 func (t *Transport) maxWait() time.Duration {

@@ -2,12 +2,14 @@ package githubapp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -276,4 +278,44 @@ func TestTransportSendsUnreplayableBodyOnce(t *testing.T) {
 	if resp.StatusCode != 502 || f.count("POST", "/x") != 1 {
 		t.Errorf("status %d after %d requests; want the 502 after one", resp.StatusCode, f.count("POST", "/x"))
 	}
+}
+
+// TestObserveEveryAttempt: Observe sees each attempt, the retried one
+// included, with its status and the remaining rate limit when GitHub sent
+// it, and a network failure as status 0.
+func TestObserveEveryAttempt(t *testing.T) {
+	clock := newFakeClock()
+	f := newFakeGitHub(t, clock)
+	f.perms["alice"] = [2]string{"write", "write"}
+	f.fail("GET "+permPath,
+		canned{status: 502, body: `{"message":"Bad Gateway"}`},
+		canned{status: 200, header: map[string]string{"X-RateLimit-Remaining": "4321"}, body: `{"permission":"write","role_name":"write","user":{"login":"alice"}}`})
+	var mu sync.Mutex
+	var calls []APICall
+	c := newTokenClient(t, f, func(cfg *Config) {
+		cfg.Observe = func(a APICall) { mu.Lock(); calls = append(calls, a); mu.Unlock() }
+	})
+	if _, err := c.Permission(context.Background(), "acme/deploys", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	want := []APICall{{Method: "GET", StatusCode: 502, RateLimitRemaining: -1}, {Method: "GET", StatusCode: 200, RateLimitRemaining: 4321}}
+	if !slices.Equal(calls, want) {
+		t.Errorf("observed %+v, want %+v", calls, want)
+	}
+
+	var gone []APICall
+	tr := &Transport{Base: failingTransport{}, Clock: clock, MaxAttempts: 1, Observe: func(a APICall) { gone = append(gone, a) }}
+	req, _ := http.NewRequest(http.MethodPost, f.URL()+"repos/acme/deploys/issues/1/comments", nil)
+	if _, err := tr.RoundTrip(req); err == nil {
+		t.Fatal("no error from a transport that cannot connect")
+	}
+	if want := []APICall{{Method: "POST", StatusCode: 0, RateLimitRemaining: -1}}; !slices.Equal(gone, want) {
+		t.Errorf("network failure observed as %+v, want %+v", gone, want)
+	}
+}
+
+type failingTransport struct{}
+
+func (failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("connection refused")
 }
