@@ -46,6 +46,13 @@ type Config struct {
 	Emails map[string]string
 	// HTTP defaults to a client with DefaultTimeout.
 	HTTP *http.Client
+	// ObserveError, when set, is told about every call that failed, after
+	// its retry, with the Slack method ("chat.postMessage",
+	// "chat.update", "users.lookupByEmail", "users.info", or
+	// "response_url" for ephemeral answers) and the error the caller gets.
+	// Answers the client acts on (a message or user not found) are not
+	// failures. It must be quick and safe for concurrent use.
+	ObserveError func(method string, err error)
 }
 
 // String describes cfg without its token.
@@ -83,6 +90,7 @@ type Client struct {
 	emails        map[string]string
 	byEmail       map[string]string
 	retryWait     time.Duration
+	observeError  func(method string, err error)
 }
 
 var _ workflows.Chat = (*Client)(nil)
@@ -101,6 +109,7 @@ func New(cfg Config) (*Client, error) {
 		emails:        map[string]string{},
 		byEmail:       map[string]string{},
 		retryWait:     quickRetryWait,
+		observeError:  cfg.ObserveError,
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: DefaultTimeout}
@@ -180,7 +189,7 @@ func (c *Client) UpsertMessage(ctx context.Context, m workflows.ChatMessage) (wo
 			return workflows.ChatRef{}, badInput("slack: updating message %s of %s: no channel", m.Ref.TS, m.Deployment)
 		}
 		var ch, ts string
-		err := c.call(ctx, fmt.Sprintf("slack chat.update of message %s in %s", m.Ref.TS, channel), true, func(ctx context.Context) error {
+		err := c.call(ctx, methodUpdate, fmt.Sprintf("slack chat.update of message %s in %s", m.Ref.TS, channel), true, func(ctx context.Context) error {
 			var err error
 			ch, ts, _, err = c.api.UpdateMessageContext(ctx, channel, m.Ref.TS, opts...)
 			return err
@@ -198,7 +207,7 @@ func (c *Client) UpsertMessage(ctx context.Context, m workflows.ChatMessage) (wo
 		return workflows.ChatRef{}, badInput("slack: posting the message of %s: no channel: configure one in the plan or the cluster", m.Deployment)
 	}
 	var ch, ts string
-	err = c.call(ctx, "slack chat.postMessage to "+m.Channel, false, func(ctx context.Context) error {
+	err = c.call(ctx, methodPost, "slack chat.postMessage to "+m.Channel, false, func(ctx context.Context) error {
 		var err error
 		ch, ts, err = c.api.PostMessageContext(ctx, m.Channel, append(opts, slackapi.MsgOptionDisableLinkUnfurl())...)
 		return err
@@ -238,7 +247,7 @@ func (c *Client) Reply(ctx context.Context, thread workflows.ChatRef, text strin
 	if body == "" {
 		return badInput("slack: reply in %s/%s: empty text", thread.Channel, thread.TS)
 	}
-	return c.call(ctx, fmt.Sprintf("slack chat.postMessage in thread %s of %s", thread.TS, thread.Channel), false, func(ctx context.Context) error {
+	return c.call(ctx, methodPost, fmt.Sprintf("slack chat.postMessage in thread %s of %s", thread.TS, thread.Channel), false, func(ctx context.Context) error {
 		_, _, err := c.api.PostMessageContext(ctx, thread.Channel,
 			slackapi.MsgOptionText(body, false),
 			slackapi.MsgOptionTS(thread.TS),
@@ -270,7 +279,7 @@ func (c *Client) Ephemeral(ctx context.Context, responseURL, text string) error 
 	if err != nil {
 		return workflows.Permanent(err)
 	}
-	return c.call(ctx, "slack ephemeral answer to the response_url on "+u.Host, false, func(ctx context.Context) error {
+	return c.call(ctx, methodResponseURL, "slack ephemeral answer to the response_url on "+u.Host, false, func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(payload))
 		if err != nil {
 			return workflows.Permanent(errors.New("building the request failed"))
@@ -332,7 +341,7 @@ func (c *Client) LookupUser(ctx context.Context, githubLogin string) (string, bo
 		return "", false, nil
 	}
 	var u *slackapi.User
-	err := c.call(ctx, fmt.Sprintf("slack users.lookupByEmail for GitHub login %q", githubLogin), true, func(ctx context.Context) error {
+	err := c.call(ctx, methodLookupByEmail, fmt.Sprintf("slack users.lookupByEmail for GitHub login %q", githubLogin), true, func(ctx context.Context) error {
 		var err error
 		u, err = c.api.GetUserByEmailContext(ctx, email)
 		return err
@@ -360,7 +369,7 @@ func (c *Client) GitHubLogin(ctx context.Context, chatUser string) (string, bool
 		return "", false, nil
 	}
 	var u *slackapi.User
-	err := c.call(ctx, "slack users.info for "+chatUser, true, func(ctx context.Context) error {
+	err := c.call(ctx, methodUserInfo, "slack users.info for "+chatUser, true, func(ctx context.Context) error {
 		var err error
 		u, err = c.api.GetUserInfoContext(ctx, chatUser)
 		return err

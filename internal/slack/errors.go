@@ -51,12 +51,42 @@ const (
 	maxQuickRetryAfter = 2 * time.Second
 )
 
-// call runs one Slack request and, at most once, again: after a rate limit
-// Slack asks to wait briefly for, or, when the request is idempotent, after
-// a server or network error. Longer waits are the activity's retry policy's
-// business. The error it returns is classified (workflows.Permanent or
-// not), says what was done, and never holds the token.
-func (c *Client) call(ctx context.Context, what string, idempotent bool, do func(context.Context) error) error {
+// Slack methods the client calls, as Config.ObserveError is told them.
+const (
+	methodPost          = "chat.postMessage"
+	methodUpdate        = "chat.update"
+	methodLookupByEmail = "users.lookupByEmail"
+	methodUserInfo      = "users.info"
+	methodResponseURL   = "response_url"
+)
+
+// answers are the error codes, per method, that the client acts on as an
+// answer (post the message again, nobody to mention) rather than fail.
+var answers = map[string]string{
+	methodUpdate:        "message_not_found",
+	methodLookupByEmail: "users_not_found",
+	methodUserInfo:      "user_not_found",
+}
+
+// call runs one Slack request (method, doing what) and, at most once,
+// again: after a rate limit Slack asks to wait briefly for, or, when the
+// request is idempotent, after a server or network error. Longer waits are
+// the activity's retry policy's business. The error it returns is
+// classified (workflows.Permanent or not), says what was done, and never
+// holds the token; Config.ObserveError is told about it.
+func (c *Client) call(ctx context.Context, method, what string, idempotent bool, do func(context.Context) error) error {
+	err := c.try(ctx, what, idempotent, do)
+	if err == nil || c.observeError == nil {
+		return err
+	}
+	if answer, ok := answers[method]; ok && ErrorCode(err) == answer {
+		return err
+	}
+	c.observeError(method, err)
+	return err
+}
+
+func (c *Client) try(ctx context.Context, what string, idempotent bool, do func(context.Context) error) error {
 	err := do(ctx)
 	if err == nil {
 		return nil
