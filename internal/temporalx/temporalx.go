@@ -195,7 +195,8 @@ func (d Deployments) Update(ctx context.Context, ref workflows.DeploymentRef, na
 
 // Status is the deployment's live status.
 func (d Deployments) Status(ctx context.Context, ref workflows.DeploymentRef) (workflows.Status, error) {
-	return workflows.Describe(ctx, d.Client, ref.Cluster, ref.Deployment)
+	st, err := workflows.Describe(ctx, d.Client, ref.Cluster, ref.Deployment)
+	return st, notFound(err)
 }
 
 // LockPreview lists held locks among some keys, for plan checks: it lists

@@ -1,0 +1,20 @@
+// Package statuspage serves prdeploy's status page: server-rendered HTML,
+// no front-end build step, that people open from a check run's "Details"
+// link, a PR comment or Slack.
+//
+//   - GET /deployments lists recent and running deployments (one row per
+//     cluster a plan rolls out to) with their phase and progress.
+//   - GET /deployments/{cluster}/{deployment} is one deployment's grid:
+//     waves × tenants × services, each cell coloured by phase, with the
+//     gates and who approved them, lock waits, failures, and links to the
+//     PR, its checks and the workflow's history in the Temporal Web UI.
+//     While the deployment runs the page refreshes itself.
+//   - GET /deployments/{deployment} finds the clusters of a deployment:
+//     it redirects when there is one, and lists them otherwise.
+//
+// A page is built in two steps: Build turns a workflows.Status into a
+// View (pure: time is passed in), and an embedded html/template renders
+// it. The deployments come from a Source, which the Temporal adapter
+// (internal/temporalx) implements with visibility listings and the
+// Orchestration's status query.
+package statuspage
