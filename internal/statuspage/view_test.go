@@ -24,7 +24,7 @@ var t0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 func gateStatus() workflows.Status {
 	return workflows.Status{
 		OrchestrationState: workflows.OrchestrationState{
-			Request: workflows.DeployRequest{Repo: "acme/deploys", SHA: "0123456789abcdef0123", Cluster: "prod-eu", DeploymentID: "web-7", PR: 42},
+			Request:  workflows.DeployRequest{Repo: "acme/deploys", SHA: "0123456789abcdef0123", Cluster: "prod-eu", DeploymentID: "web-7", PR: 42},
 			Prepared: &workflows.PreparedDeployment{Services: []string{"web", "api"}},
 			Phase:    workflows.PhasePaused, PauseReason: "umbrella failed: web rollout failed",
 			Tenants: []workflows.TenantRecord{
@@ -245,4 +245,3 @@ func TestPagesOverHTTP(t *testing.T) {
 		t.Errorf("page while down: %d", code)
 	}
 }
-
