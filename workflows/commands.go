@@ -61,9 +61,16 @@ func (o *orchestration) approve(ctx workflow.Context, r ApproveRequest) (Reply, 
 	if st.Open {
 		g.Open = true
 		g.OpenedAt = workflow.Now(ctx)
+		recordWait(ctx, MetricGateWait, o.s.Request.Cluster, g.OpenedAt.Sub(g.WaitingSince))
 		msg += "; gate open"
 	}
 	return Reply{Message: msg}, nil
+}
+
+// recordWait records a wait in a cluster on the worker's metrics handler.
+// It adds no command to the history, and the SDK drops it while replaying.
+func recordWait(ctx workflow.Context, timer, cluster string, d time.Duration) {
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{MetricTagCluster: cluster}).Timer(timer).Record(d)
 }
 
 func (o *orchestration) pause(ctx workflow.Context, r CommandRequest) (Reply, error) {

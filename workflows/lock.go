@@ -274,6 +274,9 @@ func (h *lockHolder) acquire(ctx workflow.Context, keys []LockKey) error {
 		}
 		delete(h.inbox.granted, req.RequestID)
 		delete(h.inbox.queued, req.RequestID)
+		if waited {
+			recordWait(ctx, MetricLockWait, key.Cluster, workflow.Now(ctx).Sub(req.At))
+		}
 		if waited && h.onHeld != nil {
 			h.onHeld(ctx)
 		}

@@ -43,6 +43,20 @@ const (
 	SignalLockQueued  = "lock-queued"
 )
 
+// Metrics the workflows record through workflow.GetMetricsHandler (the
+// worker client's MetricsHandler; the SDK drops them while replaying).
+const (
+	// MetricGateWait is a timer: how long a gate waited, from the wave
+	// reaching it to the approval that opened it.
+	MetricGateWait = "prdeploy_gate_wait"
+	// MetricLockWait is a timer: how long a lock request waited behind
+	// another holder, from the request to the grant. Locks granted at
+	// once record nothing.
+	MetricLockWait = "prdeploy_lock_wait"
+	// MetricTagCluster tags both with the cluster.
+	MetricTagCluster = "cluster"
+)
+
 // DeployWorkflowID names the Orchestration of one deployment in one cluster.
 func DeployWorkflowID(cluster, deployment string) string {
 	return "deploy:" + cluster + "/" + deployment
