@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -49,6 +51,21 @@ func fail(ctx workflow.Context, res ServiceResult, err error) (ServiceResult, er
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
-	res.Error = err.Error()
+	res.Error = reason(err)
 	return res, nil
+}
+
+// reason is an activity's error as people read it on the PR and the status
+// page: the activity's own message, without Temporal's wrapper (activity
+// type, event IDs, worker identity, retryability).
+func reason(err error) string {
+	msg := err.Error()
+	var act *temporal.ActivityError
+	var app *temporal.ApplicationError
+	if errors.As(err, &act) && errors.As(err, &app) {
+		if i := strings.Index(msg, act.Error()); i >= 0 {
+			return msg[:i] + app.Message()
+		}
+	}
+	return msg
 }

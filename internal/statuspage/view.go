@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prdeploy/prdeploy/policies"
 	"github.com/prdeploy/prdeploy/workflows"
 )
 
@@ -97,6 +98,9 @@ func Build(st workflows.Status, links Links, now time.Time) View {
 		Repo: req.Repo, SHA: req.SHA, PR: req.PR,
 		Done: st.Counts[workflows.TenantSucceeded], Total: st.Total, Untouched: st.Untouched,
 		PauseReason: st.PauseReason, StopReason: st.StopReason, Error: st.Error,
+	}
+	if st.Paused && v.Live {
+		v.Phase = workflows.PhasePaused
 	}
 	if v.Total > 0 {
 		v.Ratio = v.Done * 100 / v.Total
@@ -223,8 +227,13 @@ func gate(st workflows.Status, g workflows.GateState, now time.Time) Gate {
 		}
 		out.Approvals = append(out.Approvals, s)
 	}
-	if g.Status != nil && !g.Open {
-		for _, n := range g.Status.Needs {
+	status := g.Status
+	if status == nil && st.Prepared != nil {
+		t := policies.Tally(st.Prepared.Requirements, g.ID, g.Approvals, st.Request.PRAuthor)
+		status = &t
+	}
+	if status != nil && !g.Open {
+		for _, n := range status.Needs {
 			if n.Have < n.Need {
 				out.Needs = append(out.Needs, n.Summary)
 			}
