@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -18,14 +19,17 @@ import (
 type Config struct {
 	// Listen is the HTTP address of the webhook endpoints, health and
 	// metrics (default ":8080").
-	Listen   string   `yaml:"listen"`
-	DataDir  string   `yaml:"dataDir"`
-	Temporal Temporal `yaml:"temporal"`
-	GitHub   GitHub   `yaml:"github"`
-	Slack    *Slack   `yaml:"slack"`
-	Clusters Clusters `yaml:"clusters"`
-	Alerts   Alerts   `yaml:"alertmanager"`
-	Payloads Payloads `yaml:"payloads"`
+	Listen string `yaml:"listen"`
+	// PublicURL is where people reach this server: the status page's links
+	// in check runs (default http://localhost:<port listened on>).
+	PublicURL string   `yaml:"publicURL"`
+	DataDir   string   `yaml:"dataDir"`
+	Temporal  Temporal `yaml:"temporal"`
+	GitHub    GitHub   `yaml:"github"`
+	Slack     *Slack   `yaml:"slack"`
+	Clusters  Clusters `yaml:"clusters"`
+	Alerts    Alerts   `yaml:"alertmanager"`
+	Payloads  Payloads `yaml:"payloads"`
 }
 
 // Temporal is an external Temporal cluster; no address means the embedded
@@ -37,11 +41,24 @@ type Temporal struct {
 	TLSCert string `yaml:"tlsCert"`
 	TLSKey  string `yaml:"tlsKey"`
 	TLSCA   string `yaml:"tlsCA"`
+	// Listen is the embedded server's gRPC frontend, on loopback (default
+	// 127.0.0.1:7233): the worker, `prdeploy status` and the Web UI dial it.
+	Listen string `yaml:"listen"`
+	// UIListen is the embedded server's Web UI (default 127.0.0.1:8233;
+	// "off" turns it off).
+	UIListen string `yaml:"uiListen"`
+	// UIURL is where people reach the Temporal Web UI, for links to
+	// workflow histories (default: the embedded UI's address; none for an
+	// external cluster unless set).
+	UIURL string `yaml:"uiURL"`
 }
 
 // GitHub is the GitHub App (or a plain token) and the repository of plans.
 type GitHub struct {
-	APIURL         string `yaml:"apiURL"`
+	APIURL string `yaml:"apiURL"`
+	// WebURL is GitHub's web address, for links (default derived from
+	// apiURL: https://github.com, or the Enterprise host).
+	WebURL         string `yaml:"webURL"`
 	AppID          int64  `yaml:"appID"`
 	PrivateKey     Secret `yaml:"privateKey"`
 	Token          Secret `yaml:"token"`
@@ -139,6 +156,35 @@ func Parse(file string, data []byte) (*Config, error) {
 	if c.Temporal.Address == "" && c.DataDir == "" {
 		add("dataDir", "dataDir is required for the embedded Temporal server (example: dataDir: /var/lib/prdeploy), or set temporal.address")
 	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
+			add("publicURL", "publicURL %q is not a URL (example: publicURL: https://prdeploy.example.com)", c.PublicURL)
+		}
+	}
+	t := &c.Temporal
+	if t.Address == "" {
+		if t.Listen == "" {
+			t.Listen = "127.0.0.1:7233"
+		}
+		if host, _, err := net.SplitHostPort(t.Listen); err != nil || (host != "127.0.0.1" && host != "localhost") {
+			add("temporal.listen", "the embedded Temporal server listens on loopback only (example: listen: 127.0.0.1:7233)")
+		}
+		if t.UIListen == "" {
+			t.UIListen = "127.0.0.1:8233"
+		}
+		if t.UIListen != "off" {
+			if _, _, err := net.SplitHostPort(t.UIListen); err != nil {
+				add("temporal.uiListen", "uiListen %q is not host:port or off (example: uiListen: 127.0.0.1:8233)", t.UIListen)
+			}
+		}
+	} else if t.Listen != "" || t.UIListen != "" {
+		add("temporal.listen", "listen and uiListen are for the embedded server; with temporal.address set, give uiURL for links to your cluster's Web UI")
+	}
+	if t.UIURL != "" {
+		if u, err := url.Parse(t.UIURL); err != nil || u.Scheme == "" || u.Host == "" {
+			add("temporal.uiURL", "uiURL %q is not a URL (example: uiURL: https://temporal.example.com)", t.UIURL)
+		}
+	}
 	if c.Temporal.Namespace == "" {
 		c.Temporal.Namespace = "default"
 	}
@@ -158,6 +204,9 @@ func Parse(file string, data []byte) (*Config, error) {
 		if u, err := url.Parse(c.GitHub.APIURL); err != nil || u.Scheme == "" || u.Host == "" {
 			add("github.apiURL", "apiURL %q is not a URL (example: https://github.example.com/api/v3/)", c.GitHub.APIURL)
 		}
+	}
+	if c.GitHub.WebURL == "" {
+		c.GitHub.WebURL = webURL(c.GitHub.APIURL)
 	}
 	secret("github.privateKey", c.GitHub.PrivateKey)
 	secret("github.token", c.GitHub.Token)
@@ -209,4 +258,15 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// webURL is GitHub's web address for an API address: github.com for
+// api.github.com, the host of a GitHub Enterprise server's /api/v3/.
+func webURL(api string) string {
+	u, err := url.Parse(api)
+	if api == "" || err != nil || u.Host == "api.github.com" {
+		return "https://github.com"
+	}
+	u.Path, u.RawQuery = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v3"), ""
+	return strings.TrimSuffix(u.String(), "/")
 }

@@ -41,6 +41,9 @@ func TestParseGoodConfig(t *testing.T) {
 		c.Payloads.Bucket != "file:///var/lib/prdeploy/payloads?create_dir=true" || c.Listen != ":9090" {
 		t.Fatalf("defaults: %+v", c)
 	}
+	if c.Temporal.Listen != "127.0.0.1:7233" || c.Temporal.UIListen != "127.0.0.1:8233" || c.GitHub.WebURL != "https://github.com" || c.PublicURL != "" {
+		t.Fatalf("defaults: temporal %+v, github web %q, public %q", c.Temporal, c.GitHub.WebURL, c.PublicURL)
+	}
 	if v, err := c.GitHub.WebhookSecrets.Value(); err != nil || v != "hook-s3cret" {
 		t.Fatalf("secret: %q %v", v, err)
 	}
@@ -54,6 +57,8 @@ func TestParseGoodConfig(t *testing.T) {
 func TestBadConfigErrors(t *testing.T) {
 	t.Setenv("TEST_PAYLOAD_KEY", "base64key://s3cret-value")
 	bad := `listen: ":9090"
+publicURL: prdeploy.example.com
+temporal: {listen: "0.0.0.0:7233", uiListen: "8233"}
 github:
   token: ghp_inline_s3cret
   apiURL: "not a url"
@@ -72,10 +77,13 @@ payloads:
 	}
 	msg := err.Error()
 	for _, want := range []string{
-		`prdeploy.yaml:12:3: payloads: unknown field "bukket"; did you mean "bucket"?`,
+		`prdeploy.yaml:14:3: payloads: unknown field "bukket"; did you mean "bucket"?`,
 		`dataDir is required for the embedded Temporal server`,
-		`prdeploy.yaml:3:10: github.token: a secret is given as "env:NAME" or "file:/path", never inline`,
-		`prdeploy.yaml:4:11: github.apiURL: apiURL "not a url" is not a URL`,
+		`prdeploy.yaml:2:12: publicURL: publicURL "prdeploy.example.com" is not a URL (example: publicURL: https://prdeploy.example.com)`,
+		`prdeploy.yaml:3:20: temporal.listen: the embedded Temporal server listens on loopback only (example: listen: 127.0.0.1:7233)`,
+		`temporal.uiListen: uiListen "8233" is not host:port or off`,
+		`prdeploy.yaml:5:10: github.token: a secret is given as "env:NAME" or "file:/path", never inline`,
+		`prdeploy.yaml:6:11: github.apiURL: apiURL "not a url" is not a URL`,
 		`webhookSecrets is required`,
 		`environment variable NOT_SET_ANYWHERE is not set`,
 		`slack needs a default channel`,
@@ -105,5 +113,30 @@ func TestExampleConfigParses(t *testing.T) {
 	}
 	if _, err := Parse("examples/prdeploy.yaml", []byte(strings.ReplaceAll(string(data), "/etc/prdeploy/github-app.pem", key))); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestGitHubWebURL(t *testing.T) {
+	for api, want := range map[string]string{
+		"":                                   "https://github.com",
+		"https://api.github.com/":            "https://github.com",
+		"https://github.example.com/api/v3/": "https://github.example.com",
+		"http://127.0.0.1:4000/api/v3":       "http://127.0.0.1:4000",
+	} {
+		if got := webURL(api); got != want {
+			t.Errorf("webURL(%q) = %q, want %q", api, got, want)
+		}
+	}
+}
+
+func TestExternalTemporalTakesNoEmbeddedListeners(t *testing.T) {
+	t.Setenv("TEST_TOKEN", "x")
+	t.Setenv("TEST_KEY", "base64key://x")
+	_, err := Parse("prdeploy.yaml", []byte(`temporal: {address: "temporal:7233", uiListen: "127.0.0.1:8233", uiURL: "temporal.example.com"}
+github: {token: env:TEST_TOKEN, webhookSecrets: env:TEST_TOKEN}
+payloads: {bucket: "mem://", keys: {k1: env:TEST_KEY}}
+`))
+	if err == nil || !strings.Contains(err.Error(), "listen and uiListen are for the embedded server") || !strings.Contains(err.Error(), `uiURL "temporal.example.com" is not a URL`) {
+		t.Fatalf("got %v", err)
 	}
 }
