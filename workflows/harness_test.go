@@ -50,6 +50,9 @@ type harness struct {
 	// acts, when set, are the worker's activities instead of the simulated
 	// ones (Locks and Watcher are filled in).
 	acts *workflows.Activities
+	// metrics, when set, is the MetricsHandler of the worker's client,
+	// which the workflows record their metrics on.
+	metrics client.MetricsHandler
 }
 
 // newHarness starts the server and a worker; configure may replace the
@@ -94,7 +97,19 @@ func (h *harness) startWorker() {
 		acts = &workflows.Activities{Plans: h.plans, Cluster: h.cluster, Probes: h.prober, Directory: h.dir}
 	}
 	acts.Locks, acts.Watcher = temporalx.Locks{Client: h.c}, temporalx.Watcher{Client: h.c}
-	h.w = h.ts.NewWorker(workflows.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) })
+	if h.metrics == nil {
+		h.w = h.ts.NewWorker(workflows.TaskQueue, func(r worker.Registry) { workflows.Register(r, acts) })
+		return
+	}
+	// The test server's workers share its default client; this one needs
+	// a client of its own to carry the metrics handler.
+	c := h.ts.NewClientWithOptions(client.Options{MetricsHandler: h.metrics})
+	h.w = worker.New(c, workflows.TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
+	workflows.Register(h.w, acts)
+	if err := h.w.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(h.w.Stop)
 }
 
 func (h *harness) stopWorker() { h.w.Stop() }

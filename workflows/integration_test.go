@@ -9,6 +9,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/prdeploy/prdeploy/internal/metrics"
+	"github.com/prdeploy/prdeploy/internal/metrics/metricstest"
 	"github.com/prdeploy/prdeploy/policies"
 	"github.com/prdeploy/prdeploy/workflows"
 )
@@ -20,7 +22,8 @@ const noChecks = `  checks: {noCriticalAlerts: {enabled: false}, podsAvailable: 
 // rest; approvals from a non-member and from the PR author are refused with
 // the reason; every service is applied exactly once per tenant.
 func TestDeployWithGate(t *testing.T) {
-	h := newHarness(t, 100*time.Millisecond, 5)
+	m := metrics.New()
+	h := newHarness(t, 100*time.Millisecond, 5, func(h *harness) { h.metrics = m.TemporalHandler() })
 	e := h.plan("gated", `  services: [{name: db, tag: "2"}, {name: api, tag: "2", after: [db]}, {name: web, tag: "2"}]
   tenants: {names: [t01, t02, t03, t04, t05]}
   rollout: {canary: {tenants: [t01]}, approval: after-canary, maxParallel: 2}
@@ -70,6 +73,12 @@ func TestDeployWithGate(t *testing.T) {
 	if len(final.Gates) != 1 || !final.Gates[0].Open || len(final.Gates[0].Approvals) != 2 {
 		t.Errorf("gate: %+v", final.Gates)
 	}
+	// The gate's wait is observed once, when the second approval opened it.
+	got := metricstest.Scrape(t, m.Handler())
+	waited := final.Gates[0].OpenedAt.Sub(final.Gates[0].WaitingSince).Seconds()
+	if n, sum := got[`prdeploy_gate_wait_seconds_count{cluster="c1"}`], got[`prdeploy_gate_wait_seconds_sum{cluster="c1"}`]; n != 1 || sum != waited || sum <= 0 {
+		t.Errorf("gate wait observed %v times, %vs in all; want once, %vs", n, sum, waited)
+	}
 	for _, w := range e.Waves {
 		for _, tt := range w.Tenants {
 			for _, s := range tt.Services {
@@ -102,7 +111,8 @@ func TestDeployWithGate(t *testing.T) {
 // what it waits on. A third deployment of another service in that tenant
 // runs in parallel with the first.
 func TestLocksSerializeSameService(t *testing.T) {
-	h := newHarness(t, 2*time.Second, 1)
+	m := metrics.New()
+	h := newHarness(t, 2*time.Second, 1, func(h *harness) { h.metrics = m.TemporalHandler() })
 	h.plan("api-v2", "  services: [{name: api, tag: \"2\"}]\n  tenants: {names: [t01]}\n"+noChecks)
 	h.plan("api-v3", "  services: [{name: api, tag: \"3\"}]\n  tenants: {names: [t01]}\n"+noChecks)
 	h.plan("web-v2", "  services: [{name: web, tag: \"2\"}]\n  tenants: {names: [t01]}\n"+noChecks)
@@ -136,6 +146,11 @@ func TestLocksSerializeSameService(t *testing.T) {
 	}
 	if got := h.cluster.Live("t01", "api"); got != "registry.example.com/api:3" {
 		t.Errorf("t01/api runs %s, want the later deployment's image", got)
+	}
+	// Only api-v3 queued for its lock, for about api-v2's rollout.
+	got := metricstest.Scrape(t, m.Handler())
+	if n, sum := got[`prdeploy_lock_wait_seconds_count{cluster="c1"}`], got[`prdeploy_lock_wait_seconds_sum{cluster="c1"}`]; n != 1 || sum < 0.5 {
+		t.Errorf("lock wait observed %v times, %vs in all; want once, about 2s", n, sum)
 	}
 	h.recordHistory("tenant-lock-wait", workflows.TenantWorkflowID("c1", "api-v3", "t01"), "")
 }
