@@ -14,6 +14,7 @@ import (
 	_ "github.com/prometheus/client_golang/prometheus"
 	_ "github.com/slack-go/slack"
 	_ "github.com/spf13/cobra"
+	_ "github.com/temporalio/ui-server/v2/server"
 	_ "go.temporal.io/api/workflowservice/v1"
 	_ "go.temporal.io/sdk/client"
 	_ "go.temporal.io/server/temporaltest"
