@@ -35,9 +35,8 @@
 // # What it is not
 //
 // It is a development and single-replica server: no TLS, no authorization,
-// no metrics endpoint, no HTTP API and no Web UI (serving the Temporal UI
-// in-process needs github.com/temporalio/ui-server/v2, which prdeploy does
-// not depend on). Production deployments of prdeploy use an existing
-// Temporal cluster instead. The SQLite plugin keeps its database connection
-// open until the process exits, even after Stop.
+// no metrics endpoint and no HTTP API. The Web UI is a separate package,
+// internal/temporalui, pointed at FrontendAddress. Production deployments of
+// prdeploy use an existing Temporal cluster instead. The SQLite plugin keeps
+// its database connection open until the process exits, even after Stop.
 package devserver
