@@ -100,9 +100,18 @@ type Activities struct {
 	// Janitor and Clock serve payload retention (CleanupPayloads).
 	Janitor PayloadJanitor
 	Clock   DeploymentClock
+	// Links gives the reports' links (status page, workflow history); nil
+	// means only ReportInput.StatusURL.
+	Links Linker
 	// ProbeErrorsBeforeFailure is how many probes in a row may fail to
 	// run before the check itself fails (default 3).
 	ProbeErrorsBeforeFailure int
+}
+
+// Linker makes the links of a deployment's reports, where the deployment's
+// status page and workflow history are served.
+type Linker interface {
+	ReportLinks(ref DeploymentRef) ReportLinks
 }
 
 // PermanentError marks an adapter error that retrying cannot fix (bad

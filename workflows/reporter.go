@@ -97,11 +97,15 @@ func (a *Activities) PublishReports(ctx context.Context, in ReportInput) error {
 
 func (a *Activities) publish(ctx context.Context, in ReportInput, st Status, p *reportProgress) error {
 	req := in.Request
-	r := BuildReport(st, ReportLinks{StatusPage: in.StatusURL})
+	links := ReportLinks{StatusPage: in.StatusURL}
+	if a.Links != nil {
+		links = a.Links.ReportLinks(DeploymentRef{Cluster: req.Cluster, Deployment: req.DeploymentID})
+	}
+	r := BuildReport(st, links)
 	a.publishChat(ctx, in, st, r, p)
 	if key := reportKey(r); key != p.Published {
 		id, err := a.CheckRuns.PublishCheckRun(ctx, CheckRun{Repo: req.Repo, HeadSHA: req.SHA, Name: DeployCheckName,
-			ExternalID: DeployWorkflowID(req.Cluster, req.DeploymentID), DetailsURL: in.StatusURL, Report: r})
+			ExternalID: DeployWorkflowID(req.Cluster, req.DeploymentID), DetailsURL: links.StatusPage, Report: r})
 		if err != nil {
 			return fmt.Errorf("publishing the deploy check: %w", err)
 		}

@@ -228,7 +228,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	}
 	p := &c.Payloads
 	if p.Bucket == "" && c.DataDir != "" {
-		p.Bucket = "file://" + c.DataDir + "/payloads?create_dir=true"
+		// no_tmp_dir: write temporary files next to the payloads, not
+		// in /tmp (another filesystem, or read-only, in a container).
+		p.Bucket = "file://" + c.DataDir + "/payloads?create_dir=true&no_tmp_dir=true"
 	}
 	if p.Bucket == "" && c.DataDir == "" {
 		add("payloads.bucket", "bucket is required when there is no dataDir (example: bucket: s3://prdeploy-payloads?region=eu-west-1)")

@@ -38,7 +38,7 @@ func TestParseGoodConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Temporal.Namespace != "default" || c.Payloads.CurrentKey != "k1" || c.Payloads.RetentionDays != 30 ||
-		c.Payloads.Bucket != "file:///var/lib/prdeploy/payloads?create_dir=true" || c.Listen != ":9090" {
+		c.Payloads.Bucket != "file:///var/lib/prdeploy/payloads?create_dir=true&no_tmp_dir=true" || c.Listen != ":9090" {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if c.Temporal.Listen != "127.0.0.1:7233" || c.Temporal.UIListen != "127.0.0.1:8233" || c.GitHub.WebURL != "https://github.com" || c.PublicURL != "" {

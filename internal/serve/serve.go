@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,9 +30,12 @@ import (
 	"github.com/prdeploy/prdeploy/internal/devserver"
 	"github.com/prdeploy/prdeploy/internal/githubapp"
 	"github.com/prdeploy/prdeploy/internal/kube"
+	"github.com/prdeploy/prdeploy/internal/metrics"
 	"github.com/prdeploy/prdeploy/internal/payload"
 	"github.com/prdeploy/prdeploy/internal/prepare"
 	"github.com/prdeploy/prdeploy/internal/slack"
+	"github.com/prdeploy/prdeploy/internal/statuspage"
+	"github.com/prdeploy/prdeploy/internal/temporalui"
 	"github.com/prdeploy/prdeploy/internal/temporalx"
 	"github.com/prdeploy/prdeploy/webhook"
 	"github.com/prdeploy/prdeploy/workflows"
@@ -72,14 +76,26 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 	}
 	start := time.Now()
 
-	tc, stopTemporal, err := temporalClient(ctx, cfg, log)
+	// Listen first: the status page's links need the address.
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	defer l.Close()
+	public := cfg.PublicURL
+	if public == "" {
+		public = "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	}
+
+	m := metrics.New()
+	tc, uiURL, stopTemporal, err := temporalClient(ctx, cfg, log, m.TemporalHandler())
 	if err != nil {
 		return err
 	}
 	defer stopTemporal()
 	defer tc.Close()
 
-	gh, err := githubClient(cfg, log)
+	gh, err := githubClient(cfg, log, m.ObserveGitHub)
 	if err != nil {
 		return err
 	}
@@ -103,13 +119,23 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 		CheckRuns:  gh, Comments: gh, Statuses: temporalx.Statuses{Client: tc},
 		Deployments: temporalx.Deployments{Client: tc}, Permissions: gh,
 	}
+	var history func(workflowID string) string
+	if uiURL != "" {
+		history = func(id string) string { return temporalui.WorkflowURL(uiURL, cfg.Temporal.Namespace, id) }
+	}
+	acts.Links = statuspage.Linker{Base: public, History: history}
 	mux := http.NewServeMux()
+	pages := statuspage.New(statuspage.Options{Source: temporalx.Deployments{Client: tc}, Logger: log,
+		Links: statuspage.Links{GitHubWeb: cfg.GitHub.WebURL, History: history}})
+	mux.Handle(statuspage.Path, pages)
+	mux.Handle(statuspage.Path+"/", pages)
+	mux.Handle("GET /{$}", http.RedirectHandler(statuspage.Path, http.StatusFound))
 	secrets, err := secretList(cfg.GitHub.WebhookSecrets)
 	if err != nil {
 		return err
 	}
 	dispatcher := temporalx.Dispatcher{Client: tc, Logger: log}
-	hook, err := webhook.NewHandler(webhook.Config{Secrets: secrets, Dispatcher: dispatcher, Logger: log})
+	hook, err := webhook.NewHandler(webhook.Config{Secrets: secrets, Dispatcher: dispatcher, Logger: log, Observe: m.ObserveWebhook})
 	if err != nil {
 		return err
 	}
@@ -117,7 +143,7 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 		mux.Handle(webhook.Path, hook)
 	}
 	if s := cfg.Slack; s != nil {
-		chat, err := slackClient(s)
+		chat, err := slackClient(s, m.ObserveSlackError)
 		if err != nil {
 			return err
 		}
@@ -129,7 +155,7 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 		if err != nil {
 			return err
 		}
-		sh, err := webhook.NewSlackHandler(webhook.SlackConfig{SigningSecrets: signing, Dispatcher: dispatcher, Logger: log})
+		sh, err := webhook.NewSlackHandler(webhook.SlackConfig{SigningSecrets: signing, Dispatcher: dispatcher, Logger: log, Observe: m.ObserveWebhook})
 		if err != nil {
 			return err
 		}
@@ -140,7 +166,9 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 
 	stopWorker := func() {}
 	if work {
-		w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+		// On SIGTERM, running activities get WorkerStopTimeout to finish
+		// before they are cancelled (and retried by the next worker).
+		w := worker.New(tc, workflows.TaskQueue, worker.Options{WorkerStopTimeout: 20 * time.Second})
 		workflows.Register(w, acts)
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("starting the worker: %w", err)
@@ -153,6 +181,14 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 		}
 	}
 
+	// Deployments are counted by the role that answers webhooks (or the
+	// only one), so that split roles do not report them twice.
+	if webhooks {
+		if err := m.CollectDeployments(metrics.TemporalDeployments{Client: tc}, 0); err != nil {
+			return err
+		}
+	}
+	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		cctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -163,14 +199,11 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	l, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
-	log.Info("prdeploy is serving", "role", role, "addr", l.Addr().String(), "startup", time.Since(start).Round(time.Millisecond))
+	log.Info("prdeploy is serving", "role", role, "addr", l.Addr().String(), "status_page", public+statuspage.Path,
+		"startup", time.Since(start).Round(time.Millisecond))
 	if ready != nil {
 		ready(l.Addr().String())
 	}
@@ -190,23 +223,47 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 	return nil
 }
 
-func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger) (client.Client, func(), error) {
-	opts := client.Options{Namespace: cfg.Temporal.Namespace, Logger: sdklog.NewStructuredLogger(log)}
-	stop := func() {}
+// temporalClient connects to the external Temporal cluster, or starts the
+// embedded server (and its Web UI). It returns the UI's address for links.
+func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, mh client.MetricsHandler) (client.Client, string, func(), error) {
+	opts := client.Options{Namespace: cfg.Temporal.Namespace, Logger: sdklog.NewStructuredLogger(log), MetricsHandler: mh}
+	uiURL := cfg.Temporal.UIURL
+	var stops []func()
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
 	if cfg.Temporal.Address == "" {
-		ts, err := devserver.Start(ctx, devserver.Options{DataDir: filepath.Join(cfg.DataDir, "temporal"), Namespace: cfg.Temporal.Namespace, Logger: log,
+		_, port, err := net.SplitHostPort(cfg.Temporal.Listen)
+		if err != nil && cfg.Temporal.Listen != "" {
+			return nil, "", nil, fmt.Errorf("temporal.listen: %w", err)
+		}
+		frontend, _ := strconv.Atoi(port)
+		ts, err := devserver.Start(ctx, devserver.Options{DataDir: filepath.Join(cfg.DataDir, "temporal"), Namespace: cfg.Temporal.Namespace, Logger: log, FrontendPort: frontend,
 			Retention: time.Duration(cfg.Payloads.RetentionDays) * 24 * time.Hour})
 		if err != nil {
-			return nil, nil, fmt.Errorf("starting the embedded Temporal server: %w", err)
+			return nil, "", nil, fmt.Errorf("starting the embedded Temporal server: %w", err)
 		}
-		stop = ts.Stop
+		stops = append(stops, ts.Stop)
 		opts.HostPort = ts.FrontendAddress()
+		if cfg.Temporal.UIListen != "off" {
+			ui, err := temporalui.Start(ctx, temporalui.Options{Listen: cfg.Temporal.UIListen, FrontendAddress: ts.FrontendAddress(),
+				Namespace: cfg.Temporal.Namespace, PublicURL: cfg.Temporal.UIURL})
+			if err != nil {
+				stop()
+				return nil, "", nil, fmt.Errorf("starting the Temporal Web UI (temporal.uiListen %s; \"off\" turns it off): %w", cfg.Temporal.UIListen, err)
+			}
+			stops = append(stops, ui.Stop)
+			uiURL = ui.URL()
+			log.Info("Temporal Web UI", "url", uiURL)
+		}
 	} else {
 		opts.HostPort = cfg.Temporal.Address
 		if cfg.Temporal.TLSCert != "" || cfg.Temporal.TLSCA != "" {
 			tc, err := tlsConfig(cfg.Temporal)
 			if err != nil {
-				return nil, nil, err
+				return nil, "", nil, err
 			}
 			opts.ConnectionOptions.TLS = tc
 		}
@@ -214,9 +271,9 @@ func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger) (
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		stop()
-		return nil, nil, fmt.Errorf("connecting to Temporal at %s: %w", opts.HostPort, err)
+		return nil, "", nil, fmt.Errorf("connecting to Temporal at %s: %w", opts.HostPort, err)
 	}
-	return c, stop, nil
+	return c, uiURL, stop, nil
 }
 
 func tlsConfig(t config.Temporal) (*tls.Config, error) {
@@ -242,7 +299,7 @@ func tlsConfig(t config.Temporal) (*tls.Config, error) {
 	return tc, nil
 }
 
-func githubClient(cfg *config.Config, log *slog.Logger) (*githubapp.Client, error) {
+func githubClient(cfg *config.Config, log *slog.Logger, observe func(githubapp.APICall)) (*githubapp.Client, error) {
 	g := cfg.GitHub
 	token, err := g.Token.Value()
 	if err != nil {
@@ -252,7 +309,17 @@ func githubClient(cfg *config.Config, log *slog.Logger) (*githubapp.Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("github.privateKey: %w", err)
 	}
-	c := githubapp.Config{BaseURL: g.APIURL, Token: token, AppID: g.AppID, Org: g.Org, CacheDir: filepath.Join(cfg.DataDir, "git"), Logger: log}
+	// The checkout cache lives in dataDir; without one (an external
+	// Temporal cluster and bucket), in a temporary directory of its own.
+	cache := filepath.Join(cfg.DataDir, "git")
+	if cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "prdeploy-git-")
+		if err != nil {
+			return nil, fmt.Errorf("making a git cache directory: %w", err)
+		}
+		cache = dir
+	}
+	c := githubapp.Config{BaseURL: g.APIURL, Token: token, AppID: g.AppID, Org: g.Org, CacheDir: cache, Logger: log, Observe: observe}
 	if key != "" {
 		c.PrivateKeyPEM = []byte(key)
 	}
@@ -271,12 +338,12 @@ func payloadStore(ctx context.Context, cfg *config.Config) (*payload.Store, erro
 	return payload.Open(ctx, payload.Config{BucketURL: cfg.Payloads.Bucket, Keys: keys, CurrentKey: cfg.Payloads.CurrentKey})
 }
 
-func slackClient(s *config.Slack) (*slack.Client, error) {
+func slackClient(s *config.Slack, observe func(method string, err error)) (*slack.Client, error) {
 	token, err := s.Token.Value()
 	if err != nil {
 		return nil, fmt.Errorf("slack.token: %w", err)
 	}
-	return slack.New(slack.Config{Token: token, UserMap: s.Users})
+	return slack.New(slack.Config{Token: token, UserMap: s.Users, ObserveError: observe})
 }
 
 // secretList reads a secret holding one or more comma-separated values

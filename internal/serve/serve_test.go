@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +47,7 @@ func TestServeStartsChecksPlansAndStops(t *testing.T) {
 	dataDir := t.TempDir()
 	cfg, err := config.Parse("prdeploy.yaml", fmt.Appendf(nil, `listen: "127.0.0.1:0"
 dataDir: %s
+temporal: {listen: "127.0.0.1:0", uiListen: "127.0.0.1:0"}
 github:
   apiURL: %s
   token: env:TEST_GITHUB_TOKEN
@@ -56,7 +59,8 @@ payloads:
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.DiscardHandler)
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
 
 	run := func() (string, context.CancelFunc, chan error) {
 		rctx, cancel := context.WithCancel(ctx)
@@ -89,6 +93,17 @@ payloads:
 	}
 	if code, body := get(base + "/readyz"); code != http.StatusOK {
 		t.Fatalf("readyz %d %s", code, body)
+	}
+	// The status page, also at the root, and the Temporal Web UI.
+	if code, body := get(base + "/"); code != http.StatusOK || !strings.Contains(body, "No deployments yet") {
+		t.Fatalf("status page: %d %s", code, body)
+	}
+	ui := regexp.MustCompile(`"msg":"Temporal Web UI","url":"([^"]+)"`).FindStringSubmatch(logs.String())
+	if ui == nil {
+		t.Fatalf("no Web UI logged:\n%s", logs.String())
+	}
+	if code, body := get(ui[1] + "/namespaces/default/workflows"); code != http.StatusOK || !strings.Contains(body, "<html") {
+		t.Fatalf("Web UI at %s: %d", ui[1], code)
 	}
 	ping := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
 	post := func(secret webhook.Secret) int {
@@ -132,12 +147,28 @@ payloads:
 		time.Sleep(50 * time.Millisecond) // polling the simulator for the check run
 	}
 
+	// Prometheus metrics: the deliveries above, GitHub calls, deployments.
+	_, body := get(base + "/metrics")
+	for _, want := range []string{`prdeploy_webhooks_total{event="ping",result="bad_signature",source="github"} 1`,
+		`prdeploy_webhooks_total{event="ping",result="ignored",source="github"} 2`,
+		`prdeploy_webhooks_total{event="pull_request",result="accepted",source="github"}`,
+		`prdeploy_github_requests_total{code="200",method="GET"}`, `prdeploy_deployments{state="running"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	stopAt := time.Now()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	t.Logf("stopped in %v", time.Since(stopAt).Round(time.Millisecond))
+	for _, secret := range []string{token, "old-secret", "new-secret", base64.URLEncoding.EncodeToString(key[:])} {
+		if strings.Contains(logs.String(), secret) {
+			t.Fatalf("a secret is in the logs")
+		}
+	}
 	if _, err := filepath.Glob(filepath.Join(dataDir, "temporal", "*")); err != nil {
 		t.Fatal(err)
 	}
@@ -244,4 +275,22 @@ payloads:
 	if err := RunRole(ctx, &config.Config{}, RoleWorker, log, nil); err == nil || !strings.Contains(err.Error(), "needs temporal.address") {
 		t.Fatalf("worker without temporal.address: %v", err)
 	}
+}
+
+// lockedBuffer collects logs written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -76,7 +76,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	cluster := sim.NewCluster(20 * time.Millisecond)
 	cluster.FailRollouts("umbrella", "web", "Back-off pulling image registry.example.com/acme/web:7.0.0 (ImagePullBackOff)")
 	acts := &workflows.Activities{
-		Plans: &prepare.Preparer{Repos: gitrepo.Local{Dirs: map[string]string{"acme/deploys": repo}}, Store: store},
+		Plans:   &prepare.Preparer{Repos: gitrepo.Local{Dirs: map[string]string{"acme/deploys": repo}}, Store: store},
 		Cluster: cluster, Probes: sim.NewProber(), Directory: sim.Directory{"ana": {"acme/sre"}, "bo": {"acme/sre"}},
 		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
 	}
@@ -152,7 +152,9 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 
 	list := browse(t, chromium, srv.URL+statuspage.Path, "statuspage-list.png")
-	row := find(list, func(n *html.Node) bool { return attr(n, "data-deployment") == "web-7" && attr(n, "data-cluster") == "prod-eu" })
+	row := find(list, func(n *html.Node) bool {
+		return attr(n, "data-deployment") == "web-7" && attr(n, "data-cluster") == "prod-eu"
+	})
 	if row == nil || !strings.Contains(text(row), "paused") || !strings.Contains(text(row), "2/3") {
 		t.Errorf("the list does not show web-7 paused at 2/3")
 	}

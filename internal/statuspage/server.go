@@ -232,3 +232,21 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// Linker gives reports their links: this status page under Base, and the
+// workflow's history in the Temporal Web UI when History is set.
+type Linker struct {
+	Base    string
+	History func(workflowID string) string
+}
+
+var _ workflows.Linker = Linker{}
+
+// ReportLinks are the deployment's links.
+func (l Linker) ReportLinks(ref workflows.DeploymentRef) workflows.ReportLinks {
+	links := workflows.ReportLinks{StatusPage: URL(l.Base, ref)}
+	if l.History != nil {
+		links.History = l.History(workflows.DeployWorkflowID(ref.Cluster, ref.Deployment))
+	}
+	return links
+}
