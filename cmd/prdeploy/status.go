@@ -1,0 +1,398 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/prdeploy/prdeploy/internal/config"
+	"github.com/prdeploy/prdeploy/internal/serve"
+	"github.com/prdeploy/prdeploy/internal/statuspage"
+	"github.com/prdeploy/prdeploy/internal/temporalx"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+// recentLimit is how many deployments `prdeploy status` lists.
+const recentLimit = 20
+
+// temporalFlags say how a command reaches Temporal: through the
+// configuration of `prdeploy serve`, or an address on the command line.
+type temporalFlags struct {
+	config, address, namespace string
+}
+
+func (f *temporalFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.config, "config", "prdeploy.yaml", "configuration `FILE` of prdeploy serve, which says where Temporal is (with --temporal-address, read only if given)")
+	cmd.Flags().StringVar(&f.address, "temporal-address", "", "Temporal frontend `host:port`, instead of the configuration's")
+	cmd.Flags().StringVar(&f.namespace, "namespace", "", "Temporal `namespace` (default: the configuration's, else \"default\")")
+}
+
+// dial connects to Temporal. Without --temporal-address the configuration
+// file is required; with it, the file is read only when --config is given
+// (for its TLS options).
+func (f *temporalFlags) dial(cmd *cobra.Command) (client.Client, error) {
+	cfg := &config.Config{}
+	if f.address == "" || cmd.Flags().Changed("config") {
+		if _, err := os.Stat(f.config); err != nil {
+			return nil, usageError{fmt.Errorf("cannot read the configuration %s: %w; give --config FILE, or --temporal-address host:port", f.config, err)}
+		}
+		c, err := config.Load(f.config)
+		if err != nil {
+			return nil, fmt.Errorf("%w\n(the configuration of `prdeploy serve` is read to find Temporal; --temporal-address host:port skips it)", err)
+		}
+		cfg = c
+	}
+	if f.address != "" {
+		cfg.Temporal.Address, cfg.Temporal.Listen = f.address, ""
+	}
+	if f.namespace != "" {
+		cfg.Temporal.Namespace = f.namespace
+	}
+	if cfg.Temporal.Namespace == "" {
+		cfg.Temporal.Namespace = "default"
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return serve.Dial(cmd.Context(), cfg, log)
+}
+
+func newStatusCmd() *cobra.Command {
+	var tf temporalFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status [DEPLOYMENT | CLUSTER/DEPLOYMENT] [--output text|json]",
+		Short: "Show recent deployments, or one deployment's waves, tenants, services and gates",
+		Long: `Show what the deployments are doing, live from their workflows.
+
+Without an argument: the running deployments, then the most recently
+finished, with their phase and progress. With a deployment: in every cluster
+it runs in (or only the one given as CLUSTER/DEPLOYMENT), its phase and
+progress, why it paused or stopped, failed tenants, approval gates (who
+approved, what they still need), and the grid of waves × tenants × services.
+
+prdeploy reaches Temporal as ` + "`prdeploy serve`" + ` does, from its configuration:
+temporal.address, or the embedded server on temporal.listen of a running
+serve. --temporal-address overrides it (no configuration file needed then).`,
+		Example: `  # What is deploying?
+  prdeploy status --config /etc/prdeploy/prdeploy.yaml
+
+  # One deployment, in every cluster it runs in
+  prdeploy status web-7
+
+  # As JSON, for scripts (a deployment gives a list: one view per cluster)
+  prdeploy status prod-eu/web-7 --output json | jq '.[0].Phase'`,
+		Args: wrapArgs(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return usageError{fmt.Errorf("--output must be text or json, not %q", output)}
+			}
+			var ref workflows.DeploymentRef
+			if len(args) == 1 {
+				var ok bool
+				if ref, ok = parseRef(args[0]); !ok {
+					return usageError{fmt.Errorf("%q is not a deployment: give DEPLOYMENT or CLUSTER/DEPLOYMENT", args[0])}
+				}
+			}
+			tc, err := tf.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			src := temporalx.Deployments{Client: tc}
+			out := cmd.OutOrStdout()
+			now := time.Now()
+			if ref.Deployment == "" {
+				entries, err := src.Recent(ctx, recentLimit)
+				if err != nil {
+					return err
+				}
+				if output == "json" {
+					return writeJSON(out, listJSON(entries, now))
+				}
+				return writeList(out, entries, now)
+			}
+			views, err := deploymentViews(ctx, src, ref, now)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(out, views)
+			}
+			for i, v := range views {
+				if i > 0 {
+					fmt.Fprintln(out)
+				}
+				if err := writeView(out, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	tf.add(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// parseRef reads DEPLOYMENT or CLUSTER/DEPLOYMENT.
+func parseRef(arg string) (workflows.DeploymentRef, bool) {
+	c, d, found := strings.Cut(arg, "/")
+	if !found {
+		return workflows.DeploymentRef{Deployment: arg}, arg != ""
+	}
+	return workflows.DeploymentRef{Cluster: c, Deployment: d}, c != "" && d != "" && !strings.Contains(d, "/")
+}
+
+// deploymentViews reads a deployment in the cluster given, or in every
+// cluster it ran in.
+func deploymentViews(ctx context.Context, src statuspage.Source, ref workflows.DeploymentRef, now time.Time) ([]statuspage.View, error) {
+	refs := []workflows.DeploymentRef{ref}
+	if ref.Cluster == "" {
+		var err error
+		if refs, err = src.Find(ctx, ref.Deployment); err != nil {
+			return nil, err
+		}
+		if len(refs) == 0 {
+			return nil, invalidError{fmt.Sprintf("no deployment %s (prdeploy status lists recent ones)", ref.Deployment)}
+		}
+	}
+	var views []statuspage.View
+	for _, r := range refs {
+		st, err := src.Status(ctx, r)
+		switch {
+		case errors.Is(err, statuspage.ErrNotFound):
+			return nil, invalidError{fmt.Sprintf("no deployment %s in cluster %s (prdeploy status lists recent ones)", r.Deployment, r.Cluster)}
+		case err != nil:
+			return nil, err
+		}
+		views = append(views, statuspage.Build(st, statuspage.Links{}, now))
+	}
+	return views, nil
+}
+
+// listItem is a deployment of the list as JSON, shaped like the status
+// page's JSON entries.
+type listItem struct {
+	statuspage.Entry
+	View *statuspage.View
+}
+
+func listJSON(entries []statuspage.Entry, now time.Time) []listItem {
+	items := []listItem{}
+	for _, e := range entries {
+		it := listItem{Entry: e}
+		if e.Status != nil {
+			v := statuspage.Build(*e.Status, statuspage.Links{}, now)
+			it.View = &v
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeList prints the deployments as an aligned table.
+func writeList(w io.Writer, entries []statuspage.Entry, now time.Time) error {
+	if len(entries) == 0 {
+		_, err := fmt.Fprintln(w, "No deployments yet. Merge a pull request that adds a plan under deploys/.")
+		return err
+	}
+	var tw strings.Builder
+	fmt.Fprintln(&tw, "DEPLOYMENT\tCLUSTER\tPHASE\tDONE\tPR\tSTARTED\tTOOK")
+	for _, e := range entries {
+		if e.Status == nil {
+			state := "closed"
+			if e.Running {
+				state = "running"
+			}
+			fmt.Fprintf(&tw, "%s\t%s\t%s\t-\t-\t-\t-\tstatus unavailable: %s\n", e.Ref.Deployment, e.Ref.Cluster, state, oneLine(e.Err))
+			continue
+		}
+		v := statuspage.Build(*e.Status, statuspage.Links{}, now)
+		pr := "-"
+		if v.PR != 0 {
+			pr = fmt.Sprintf("%s#%d", v.Repo, v.PR)
+		}
+		fmt.Fprintf(&tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", e.Ref.Deployment, e.Ref.Cluster, v.Phase, v.Done, v.Total, pr, dash(v.Started), dash(v.Elapsed))
+	}
+	return align(w, tw.String())
+}
+
+// writeView prints one deployment in one cluster: a header with its phase
+// and progress, what stopped it, its gates, and the waves × tenants ×
+// services grid.
+func writeView(w io.Writer, v statuspage.View) error {
+	fmt.Fprintf(w, "%s in %s: %s %s %d/%d\n", v.Deployment, v.Cluster, v.Phase, progressBar(v.Done, v.Total, 20), v.Done, v.Total)
+	var meta []string
+	if v.PR != 0 {
+		meta = append(meta, fmt.Sprintf("%s#%d", v.Repo, v.PR))
+	}
+	if v.SHA != "" {
+		meta = append(meta, "commit "+v.SHA[:min(12, len(v.SHA))])
+	}
+	if v.Started != "" {
+		meta = append(meta, "started "+v.Started)
+	}
+	if v.Finished != "" {
+		meta = append(meta, "finished "+v.Finished)
+	}
+	if v.Elapsed != "" {
+		meta = append(meta, v.Elapsed)
+	}
+	if len(meta) > 0 {
+		fmt.Fprintln(w, strings.Join(meta, " · "))
+	}
+	var counts []string
+	for _, c := range v.Counts {
+		counts = append(counts, fmt.Sprintf("%s %d", c.Phase, c.N))
+	}
+	if v.Untouched > 0 {
+		counts = append(counts, fmt.Sprintf("not started %d", v.Untouched))
+	}
+	if len(counts) > 0 {
+		fmt.Fprintln(w, "tenants: "+strings.Join(counts, " · "))
+	}
+	for _, r := range []struct{ label, text string }{{"Paused", v.PauseReason}, {"Stopped", v.StopReason}, {"Error", v.Error}} {
+		if r.text != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.label, oneLine(r.text))
+		}
+	}
+	if len(v.Failures) > 0 {
+		fmt.Fprintln(w, "\nFailures:")
+		var tw strings.Builder
+		for _, f := range v.Failures {
+			fmt.Fprintf(&tw, "  %s\t%s\t%s\n", f.Tenant, marked(f.Phase), f.Reason)
+		}
+		if err := align(w, tw.String()); err != nil {
+			return err
+		}
+	}
+	if len(v.Gates) > 0 {
+		fmt.Fprintln(w, "\nGates:")
+		var tw strings.Builder
+		fmt.Fprintln(&tw, "  GATE\tBEFORE WAVE\tSTATE\tAPPROVED BY\tSTILL NEEDS")
+		for _, g := range v.Gates {
+			state := g.State
+			if g.Waiting != "" {
+				state += " for " + g.Waiting
+			}
+			approved := "nobody yet"
+			if len(g.Approvals) > 0 {
+				approved = strings.Join(g.Approvals, ", ")
+			}
+			fmt.Fprintf(&tw, "  %s\t%s\t%s\t%s\t%s\n", g.ID, g.Wave, state, approved, dash(strings.Join(g.Needs, "; ")))
+		}
+		if err := align(w, tw.String()); err != nil {
+			return err
+		}
+		if v.Phase == workflows.PhaseWaitingApproval {
+			fmt.Fprintln(w, "  Approve with /approve on the PR, the Approve button of the check run, or Slack.")
+		}
+	}
+	if len(v.Waves) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	var tw strings.Builder
+	fmt.Fprint(&tw, "WAVE\tTENANT\tPHASE")
+	for _, s := range v.Services {
+		fmt.Fprint(&tw, "\t"+strings.ToUpper(s))
+	}
+	fmt.Fprintln(&tw, "\tNOTE")
+	for _, wave := range v.Waves {
+		name := wave.Name
+		if wave.Canary && wave.Name != "canary" {
+			name += " (canary)"
+		}
+		for i, r := range wave.Rows {
+			label := ""
+			if i == 0 {
+				label = name
+			}
+			fmt.Fprintf(&tw, "%s\t%s\t%s", label, r.Tenant, marked(r.Phase))
+			for _, c := range r.Cells {
+				fmt.Fprint(&tw, "\t"+marked(c.Phase))
+			}
+			fmt.Fprintf(&tw, "\t%s\n", r.Note)
+		}
+		if wave.NotStarted > 0 {
+			label := ""
+			if len(wave.Rows) == 0 {
+				label = name
+			}
+			fmt.Fprintf(&tw, "%s\t%d of %d tenants not started yet\n", label, wave.NotStarted, wave.Tenants)
+		}
+		if len(wave.Rows) == 0 && wave.NotStarted == 0 {
+			fmt.Fprintf(&tw, "%s\tno tenants in this cluster\n", name)
+		}
+	}
+	return align(w, tw.String())
+}
+
+// align writes tab-separated lines as columns two spaces apart, without
+// trailing blanks. The last cell of a line does not widen its column.
+func align(w io.Writer, text string) error {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	if _, err := io.WriteString(tw, text); err != nil {
+		return err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	lines := strings.SplitAfter(b.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(strings.TrimSuffix(l, "\n"), " ")
+		if strings.HasSuffix(l, "\n") {
+			lines[i] += "\n"
+		}
+	}
+	_, err := io.WriteString(w, strings.Join(lines, ""))
+	return err
+}
+
+// progressBar draws done of total in width cells: [████░░░░].
+func progressBar(done, total, width int) string {
+	filled := 0
+	if total > 0 {
+		filled = min(done*width/total, width)
+	}
+	return "[" + strings.Repeat("█", filled) + strings.Repeat("░", width-filled) + "]"
+}
+
+// marked puts ✓ before a phase that ended well and ✗ before one that
+// ended badly; other phases read as they are.
+func marked(phase string) string {
+	switch phase {
+	case workflows.TenantSucceeded, workflows.ServiceHealthy:
+		return "✓ " + phase
+	case workflows.TenantFailed, workflows.TenantRolledBack, workflows.TenantCancelled:
+		return "✗ " + phase
+	}
+	return phase
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/prdeploy/prdeploy/internal/devserver"
+	"github.com/prdeploy/prdeploy/internal/gitrepo"
+	"github.com/prdeploy/prdeploy/internal/gitrepo/gittest"
+	"github.com/prdeploy/prdeploy/internal/payload"
+	"github.com/prdeploy/prdeploy/internal/prepare"
+	"github.com/prdeploy/prdeploy/internal/sim"
+	"github.com/prdeploy/prdeploy/internal/statuspage"
+	"github.com/prdeploy/prdeploy/internal/temporalx"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+const exampleRepo = "../../examples/gitops-repo"
+
+const web7Plan = `apiVersion: prdeploy.dev/v1
+kind: DeployPlan
+metadata: {name: web-7}
+spec:
+  clusters: [prod-eu]
+  services: [{name: web, tag: "7.0.0"}, {name: query, tag: "3.1.0"}]
+  tenants: {names: [globex, initech, umbrella]}
+  rollout:
+    canary: {tenants: [globex]}
+    approval: after-canary
+    maxParallel: 2
+  checks: {noCriticalAlerts: {enabled: false}, podsAvailable: {enabled: false}}
+`
+
+// fleetEnv is what the CLI talks to in these tests: the embedded Temporal
+// server (in memory, in its own namespace), a worker with the real
+// workflows and activities on a simulated cluster, and the example GitOps
+// repository committed to a local git repository for Prepare.
+type fleetEnv struct {
+	t        *testing.T
+	ctx      context.Context
+	tc       client.Client
+	addr, ns string
+	cluster  *sim.Cluster
+	prober   *sim.Prober
+	repo     string
+}
+
+func newFleetEnv(t *testing.T) *fleetEnv {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	ts, err := devserver.Start(ctx, devserver.Options{Namespace: "cli-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ts.Stop)
+	tc, err := client.Dial(client.Options{HostPort: ts.FrontendAddress(), Namespace: ts.Namespace(), Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	store, err := payload.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &fleetEnv{t: t, ctx: ctx, tc: tc, addr: ts.FrontendAddress(), ns: ts.Namespace(),
+		cluster: sim.NewCluster(20 * time.Millisecond), prober: sim.NewProber(), repo: t.TempDir()}
+	acts := &workflows.Activities{
+		Plans:   &prepare.Preparer{Repos: gitrepo.Local{Dirs: map[string]string{"acme/deploys": e.repo}}, Store: store},
+		Cluster: e.cluster, Probes: e.prober, Directory: sim.Directory{"ana": {"acme/sre"}, "bo": {"acme/sre"}},
+		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
+	}
+	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	workflows.Register(w, acts)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return e
+}
+
+// cli runs prdeploy against the env's Temporal.
+func (e *fleetEnv) cli(args ...string) (code int, stdout, stderr string) {
+	e.t.Helper()
+	return runCLI(e.t, append(args, "--temporal-address", e.addr, "--namespace", e.ns)...)
+}
+
+// deploy commits a plan and starts its deployment in prod-eu, as a merge
+// would.
+func (e *fleetEnv) deploy(id, plan string, pr int) {
+	e.t.Helper()
+	sha := gittest.Commit(e.t, e.repo, exampleRepo, map[string]string{"deploys/" + id + ".yaml": plan}, id)
+	if _, err := e.tc.ExecuteWorkflow(e.ctx, client.StartWorkflowOptions{ID: workflows.DeployWorkflowID("prod-eu", id), TaskQueue: workflows.TaskQueue},
+		workflows.OrchestrationWorkflow, workflows.OrchestrationInput{Request: workflows.DeployRequest{Repo: "acme/deploys", SHA: sha,
+			PlanPath: "deploys/" + id + ".yaml", Cluster: "prod-eu", DeploymentID: id, PR: pr, PRAuthor: "cy"}}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// waitFor polls the deployment's status query until ok, or fails.
+func (e *fleetEnv) waitFor(deployment, what string, ok func(workflows.Status) bool) {
+	e.t.Helper()
+	var last workflows.Status
+	for e.ctx.Err() == nil {
+		st, err := workflows.Describe(e.ctx, e.tc, "prod-eu", deployment)
+		if err == nil && ok(st) {
+			return
+		}
+		last = st
+		select {
+		case <-e.ctx.Done():
+		case <-time.After(50 * time.Millisecond): // polling the query: nothing to wait on
+		}
+	}
+	e.t.Fatalf("waiting for %s: last phase %s, counts %v", what, last.Phase, last.Counts)
+}
+
+// TestStatus runs a deployment to its canary gate on the embedded
+// Temporal server and reads it with `prdeploy status`: the list, the
+// grid of one deployment with its waiting gate, the same as JSON, and
+// the errors for deployments that do not exist.
+func TestStatus(t *testing.T) {
+	e := newFleetEnv(t)
+	e.deploy("web-7", web7Plan, 7)
+	e.waitFor("web-7", "the canary gate to wait", func(st workflows.Status) bool { return st.Phase == workflows.PhaseWaitingApproval })
+
+	code, out, errOut := e.cli("status")
+	if code != 0 {
+		t.Fatalf("status: exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "DEPLOYMENT  CLUSTER  PHASE") {
+		t.Fatalf("status lists:\n%s", out)
+	}
+	if f := strings.Fields(lines[1]); len(f) < 6 || f[0] != "web-7" || f[1] != "prod-eu" || f[2] != "waiting-for-approval" || f[3] != "1/3" || f[4] != "acme/deploys#7" {
+		t.Errorf("status row %q, want web-7 prod-eu waiting-for-approval 1/3 acme/deploys#7 …", lines[1])
+	}
+	// The columns are aligned: every header starts where its values do.
+	if h, r := strings.Index(lines[0], "PHASE"), strings.Index(lines[1], "waiting"); h != r {
+		t.Errorf("PHASE at column %d, its value at %d:\n%s", h, r, out)
+	}
+
+	code, out, errOut = e.cli("status", "web-7")
+	if code != 0 {
+		t.Fatalf("status web-7: exit %d: %s", code, errOut)
+	}
+	t.Logf("prdeploy status web-7:\n%s", out)
+	if !strings.HasPrefix(out, "web-7 in prod-eu: waiting-for-approval [██████░░░░░░░░░░░░░░] 1/3\nacme/deploys#7 · commit ") {
+		t.Errorf("header:\n%s", out)
+	}
+	for _, want := range []string{
+		"tenants: succeeded 1 · not started 2\n",
+		"  after-canary  all          waiting for ",
+		"  nobody yet   0 of 2 from @acme/sre",
+		"Approve with /approve on the PR",
+		"WAVE    TENANT  PHASE        WEB        QUERY      NOTE\n",
+		"canary  globex  ✓ succeeded  ✓ healthy  ✓ healthy\n",
+		"all     2 of 2 tenants not started yet\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status web-7 lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, errOut = e.cli("status", "prod-eu/web-7", "--output", "json")
+	if code != 0 {
+		t.Fatalf("status --output json: exit %d: %s", code, errOut)
+	}
+	var views []statuspage.View
+	if err := json.Unmarshal([]byte(out), &views); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(views) != 1 || views[0].Phase != workflows.PhaseWaitingApproval || views[0].Done != 1 || len(views[0].Gates) != 1 ||
+		views[0].Gates[0].State != "waiting" || len(views[0].Waves) != 2 || views[0].Waves[0].Rows[0].Tenant != "globex" {
+		t.Errorf("json views: %+v", views)
+	}
+	code, out, _ = e.cli("status", "-o", "json")
+	var list []struct {
+		Ref  workflows.DeploymentRef
+		View *statuspage.View
+	}
+	if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list) != 1 || list[0].Ref.Deployment != "web-7" || list[0].View == nil || list[0].View.Total != 3 {
+		t.Errorf("status -o json: exit %d, %v: %s", code, err, out)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		err  string
+	}{
+		{[]string{"status", "web-8"}, 1, "prdeploy: no deployment web-8 (prdeploy status lists recent ones)\n"},
+		{[]string{"status", "prod-us/web-7"}, 1, "prdeploy: no deployment web-7 in cluster prod-us (prdeploy status lists recent ones)\n"},
+		{[]string{"status", "-o", "yaml"}, 2, `--output must be text or json, not "yaml"`},
+		{[]string{"status", "prod-eu/"}, 2, `"prod-eu/" is not a deployment`},
+	} {
+		code, out, errOut := e.cli(tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.err) {
+			t.Errorf("%v: exit %d, stderr %q; want %d, %q (stdout %q)", tc.args, code, errOut, tc.code, tc.err, out)
+		}
+	}
+}
+
+// TestStatusWithoutTemporal: without --temporal-address the configuration
+// is needed, and a serve that does not run is named.
+func TestStatusWithoutTemporal(t *testing.T) {
+	code, _, errOut := runCLI(t, "status", "--config", t.TempDir()+"/none.yaml")
+	if code != 2 || !strings.Contains(errOut, "give --config FILE, or --temporal-address host:port") {
+		t.Errorf("no config: exit %d: %s", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "status", "--temporal-address", "127.0.0.1:1")
+	if code != 1 || !strings.Contains(errOut, "connecting to Temporal at 127.0.0.1:1") {
+		t.Errorf("nothing listening: exit %d: %s", code, errOut)
+	}
+
+	// The configuration of a serve whose embedded server does not run.
+	for _, env := range []string{"TEST_TOKEN", "TEST_WEBHOOK_SECRET", "TEST_PAYLOAD_KEY"} {
+		t.Setenv(env, "x")
+	}
+	cfg := filepath.Join(t.TempDir(), "prdeploy.yaml")
+	if err := os.WriteFile(cfg, []byte(`dataDir: /var/lib/prdeploy
+temporal: {listen: "127.0.0.1:1"}
+github: {token: env:TEST_TOKEN, webhookSecrets: env:TEST_WEBHOOK_SECRET}
+payloads: {keys: {k1: env:TEST_PAYLOAD_KEY}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCLI(t, "status", "web-7", "--config", cfg)
+	if code != 1 || !strings.Contains(errOut, "embedded Temporal server at 127.0.0.1:1 (temporal.listen)") ||
+		!strings.Contains(errOut, "is `prdeploy serve` running with this config?") {
+		t.Errorf("serve not running: exit %d: %s", code, errOut)
+	}
+}
+
+// TestWriteView renders a paused deployment for the terminal.
+func TestWriteView(t *testing.T) {
+	healthy := func(svcs ...string) []statuspage.Cell {
+		var out []statuspage.Cell
+		for _, s := range svcs {
+			out = append(out, statuspage.Cell{Service: s, Phase: workflows.ServiceHealthy})
+		}
+		return out
+	}
+	v := statuspage.View{
+		Cluster: "prod-eu", Deployment: "web-7", Phase: workflows.PhasePaused, Repo: "acme/deploys", SHA: "0123456789abcdef0123", PR: 7,
+		Done: 2, Total: 4, Untouched: 1, Counts: []statuspage.Count{{Phase: "succeeded", N: 2}, {Phase: "paused", N: 1}},
+		PauseReason: "umbrella failed", Services: []string{"web", "query"},
+		Started: "2026-11-26 15:30:00 UTC", Elapsed: "3m12s",
+		Waves: []statuspage.Wave{
+			{Name: "canary", Canary: true, Tenants: 1, Rows: []statuspage.Row{{Tenant: "globex", Phase: "succeeded", Cells: healthy("web", "query")}}},
+			{Name: "1", Gate: "after-canary", Tenants: 3, NotStarted: 1, Rows: []statuspage.Row{
+				{Tenant: "initech", Phase: "succeeded", Cells: healthy("web", "query")},
+				{Tenant: "umbrella", Phase: "paused", Note: "rollout of web failed: ImagePullBackOff",
+					Cells: []statuspage.Cell{{Service: "web", Phase: "failed"}, {Service: "query", Phase: "not-started"}}},
+			}},
+		},
+		Gates:    []statuspage.Gate{{ID: "after-canary", Wave: "1", State: "open", Approvals: []string{"@ana (comment)", "@bo (slack)"}}},
+		Failures: []statuspage.Failure{{Tenant: "umbrella", Phase: "paused", Reason: "rollout of web failed: ImagePullBackOff"}},
+	}
+	var b strings.Builder
+	if err := writeView(&b, v); err != nil {
+		t.Fatal(err)
+	}
+	want := `web-7 in prod-eu: paused [██████████░░░░░░░░░░] 2/4
+acme/deploys#7 · commit 0123456789ab · started 2026-11-26 15:30:00 UTC · 3m12s
+tenants: succeeded 2 · paused 1 · not started 1
+Paused: umbrella failed
+
+Failures:
+  umbrella  paused  rollout of web failed: ImagePullBackOff
+
+Gates:
+  GATE          BEFORE WAVE  STATE  APPROVED BY                  STILL NEEDS
+  after-canary  1            open   @ana (comment), @bo (slack)  -
+
+WAVE    TENANT    PHASE        WEB        QUERY        NOTE
+canary  globex    ✓ succeeded  ✓ healthy  ✓ healthy
+1       initech   ✓ succeeded  ✓ healthy  ✓ healthy
+        umbrella  paused       ✗ failed   not-started  rollout of web failed: ImagePullBackOff
+        1 of 3 tenants not started yet
+`
+	if got := b.String(); got != want {
+		t.Errorf("writeView:\n%s\nwant:\n%s", got, want)
+	}
+}
