@@ -69,7 +69,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newPlanCmd(), newDemoCmd(), newServeCmd(), newStatusCmd())
+	root.AddCommand(newPlanCmd(), newDemoCmd(), newServeCmd(), newStatusCmd(), newRestartCmd())
 	return root
 }
 

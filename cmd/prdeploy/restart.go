@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/prdeploy/prdeploy/planner"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+// restartIDFormat names a restart by the UTC second it was asked for.
+const restartIDFormat = "20060102T150405Z"
+
+// restartPoll is how often --wait asks the restart how far it got.
+const restartPoll = 500 * time.Millisecond
+
+// restartRequest is a rolling restart as the command line asks for it.
+type restartRequest struct {
+	Service, Cluster string
+	Tenants          []string // empty with All
+	All              bool
+}
+
+func newRestartCmd() *cobra.Command {
+	var (
+		tf              temporalFlags
+		req             restartRequest
+		repoDir, id, as string
+		maxParallel     int
+		timeout, settle time.Duration
+		wait            bool
+	)
+	cmd := &cobra.Command{
+		Use:   "restart SERVICE --cluster C (--tenants a,b | --all) [--repo DIR] [--wait]",
+		Short: "Restart a service in some tenants, one tenant after another, with the safety checks",
+		Long: `Start a rolling restart of a service (a new pod template revision of its
+workloads) in tenants of one cluster. It takes the same lock as deployments,
+so it waits for a deployment of that service in that tenant, and runs the
+safety checks a plan gets by default beside each restart. A failed tenant
+stops the restart of the tenants not started yet.
+
+The tenants, their namespaces and the services they run are read from the
+fleet of the GitOps repository at --repo. The restart is named by --id (by
+default the UTC second, like 20261126T153000Z): the same ID again is not run
+twice. With --wait, the command follows the restart until it ends and exits
+1 if a tenant failed (Ctrl-C stops following, not the restart).
+
+Temporal is found as for ` + "`prdeploy status`" + `: --config, or --temporal-address.`,
+		Example: `  # Restart web in two tenants, one at a time, and follow it
+  prdeploy restart web --cluster prod-eu --tenants globex,initech --wait
+
+  # Every tenant of prod-us that runs query, three at a time
+  prdeploy restart query --cluster prod-us --all --max-parallel 3 --repo ../gitops`,
+		Args: wrapArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Service = args[0]
+			switch {
+			case req.Cluster == "":
+				return usageError{errors.New("--cluster is required: the cluster whose tenants restart")}
+			case req.All == (len(req.Tenants) > 0):
+				return usageError{errors.New("give either --tenants a,b or --all")}
+			case maxParallel < 1:
+				return usageError{fmt.Errorf("--max-parallel must be at least 1, not %d", maxParallel)}
+			case timeout <= 0:
+				return usageError{fmt.Errorf("--timeout must be positive, not %v", timeout)}
+			case settle < 0:
+				return usageError{fmt.Errorf("--settle must not be negative, not %v", settle)}
+			case strings.Contains(id, "/"):
+				return usageError{fmt.Errorf("--id %q must not contain /", id)}
+			}
+			if as == "" {
+				if as = os.Getenv("USER"); as == "" {
+					return usageError{errors.New("who restarts? give --as LOGIN ($USER is not set)")}
+				}
+			}
+			fleet, err := loadFleet(repoDir, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			targets, err := restartTargets(fleet, req)
+			if err != nil {
+				return err
+			}
+			checks, err := defaultChecks(fleet, targets[0])
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("settle") {
+				checks.Settle = planner.Duration(settle)
+			}
+			if id == "" {
+				id = time.Now().UTC().Format(restartIDFormat)
+			}
+			for i := range targets {
+				targets[i].Deployment = id
+			}
+			in := workflows.RestartInput{ID: id, Requester: as, Targets: targets, Checks: checks, MaxParallel: maxParallel, Timeout: timeout}
+
+			tc, err := tf.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			return startRestart(cmd.Context(), tc, in, wait, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	tf.add(cmd)
+	cmd.Flags().StringVar(&req.Cluster, "cluster", "", "cluster of the tenants (required)")
+	cmd.Flags().StringSliceVar(&req.Tenants, "tenants", nil, "tenants to restart, in this order (comma-separated)")
+	cmd.Flags().BoolVar(&req.All, "all", false, "restart every tenant of the cluster that runs the service")
+	cmd.Flags().StringVar(&repoDir, "repo", ".", "root of the GitOps repository (holds fleet.yaml)")
+	cmd.Flags().IntVar(&maxParallel, "max-parallel", 1, "tenants restarting at once")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long one tenant's restart may take, rollout included")
+	cmd.Flags().DurationVar(&settle, "settle", planner.DefaultSettle.D(), "how long the checks keep watching a tenant after its restart (a plan's default)")
+	cmd.Flags().StringVar(&as, "as", "", "who asks for the restart: it holds the locks in that name (default $USER)")
+	cmd.Flags().StringVar(&id, "id", "", "name of the restart; the same ID again is not run twice (default: the UTC second, 20261126T153000Z)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the restart until it ends; exit 1 if a tenant failed")
+	return cmd
+}
+
+// loadFleet reads fleet.yaml of the repository at dir, printing its
+// problems as file:line:col: message. Problems of plans do not matter here.
+func loadFleet(dir string, errOut io.Writer) (*planner.Fleet, error) {
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if _, err := os.Stat(filepath.Join(root, planner.FleetFile)); err != nil {
+		return nil, usageError{fmt.Errorf("%s is not a GitOps repository root: no %s (use --repo DIR)", dir, planner.FleetFile)}
+	}
+	repo, err := planner.LoadRepo(os.DirFS(root))
+	problems := planner.Errors(err) // only the fleet's
+	for _, e := range problems {
+		fmt.Fprintln(errOut, e.Error())
+	}
+	if len(problems) > 0 || repo.Fleet == nil {
+		return nil, invalidError{fmt.Sprintf("%s has %s", planner.FleetFile, count(len(problems), "problem"))}
+	}
+	return repo.Fleet, nil
+}
+
+// restartTargets resolves the tenants of a restart in the fleet: each in
+// the cluster, running the service, with its namespace. Errors name the
+// unknown cluster, service or tenant and what is known.
+func restartTargets(f *planner.Fleet, req restartRequest) ([]workflows.ServiceTarget, error) {
+	if _, ok := f.Cluster(req.Cluster); !ok {
+		return nil, invalidError{fmt.Sprintf("unknown cluster %q; known: %s", req.Cluster, strings.Join(f.ClusterNames(), ", "))}
+	}
+	if _, ok := f.Service(req.Service); !ok {
+		return nil, invalidError{fmt.Sprintf("unknown service %q; known: %s", req.Service, strings.Join(f.ServiceNames(), ", "))}
+	}
+	runs := func(t planner.FleetTenant) bool {
+		return len(t.Services) == 0 || slices.Contains(t.Services, req.Service)
+	}
+	var candidates []string // tenants of the cluster that run the service
+	for _, t := range f.Tenants {
+		if t.Cluster == req.Cluster && runs(t) {
+			candidates = append(candidates, t.Name)
+		}
+	}
+	target := func(t planner.FleetTenant) workflows.ServiceTarget {
+		return workflows.ServiceTarget{Cluster: req.Cluster, Tenant: t.Name, Namespace: t.Namespace, Service: req.Service}
+	}
+	var out []workflows.ServiceTarget
+	if req.All {
+		for _, t := range f.Tenants {
+			if t.Cluster == req.Cluster && runs(t) {
+				out = append(out, target(t))
+			}
+		}
+		if len(out) == 0 {
+			return nil, invalidError{fmt.Sprintf("no tenant of cluster %s runs %s", req.Cluster, req.Service)}
+		}
+		return out, nil
+	}
+	var problems []string
+	seen := map[string]bool{}
+	for _, name := range req.Tenants {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		i := slices.IndexFunc(f.Tenants, func(t planner.FleetTenant) bool { return t.Name == name })
+		switch {
+		case i < 0:
+			problems = append(problems, fmt.Sprintf("unknown tenant %q; tenants of %s that run %s: %s", name, req.Cluster, req.Service, strings.Join(candidates, ", ")))
+		case f.Tenants[i].Cluster != req.Cluster:
+			problems = append(problems, fmt.Sprintf("tenant %q lives in cluster %s, not %s", name, f.Tenants[i].Cluster, req.Cluster))
+		case !runs(f.Tenants[i]):
+			problems = append(problems, fmt.Sprintf("service %s is not deployed to tenant %q (it runs %s)", req.Service, name, strings.Join(f.Tenants[i].Services, ", ")))
+		default:
+			out = append(out, target(f.Tenants[i]))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, invalidError{strings.Join(problems, "\nprdeploy: ")}
+	}
+	return out, nil
+}
+
+// defaultChecks returns the safety checks a plan without a checks block
+// gets: the planner fills them in while expanding a plan, so a plan of the
+// same service in one of the tenants is expanded for them.
+func defaultChecks(f *planner.Fleet, t workflows.ServiceTarget) (planner.CheckSpec, error) {
+	e, err := planner.Expand(&planner.Plan{
+		APIVersion: "prdeploy.dev/v1", Kind: planner.KindDeployPlan, File: "restart",
+		Metadata: planner.PlanMetadata{Name: "restart"},
+		Spec: planner.PlanSpec{Clusters: []string{t.Cluster}, Services: []planner.ServiceChange{{Name: t.Service, Tag: "restart"}},
+			Tenants: planner.TenantSelection{Names: []string{t.Tenant}}},
+	}, f)
+	if err != nil {
+		return planner.CheckSpec{}, fmt.Errorf("filling in the default safety checks: %w", err)
+	}
+	return e.Checks, nil
+}
+
+// startRestart starts the RollingRestart; a restart with the same ID that
+// already ran or runs is reported, not started again. With wait, it
+// follows the restart to its end.
+func startRestart(ctx context.Context, tc client.Client, in workflows.RestartInput, wait bool, out, errOut io.Writer) error {
+	svc, cluster := in.Targets[0].Service, in.Targets[0].Cluster
+	id := workflows.RestartWorkflowID(cluster, svc, in.ID)
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, workflows.RollingRestartWorkflow, in)
+	var dup *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &dup):
+		fmt.Fprintf(errOut, "%s was already started (a restart with ID %s ran or runs); not started again\n", id, in.ID)
+		if !wait {
+			fmt.Fprintln(out, id)
+			return nil
+		}
+		run = tc.GetWorkflow(ctx, id, "")
+	case err != nil:
+		return fmt.Errorf("starting the restart %s: %w", id, err)
+	default:
+		var names []string
+		for _, t := range in.Targets {
+			names = append(names, t.Tenant)
+		}
+		fmt.Fprintf(errOut, "started the restart of %s in %s of %s (%s), %d at a time, as %s\n",
+			svc, count(len(in.Targets), "tenant"), cluster, strings.Join(names, ", "), max(in.MaxParallel, 1), in.Requester)
+	}
+	fmt.Fprintln(out, id)
+	if !wait {
+		return nil
+	}
+	res, err := followRestart(ctx, tc, run, out)
+	if err != nil {
+		return err
+	}
+	return restartOutcome(res, out)
+}
+
+// followRestart prints each tenant's phase as it changes until the
+// restart ends, and returns its result (also when it failed).
+func followRestart(ctx context.Context, tc client.Client, run client.WorkflowRun, out io.Writer) (workflows.RestartResult, error) {
+	type ended struct {
+		res workflows.RestartResult
+		err error
+	}
+	done := make(chan ended, 1)
+	go func() {
+		var e ended
+		e.err = run.Get(ctx, &e.res)
+		done <- e
+	}()
+	shown := map[string]string{}
+	show := func(res workflows.RestartResult) {
+		for _, t := range res.Tenants {
+			if t.Tenant != "" && t.Phase != shown[t.Tenant] {
+				shown[t.Tenant] = t.Phase
+				fmt.Fprintf(out, "  %s: %s\n", t.Tenant, t.Phase)
+			}
+		}
+	}
+	tick := time.NewTicker(restartPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case e := <-done:
+			var app *temporal.ApplicationError
+			if errors.As(e.err, &app) && app.Type() == "RestartFailed" && app.HasDetails() {
+				if err := app.Details(&e.res); err != nil {
+					return e.res, fmt.Errorf("reading the failed restart's result: %w", err)
+				}
+			} else if e.err != nil {
+				return e.res, fmt.Errorf("restart %s: %w", run.GetID(), e.err)
+			}
+			show(e.res)
+			return e.res, nil
+		case <-tick.C:
+			v, err := tc.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.QueryStatus)
+			var res workflows.RestartResult
+			if err == nil && v.Get(&res) == nil {
+				show(res)
+			}
+		}
+	}
+}
+
+// restartOutcome prints how each tenant ended; a tenant that did not
+// succeed makes it an error.
+func restartOutcome(res workflows.RestartResult, out io.Writer) error {
+	var tw strings.Builder
+	fmt.Fprintln(&tw, "TENANT\tPHASE\tNOTE")
+	failed := 0
+	for _, t := range res.Tenants {
+		if t.Phase != workflows.TenantSucceeded {
+			failed++
+		}
+		fmt.Fprintf(&tw, "%s\t%s\t%s\n", t.Tenant, marked(t.Phase), oneLine(t.Failure))
+	}
+	if err := align(out, tw.String()); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return invalidError{fmt.Sprintf("the restart failed: %d of %d tenants did not restart", failed, len(res.Tenants))}
+	}
+	return nil
+}
