@@ -8,13 +8,13 @@
 package demo
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,15 +24,13 @@ import (
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
+	"gocloud.dev/secrets/localsecrets"
 
-	"github.com/prdeploy/prdeploy/internal/devserver"
-	"github.com/prdeploy/prdeploy/internal/githubapp"
+	cfgpkg "github.com/prdeploy/prdeploy/internal/config"
 	"github.com/prdeploy/prdeploy/internal/githubsim"
-	"github.com/prdeploy/prdeploy/internal/payload"
 	"github.com/prdeploy/prdeploy/internal/prepare"
+	"github.com/prdeploy/prdeploy/internal/serve"
 	"github.com/prdeploy/prdeploy/internal/sim"
-	"github.com/prdeploy/prdeploy/internal/temporalx"
 	"github.com/prdeploy/prdeploy/webhook"
 	"github.com/prdeploy/prdeploy/workflows"
 )
@@ -47,6 +45,9 @@ type Options struct {
 	Interactive bool
 	// RolloutTime is how long the simulated cluster takes per service.
 	RolloutTime time.Duration
+	// Listen and UIListen are the status page's and the Temporal Web UI's
+	// addresses (default 127.0.0.1:0: free ports).
+	Listen, UIListen string
 }
 
 // Plan is the plan the demo's PR adds.
@@ -77,19 +78,6 @@ func Run(ctx context.Context, o Options) error {
 	quiet := slog.New(slog.DiscardHandler)
 	start := time.Now()
 
-	step("Starting the embedded Temporal server (in memory)")
-	ts, err := devserver.Start(ctx, devserver.Options{Logger: quiet})
-	if err != nil {
-		return err
-	}
-	defer ts.Stop()
-	tc, err := client.Dial(client.Options{HostPort: ts.FrontendAddress(), Namespace: ts.Namespace(), Logger: sdklog.NewStructuredLogger(quiet)})
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	say("    Temporal frontend at %s, namespace %q", ts.FrontendAddress(), ts.Namespace())
-
 	step("Starting the GitHub simulator with acme/deploys (from %s)", o.Repo)
 	gh := githubsim.New(githubsim.Options{})
 	gh.Start()
@@ -99,55 +87,49 @@ func Run(ctx context.Context, o Options) error {
 	}
 	say("    people: cy (opens the PR; in @acme/sre), ana and bo (@acme/sre), dan (write access, not an SRE)")
 
-	token, err := gh.Token(gh.BotLogin())
+	step("Starting prdeploy serve: embedded Temporal server and Web UI, webhook server, worker, status page")
+	dir, err := os.MkdirTemp("", "prdeploy-demo-")
 	if err != nil {
 		return err
 	}
-	cache, err := os.MkdirTemp("", "prdeploy-demo-git-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(cache)
-	gc, err := githubapp.New(githubapp.Config{BaseURL: gh.APIURL(), Token: token, Org: "acme", Login: gh.BotLogin(), CacheDir: filepath.Join(cache, "git")})
-	if err != nil {
-		return err
-	}
-	store, err := payload.OpenMemory(ctx)
+	defer os.RemoveAll(dir)
+	cfg, err := config(gh, dir, o)
 	if err != nil {
 		return err
 	}
 	cluster := sim.NewCluster(o.RolloutTime)
-	acts := &workflows.Activities{
-		Plans: &prepare.Preparer{Repos: gc, Store: store}, Cluster: cluster, Probes: sim.NewProber(), Directory: gc,
-		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
-		PlanChecks: &prepare.PlanChecker{Repos: gc, Checks: gc, Comments: gc, Locks: temporalx.LockPreview{Client: tc}},
-		Merges:     &prepare.MergeReader{Repos: gc, History: gc},
-		CheckRuns:  gc, Comments: gc, Statuses: temporalx.Statuses{Client: tc},
-		Deployments: temporalx.Deployments{Client: tc}, Permissions: gc,
+	sctx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
+	ready, served := make(chan serve.Endpoints, 1), make(chan error, 1)
+	go func() {
+		served <- serve.Serve(sctx, cfg, serve.Options{Logger: quiet, Cluster: cluster, Probes: sim.NewProber(),
+			Ready: func(e serve.Endpoints) { ready <- e }})
+	}()
+	defer func() {
+		stopServe()
+		<-served
+	}()
+	var ep serve.Endpoints
+	select {
+	case ep = <-ready:
+	case err := <-served:
+		return fmt.Errorf("prdeploy serve: %w", err)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
-	workflows.Register(w, acts)
-	if err := w.Start(); err != nil {
-		return err
-	}
-	defer w.Stop()
-	handler, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{secret}, Dispatcher: temporalx.Dispatcher{Client: tc}, Logger: quiet})
+	tc, err := client.Dial(client.Options{HostPort: ep.Temporal, Namespace: cfg.Temporal.Namespace, Logger: sdklog.NewStructuredLogger(quiet)})
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	mux := http.NewServeMux()
-	mux.Handle(webhook.Path, handler)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	defer srv.Close()
-	hookURL := "http://" + l.Addr().String() + webhook.Path
+	defer tc.Close()
+	hookURL := "http://" + ep.Addr + webhook.Path
 	gh.AddHook(githubsim.Hook{URL: hookURL, Secret: secret, Repo: "acme/deploys"})
-	say("    webhook server at %s (signed deliveries), worker on task queue %q", hookURL, workflows.TaskQueue)
-	say("    cluster: SIMULATED (each service rolls out in %v; the real adapters run against the local control plane in `make test`)", o.RolloutTime)
+	say("    status page:     %s", ep.StatusPage)
+	if ep.TemporalUI != "" {
+		say("    Temporal Web UI: %s", ep.TemporalUI)
+	}
+	say("    webhooks:        %s (signed deliveries from the simulator); worker on task queue %q", hookURL, workflows.TaskQueue)
+	say("    cluster:         SIMULATED — each service rolls out in %v (the real Kubernetes adapters run against a local control plane in `make test`)", o.RolloutTime)
+	say("    started in %v", time.Since(start).Round(100*time.Millisecond))
 
 	step("cy pushes deploys/web-7.yaml and opens a pull request")
 	if _, err := gh.Push(ctx, githubsim.PushSpec{Repo: "acme/deploys", Branch: "web-7", Files: map[string]string{"deploys/web-7.yaml": Plan}, Message: "web 7.0.0"}); err != nil {
@@ -169,7 +151,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	say("    merge commit %s; prdeploy starts deploy:prod-eu/web-7", mergeSHA[:12])
+	say("    merge commit %s; prdeploy starts deploy:prod-eu/web-7 — watch it live at %s/prod-eu/web-7", mergeSHA[:12], ep.StatusPage)
 	last := ""
 	progress := func(until func(workflows.Status) bool) (workflows.Status, error) {
 		for {
@@ -224,6 +206,7 @@ func Run(ctx context.Context, o Options) error {
 
 	step("Done in %v: %s", time.Since(start).Round(100*time.Millisecond), final.Phase)
 	say("    check run %s on %s: %s — %s", workflows.DeployCheckName, mergeSHA[:12], deployRun.Conclusion, deployRun.Title)
+	say("    its details link: %s", deployRun.DetailsURL)
 	comments, _ := gh.Comments("acme/deploys", pr.Number)
 	say("    comments on PR #%d:", pr.Number)
 	for _, c := range comments {
@@ -236,7 +219,11 @@ func Run(ctx context.Context, o Options) error {
 		return nil
 	}
 	step("Everything keeps running; Ctrl-C to stop")
-	say("    GitHub simulator API: %s   Temporal: %s   webhook: %s", gh.APIURL(), ts.FrontendAddress(), hookURL)
+	say("    status page:          %s", ep.StatusPage)
+	if ep.TemporalUI != "" {
+		say("    Temporal Web UI:      %s", ep.TemporalUI)
+	}
+	say("    GitHub simulator API: %s   Temporal frontend: %s   webhooks: %s", gh.APIURL(), ep.Temporal, hookURL)
 	sig, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-sig.Done()
@@ -376,4 +363,36 @@ func waitComment(ctx context.Context, gh *githubsim.Server, pr int, text string)
 		}
 	}
 	return fmt.Errorf("no comment saying %q on PR #%d within a minute", text, pr)
+}
+
+// config is serve's configuration for the demo: the simulator as GitHub,
+// everything else embedded in dir; secrets in files, as in production.
+func config(gh *githubsim.Server, dir string, o Options) (*cfgpkg.Config, error) {
+	token, err := gh.Token(gh.BotLogin())
+	if err != nil {
+		return nil, err
+	}
+	key, err := localsecrets.NewRandomKey()
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]string{"token": token, "webhook-secret": secret, "payload-key": "base64key://" + base64.URLEncoding.EncodeToString(key[:])}
+	for name, v := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	yaml := fmt.Sprintf(`listen: %q
+dataDir: %s
+temporal: {listen: "127.0.0.1:0", uiListen: %q}
+github:
+  apiURL: %s
+  token: file:%s
+  webhookSecrets: file:%s
+  org: acme
+payloads:
+  keys: {demo: file:%s}
+`, cmp.Or(o.Listen, "127.0.0.1:0"), dir, cmp.Or(o.UIListen, "127.0.0.1:0"), gh.APIURL(),
+		filepath.Join(dir, "token"), filepath.Join(dir, "webhook-secret"), filepath.Join(dir, "payload-key"))
+	return cfgpkg.Parse("demo.yaml", []byte(yaml))
 }

@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,10 +30,15 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 		"check run prdeploy/deploy on",
 		"success — web-7 in prod-eu: done, 3 of 3 tenants",
 		"✅ `web-7` in `prod-eu` completed: 3 tenants.",
+		"/deployments/prod-eu/web-7",
+		"Temporal Web UI: http://127.0.0.1:",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo did not say %q", want)
 		}
+	}
+	if !regexp.MustCompile(`its details link: http://localhost:\d+/deployments/prod-eu/web-7\n`).Match(out.Bytes()) {
+		t.Error("the deploy check run does not link to the status page")
 	}
 	if t.Failed() {
 		t.Log(out.String())

@@ -6,6 +6,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -52,6 +53,31 @@ const (
 	RoleWorker  = "worker"
 )
 
+// Options are how Serve runs, beyond the configuration.
+type Options struct {
+	// Role is RoleAll (default), RoleWebhook or RoleWorker.
+	Role   string
+	Logger *slog.Logger
+	// Ready is called once everything listens.
+	Ready func(Endpoints)
+	// Cluster and Probes, when set, replace the Kubernetes and
+	// Alertmanager adapters: the demo's simulated cluster.
+	Cluster workflows.Cluster
+	Probes  workflows.Prober
+}
+
+// Endpoints are where a running serve can be reached.
+type Endpoints struct {
+	// Addr is the HTTP listener's host:port.
+	Addr string
+	// StatusPage is the public URL of the status page.
+	StatusPage string
+	// TemporalUI is the Temporal Web UI's URL, if any.
+	TemporalUI string
+	// Temporal is the Temporal frontend's host:port.
+	Temporal string
+}
+
 // Run serves all roles until ctx ends, then stops gracefully.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, ready Ready) error {
 	return RunRole(ctx, cfg, RoleAll, log, ready)
@@ -59,8 +85,19 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, ready Ready)
 
 // RunRole serves one role (or all): "webhook" answers webhooks and starts
 // workflows, "worker" runs them; both need temporal.address. Every role
-// answers /healthz and /readyz.
+// answers /healthz, /readyz, /metrics and the status page.
 func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Logger, ready Ready) error {
+	o := Options{Role: role, Logger: log}
+	if ready != nil {
+		o.Ready = func(e Endpoints) { ready(e.Addr) }
+	}
+	return Serve(ctx, cfg, o)
+}
+
+// Serve runs prdeploy until ctx ends, then stops gracefully: no more
+// webhooks, then the worker drains, then Temporal stops.
+func Serve(ctx context.Context, cfg *config.Config, o Options) error {
+	role, log := cmp.Or(o.Role, RoleAll), o.Logger
 	switch role {
 	case RoleAll:
 	case RoleWebhook, RoleWorker:
@@ -88,7 +125,7 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 	}
 
 	m := metrics.New()
-	tc, uiURL, stopTemporal, err := temporalClient(ctx, cfg, log, m.TemporalHandler())
+	tc, frontend, uiURL, stopTemporal, err := temporalClient(ctx, cfg, log, m.TemporalHandler())
 	if err != nil {
 		return err
 	}
@@ -105,12 +142,20 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 	}
 	defer store.Close()
 	clients := &kube.Clients{Kubeconfig: cfg.Clusters.Kubeconfig}
-	probes := workflows.Probers{workflows.CheckPodsAvailable: &kube.PodsAvailable{Clients: clients}}
+	var cluster workflows.Cluster = &kube.Cluster{Clients: clients, Store: store}
+	probers := workflows.Probers{workflows.CheckPodsAvailable: &kube.PodsAvailable{Clients: clients}}
 	if cfg.Alerts.URL != "" {
-		probes[workflows.CheckNoCriticalAlerts] = &alerts.Client{URL: cfg.Alerts.URL}
+		probers[workflows.CheckNoCriticalAlerts] = &alerts.Client{URL: cfg.Alerts.URL}
+	}
+	var probes workflows.Prober = probers
+	if o.Cluster != nil {
+		cluster = o.Cluster
+	}
+	if o.Probes != nil {
+		probes = o.Probes
 	}
 	acts := &workflows.Activities{
-		Plans: &prepare.Preparer{Repos: gh, Store: store}, Cluster: &kube.Cluster{Clients: clients, Store: store},
+		Plans: &prepare.Preparer{Repos: gh, Store: store}, Cluster: cluster,
 		Probes: probes, Directory: gh,
 		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
 		Janitor: store, Clock: temporalx.Clock{Client: tc},
@@ -204,8 +249,8 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 	go func() { served <- srv.Serve(l) }()
 	log.Info("prdeploy is serving", "role", role, "addr", l.Addr().String(), "status_page", public+statuspage.Path,
 		"startup", time.Since(start).Round(time.Millisecond))
-	if ready != nil {
-		ready(l.Addr().String())
+	if o.Ready != nil {
+		o.Ready(Endpoints{Addr: l.Addr().String(), StatusPage: public + statuspage.Path, TemporalUI: uiURL, Temporal: frontend})
 	}
 
 	select {
@@ -225,11 +270,11 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 
 // temporalClient connects to the external Temporal cluster, or starts the
 // embedded server (and its Web UI). It returns the UI's address for links.
-func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, mh client.MetricsHandler) (client.Client, string, func(), error) {
+func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, mh client.MetricsHandler) (c client.Client, frontend, uiURL string, stop func(), err error) {
 	opts := client.Options{Namespace: cfg.Temporal.Namespace, Logger: sdklog.NewStructuredLogger(log), MetricsHandler: mh}
-	uiURL := cfg.Temporal.UIURL
+	uiURL = cfg.Temporal.UIURL
 	var stops []func()
-	stop := func() {
+	stop = func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
@@ -237,13 +282,13 @@ func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, m
 	if cfg.Temporal.Address == "" {
 		_, port, err := net.SplitHostPort(cfg.Temporal.Listen)
 		if err != nil && cfg.Temporal.Listen != "" {
-			return nil, "", nil, fmt.Errorf("temporal.listen: %w", err)
+			return nil, "", "", nil, fmt.Errorf("temporal.listen: %w", err)
 		}
 		frontend, _ := strconv.Atoi(port)
 		ts, err := devserver.Start(ctx, devserver.Options{DataDir: filepath.Join(cfg.DataDir, "temporal"), Namespace: cfg.Temporal.Namespace, Logger: log, FrontendPort: frontend,
 			Retention: time.Duration(cfg.Payloads.RetentionDays) * 24 * time.Hour})
 		if err != nil {
-			return nil, "", nil, fmt.Errorf("starting the embedded Temporal server: %w", err)
+			return nil, "", "", nil, fmt.Errorf("starting the embedded Temporal server: %w", err)
 		}
 		stops = append(stops, ts.Stop)
 		opts.HostPort = ts.FrontendAddress()
@@ -252,7 +297,7 @@ func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, m
 				Namespace: cfg.Temporal.Namespace, PublicURL: cfg.Temporal.UIURL})
 			if err != nil {
 				stop()
-				return nil, "", nil, fmt.Errorf("starting the Temporal Web UI (temporal.uiListen %s; \"off\" turns it off): %w", cfg.Temporal.UIListen, err)
+				return nil, "", "", nil, fmt.Errorf("starting the Temporal Web UI (temporal.uiListen %s; \"off\" turns it off): %w", cfg.Temporal.UIListen, err)
 			}
 			stops = append(stops, ui.Stop)
 			uiURL = ui.URL()
@@ -263,17 +308,17 @@ func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, m
 		if cfg.Temporal.TLSCert != "" || cfg.Temporal.TLSCA != "" {
 			tc, err := tlsConfig(cfg.Temporal)
 			if err != nil {
-				return nil, "", nil, err
+				return nil, "", "", nil, err
 			}
 			opts.ConnectionOptions.TLS = tc
 		}
 	}
-	c, err := client.DialContext(ctx, opts)
+	c, err = client.DialContext(ctx, opts)
 	if err != nil {
 		stop()
-		return nil, "", nil, fmt.Errorf("connecting to Temporal at %s: %w", opts.HostPort, err)
+		return nil, "", "", nil, fmt.Errorf("connecting to Temporal at %s: %w", opts.HostPort, err)
 	}
-	return c, uiURL, stop, nil
+	return c, opts.HostPort, uiURL, stop, nil
 }
 
 func tlsConfig(t config.Temporal) (*tls.Config, error) {
