@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +49,9 @@ type Options struct {
 	// Listen and UIListen are the status page's and the Temporal Web UI's
 	// addresses (default 127.0.0.1:0: free ports).
 	Listen, UIListen string
+	// Kubeconfig, when set, is a real cluster (the local control plane of
+	// hack/kube-up.sh) to deploy to instead of the simulated one.
+	Kubeconfig string
 }
 
 // Plan is the plan the demo's PR adds.
@@ -93,17 +97,22 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg, err := config(gh, dir, o)
+	opts := serve.Options{Logger: quiet, Cluster: sim.NewCluster(o.RolloutTime), Probes: sim.NewProber()}
+	var kube *realCluster
+	if o.Kubeconfig != "" {
+		if kube, err = setUpCluster(ctx, o.Kubeconfig, dir, o.Repo, "prod-eu", []string{"globex", "initech", "umbrella"}); err != nil {
+			return fmt.Errorf("setting up the cluster of %s: %w", o.Kubeconfig, err)
+		}
+		opts.Cluster, opts.Probes = nil, nil
+	}
+	cfg, err := config(gh, dir, o, kube)
 	if err != nil {
 		return err
 	}
-	cluster := sim.NewCluster(o.RolloutTime)
 	sctx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
 	ready, served := make(chan serve.Endpoints, 1), make(chan error, 1)
-	go func() {
-		served <- serve.Serve(sctx, cfg, serve.Options{Logger: quiet, Cluster: cluster, Probes: sim.NewProber(),
-			Ready: func(e serve.Endpoints) { ready <- e }})
-	}()
+	opts.Ready = func(e serve.Endpoints) { ready <- e }
+	go func() { served <- serve.Serve(sctx, cfg, opts) }()
 	defer func() {
 		stopServe()
 		<-served
@@ -128,7 +137,11 @@ func Run(ctx context.Context, o Options) error {
 		say("    Temporal Web UI: %s", ep.TemporalUI)
 	}
 	say("    webhooks:        %s (signed deliveries from the simulator); worker on task queue %q", hookURL, workflows.TaskQueue)
-	say("    cluster:         SIMULATED — each service rolls out in %v (the real Kubernetes adapters run against a local control plane in `make test`)", o.RolloutTime)
+	if kube != nil {
+		say("    cluster:         prod-eu = the local Kubernetes control plane (%s); namespaces %s created", o.Kubeconfig, strings.Join(sortedValues(kube.namespaces), ", "))
+	} else {
+		say("    cluster:         SIMULATED — each service rolls out in %v (no Kubernetes control plane here yet: `make kube-binaries` builds one; `make test` runs the real adapters against it)", o.RolloutTime)
+	}
 	say("    started in %v", time.Since(start).Round(100*time.Millisecond))
 
 	step("cy pushes deploys/web-7.yaml and opens a pull request")
@@ -211,6 +224,16 @@ func Run(ctx context.Context, o Options) error {
 	say("    comments on PR #%d:", pr.Number)
 	for _, c := range comments {
 		say("      %s: %s", c.Author, headline(c.Body))
+	}
+	if kube != nil {
+		deps, err := kube.deployments(ctx)
+		if err != nil {
+			return err
+		}
+		say("    in the cluster:")
+		for _, d := range deps {
+			say("      %s", d)
+		}
 	}
 	if final.Phase != workflows.PhaseSucceeded || deployRun.Conclusion != "success" {
 		return fmt.Errorf("the deployment ended %s (check run: %s)", final.Phase, deployRun.Conclusion)
@@ -367,7 +390,7 @@ func waitComment(ctx context.Context, gh *githubsim.Server, pr int, text string)
 
 // config is serve's configuration for the demo: the simulator as GitHub,
 // everything else embedded in dir; secrets in files, as in production.
-func config(gh *githubsim.Server, dir string, o Options) (*cfgpkg.Config, error) {
+func config(gh *githubsim.Server, dir string, o Options, kube *realCluster) (*cfgpkg.Config, error) {
 	token, err := gh.Token(gh.BotLogin())
 	if err != nil {
 		return nil, err
@@ -394,5 +417,17 @@ payloads:
   keys: {demo: file:%s}
 `, cmp.Or(o.Listen, "127.0.0.1:0"), dir, cmp.Or(o.UIListen, "127.0.0.1:0"), gh.APIURL(),
 		filepath.Join(dir, "token"), filepath.Join(dir, "webhook-secret"), filepath.Join(dir, "payload-key"))
+	if kube != nil {
+		yaml += fmt.Sprintf("clusters: {kubeconfig: %s}\n", kube.kubeconfig)
+	}
 	return cfgpkg.Parse("demo.yaml", []byte(yaml))
+}
+
+func sortedValues(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
 }
