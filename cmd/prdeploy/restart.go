@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/prdeploy/prdeploy/internal/statuspage"
 	"github.com/prdeploy/prdeploy/planner"
 	"github.com/prdeploy/prdeploy/workflows"
 )
@@ -326,9 +327,9 @@ func restartOutcome(res workflows.RestartResult, out io.Writer) error {
 		if t.Phase != workflows.TenantSucceeded {
 			failed++
 		}
-		fmt.Fprintf(&tw, "%s\t%s\t%s\n", t.Tenant, marked(t.Phase), oneLine(t.Failure))
+		fmt.Fprintf(&tw, "%s\t%s\t%s\n", t.Tenant, statuspage.Marked(t.Phase), oneLine(t.Failure))
 	}
-	if err := align(out, tw.String()); err != nil {
+	if err := statuspage.Align(out, tw.String()); err != nil {
 		return err
 	}
 	if failed > 0 {

@@ -267,7 +267,7 @@ func TestWriteView(t *testing.T) {
 		Failures: []statuspage.Failure{{Tenant: "umbrella", Phase: "paused", Reason: "rollout of web failed: ImagePullBackOff"}},
 	}
 	var b strings.Builder
-	if err := writeView(&b, v); err != nil {
+	if err := statuspage.WriteText(&b, v); err != nil {
 		t.Fatal(err)
 	}
 	want := `web-7 in prod-eu: paused [██████████░░░░░░░░░░] 2/4

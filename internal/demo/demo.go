@@ -32,6 +32,7 @@ import (
 	"github.com/prdeploy/prdeploy/internal/prepare"
 	"github.com/prdeploy/prdeploy/internal/serve"
 	"github.com/prdeploy/prdeploy/internal/sim"
+	"github.com/prdeploy/prdeploy/internal/statuspage"
 	"github.com/prdeploy/prdeploy/webhook"
 	"github.com/prdeploy/prdeploy/workflows"
 )
@@ -186,9 +187,11 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}
 	}
-	if _, err := progress(func(st workflows.Status) bool { return len(st.Gates) > 0 && !st.Gates[0].WaitingSince.IsZero() }); err != nil {
+	atGate, err := progress(func(st workflows.Status) bool { return len(st.Gates) > 0 && !st.Gates[0].WaitingSince.IsZero() })
+	if err != nil {
 		return err
 	}
+	table(out, atGate)
 
 	// The reporter posts the gate's milestone; wait for it, as people would.
 	if err := waitComment(ctx, gh, pr.Number, "waiting at gate `after-canary`"); err != nil {
@@ -218,6 +221,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	step("Done in %v: %s", time.Since(start).Round(100*time.Millisecond), final.Phase)
+	table(out, final)
 	say("    check run %s on %s: %s — %s", workflows.DeployCheckName, mergeSHA[:12], deployRun.Conclusion, deployRun.Title)
 	say("    its details link: %s", deployRun.DetailsURL)
 	comments, _ := gh.Comments("acme/deploys", pr.Number)
@@ -430,4 +434,11 @@ func sortedValues(m map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// table prints the deployment as `prdeploy status` does, indented.
+func table(out io.Writer, st workflows.Status) {
+	var b strings.Builder
+	_ = statuspage.WriteText(&b, statuspage.Build(st, statuspage.Links{}, time.Now()))
+	fmt.Fprint(out, indent(strings.TrimRight(b.String(), "\n"))+"\n")
 }
