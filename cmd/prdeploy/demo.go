@@ -13,12 +13,14 @@ func newDemoCmd() *cobra.Command {
 	var repo string
 	var rollout time.Duration
 	var nonInteractive bool
+	var listen, uiListen, kubeconfig string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the whole story on embedded defaults: PR → plan check → merge → rollout → /approve",
 		Long: `Run prdeploy end to end on this machine, with nothing to set up: an embedded
-Temporal server, a GitHub simulator holding the example GitOps repository, the
-webhook server and a worker, and a simulated cluster. The demo opens a pull
+Temporal server and its Web UI, a GitHub simulator holding the example GitOps
+repository, the webhook server, a worker and the status page (prdeploy serve),
+and a simulated cluster, or a real one with --kubeconfig. The demo opens a pull
 request with a plan, shows the plan check, merges, prints the rollout's
 progress, has SREs approve the canary gate (after two refused approvals), and
 shows how it ended. Then everything keeps running until Ctrl-C, unless
@@ -28,11 +30,15 @@ shows how it ended. Then everything keeps running until Ctrl-C, unless
 			if os.Getenv("DEMO_NONINTERACTIVE") == "1" {
 				nonInteractive = true
 			}
-			return demo.Run(cmd.Context(), demo.Options{Repo: repo, Out: cmd.OutOrStdout(), Interactive: !nonInteractive, RolloutTime: rollout})
+			return demo.Run(cmd.Context(), demo.Options{Repo: repo, Out: cmd.OutOrStdout(), Interactive: !nonInteractive, RolloutTime: rollout,
+				Listen: listen, UIListen: uiListen, Kubeconfig: kubeconfig})
 		},
 	}
 	cmd.Flags().StringVar(&repo, "repo", "examples/gitops-repo", "GitOps repository to load into the GitHub simulator")
 	cmd.Flags().DurationVar(&rollout, "rollout", 300*time.Millisecond, "how long a service takes to roll out in the simulated cluster")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address of the webhooks and the status page")
+	cmd.Flags().StringVar(&uiListen, "ui-listen", "127.0.0.1:0", "address of the Temporal Web UI")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "deploy to this cluster (e.g. hack/kube-up.sh's local control plane) instead of a simulated one")
 	cmd.Flags().BoolVar(&nonInteractive, "non-interactive", false, "exit when the story is told (DEMO_NONINTERACTIVE=1 does the same)")
 	return cmd
 }
