@@ -80,7 +80,7 @@ func TestDeployOnRealClusterAndAlertmanager(t *testing.T) {
 			Directory: h.dir,
 		}
 	})
-	cl, err := clients.For("c1")
+	cl, err := clients.For("c1", "")
 	if err != nil {
 		t.Fatal(err)
 	}

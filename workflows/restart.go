@@ -82,7 +82,7 @@ func restartOne(ctx workflow.Context, inbox *lockInbox, in RestartInput, t Servi
 	if timeout <= 0 {
 		timeout = 10 * time.Minute
 	}
-	target := CheckTarget{Deployment: in.ID, Cluster: t.Cluster, Tenant: t.Tenant, Namespace: t.Namespace, Services: []string{t.Service}}
+	target := CheckTarget{Deployment: in.ID, Cluster: t.Cluster, KubeContext: t.KubeContext, Tenant: t.Tenant, Namespace: t.Namespace, Services: []string{t.Service}}
 	failure, err := guard(ctx, checkRequests(in.Checks, target), in.Checks.Settle.D(), nil, func(c workflow.Context) error {
 		actx := workflow.WithActivityOptions(c, workflow.ActivityOptions{
 			StartToCloseTimeout: timeout, ScheduleToCloseTimeout: timeout, HeartbeatTimeout: 10 * time.Second,

@@ -88,7 +88,8 @@ func (t *tenantRun) run(ctx workflow.Context) (TenantResult, error) {
 		t.rollback(ctx)
 		return t.result(), nil
 	}
-	target := CheckTarget{Deployment: t.in.Deployment, Cluster: t.in.Assignment.Cluster, Tenant: t.status.Tenant, Namespace: t.in.Assignment.Namespace}
+	target := CheckTarget{Deployment: t.in.Deployment, Cluster: t.in.Assignment.Cluster, KubeContext: t.in.Assignment.KubeContext,
+		Tenant: t.status.Tenant, Namespace: t.in.Assignment.Namespace}
 	for _, s := range t.in.Assignment.Services {
 		target.Services = append(target.Services, s.Service)
 	}

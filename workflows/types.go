@@ -63,9 +63,12 @@ type TenantsRequest struct {
 
 // TenantAssignment is one tenant of a wave with what it gets.
 type TenantAssignment struct {
-	Tenant    string `json:"tenant"`
-	Cluster   string `json:"cluster"`
-	Namespace string `json:"namespace"`
+	Tenant  string `json:"tenant"`
+	Cluster string `json:"cluster"`
+	// KubeContext is the cluster's kubeconfig context, when fleet.yaml
+	// names one (else the context named like the cluster).
+	KubeContext string `json:"kubeContext,omitempty"`
+	Namespace   string `json:"namespace"`
 	// Services in rollout order, with their DAG level.
 	Services []ServiceTarget `json:"services"`
 }
@@ -73,13 +76,14 @@ type TenantAssignment struct {
 // ServiceTarget is one service in one tenant: everything an applier needs,
 // by reference.
 type ServiceTarget struct {
-	Deployment string `json:"deployment"`
-	Cluster    string `json:"cluster"`
-	Tenant     string `json:"tenant"`
-	Namespace  string `json:"namespace"`
-	Service    string `json:"service"`
-	Image      string `json:"image"`
-	Level      int    `json:"level"`
+	Deployment  string `json:"deployment"`
+	Cluster     string `json:"cluster"`
+	KubeContext string `json:"kubeContext,omitempty"`
+	Tenant      string `json:"tenant"`
+	Namespace   string `json:"namespace"`
+	Service     string `json:"service"`
+	Image       string `json:"image"`
+	Level       int    `json:"level"`
 	// ManifestRef and ManifestDigest point at the rendered manifests in the
 	// payload store.
 	ManifestRef    string `json:"manifestRef,omitempty"`
@@ -112,11 +116,12 @@ type SnapshotRef struct {
 
 // CheckTarget is what a safety check looks at.
 type CheckTarget struct {
-	Deployment string   `json:"deployment"`
-	Cluster    string   `json:"cluster"`
-	Tenant     string   `json:"tenant"`
-	Namespace  string   `json:"namespace"`
-	Services   []string `json:"services"`
+	Deployment  string   `json:"deployment"`
+	Cluster     string   `json:"cluster"`
+	KubeContext string   `json:"kubeContext,omitempty"`
+	Tenant      string   `json:"tenant"`
+	Namespace   string   `json:"namespace"`
+	Services    []string `json:"services"`
 	// Matchers for noCriticalAlerts, placeholders already filled in.
 	Matchers      []string `json:"matchers,omitempty"`
 	MinReadyRatio float64  `json:"minReadyRatio,omitempty"`

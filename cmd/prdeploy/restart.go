@@ -157,7 +157,8 @@ func loadFleet(dir string, errOut io.Writer) (*planner.Fleet, error) {
 // the cluster, running the service, with its namespace. Errors name the
 // unknown cluster, service or tenant and what is known.
 func restartTargets(f *planner.Fleet, req restartRequest) ([]workflows.ServiceTarget, error) {
-	if _, ok := f.Cluster(req.Cluster); !ok {
+	cluster, ok := f.Cluster(req.Cluster)
+	if !ok {
 		return nil, invalidError{fmt.Sprintf("unknown cluster %q; known: %s", req.Cluster, strings.Join(f.ClusterNames(), ", "))}
 	}
 	if _, ok := f.Service(req.Service); !ok {
@@ -173,7 +174,7 @@ func restartTargets(f *planner.Fleet, req restartRequest) ([]workflows.ServiceTa
 		}
 	}
 	target := func(t planner.FleetTenant) workflows.ServiceTarget {
-		return workflows.ServiceTarget{Cluster: req.Cluster, Tenant: t.Name, Namespace: t.Namespace, Service: req.Service}
+		return workflows.ServiceTarget{Cluster: req.Cluster, KubeContext: cluster.KubeContext, Tenant: t.Name, Namespace: t.Namespace, Service: req.Service}
 	}
 	var out []workflows.ServiceTarget
 	if req.All {

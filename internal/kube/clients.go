@@ -76,7 +76,7 @@ type Clients struct {
 	Contexts map[string]string
 
 	mu        sync.Mutex
-	byCluster map[string]*Client
+	byCluster map[string]*Client // by cluster and context
 }
 
 // ContextsOf maps each cluster of the fleet to its kubeConfig context
@@ -89,16 +89,16 @@ func ContextsOf(f *planner.Fleet) map[string]string {
 	return m
 }
 
-// For returns the cluster's client, opening it on first use.
-func (cs *Clients) For(cluster string) (*Client, error) {
+// For returns the cluster's client, opening it on first use. kubeContext
+// is fleet.yaml's kubeContext for the cluster, carried by the target; when
+// empty, Contexts says, else the context named like the cluster.
+func (cs *Clients) For(cluster, kubeContext string) (*Client, error) {
+	ctxName := cmp.Or(kubeContext, cs.Contexts[cluster], cluster)
+	key := cluster + "\x00" + ctxName
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if c, ok := cs.byCluster[cluster]; ok {
+	if c, ok := cs.byCluster[key]; ok {
 		return c, nil
-	}
-	ctxName := cs.Contexts[cluster]
-	if ctxName == "" {
-		ctxName = cluster
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if cs.Kubeconfig != "" {
@@ -115,6 +115,6 @@ func (cs *Clients) For(cluster string) (*Client, error) {
 	if cs.byCluster == nil {
 		cs.byCluster = map[string]*Client{}
 	}
-	cs.byCluster[cluster] = c
+	cs.byCluster[key] = c
 	return c, nil
 }

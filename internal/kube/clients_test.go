@@ -52,18 +52,28 @@ tenants: [{name: acme, cluster: prod-eu, namespace: acme}]
 		t.Fatal(err)
 	}
 	cs := &Clients{Kubeconfig: path, Contexts: ContextsOf(fleet)}
-	eu, err := cs.For("prod-eu")
+	eu, err := cs.For("prod-eu", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	us, err := cs.For("prod-us")
+	us, err := cs.For("prod-us", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := cs.For("prod-eu"); again != eu || eu == us {
+	if again, _ := cs.For("prod-eu", ""); again != eu || eu == us {
 		t.Fatal("one client per cluster, reused")
 	}
-	_, err = cs.For("prod-ap")
+	// A target carries its fleet's kubeContext: it wins over Contexts,
+	// which serve does not know.
+	bare := &Clients{Kubeconfig: path}
+	host := func(c *Client) string { return c.Typed.CoreV1().RESTClient().Get().URL().Host }
+	if c, err := bare.For("prod-eu", "prod-eu-admin"); err != nil || host(c) != "127.0.0.1:1" || host(us) != "127.0.0.1:2" {
+		t.Fatalf("the target's kubeContext: %v", err)
+	}
+	if _, err := bare.For("prod-eu", ""); err == nil || !strings.Contains(err.Error(), `kubeconfig context "prod-eu"`) {
+		t.Fatalf("without a kubeContext, the context named like the cluster: %v", err)
+	}
+	_, err = cs.For("prod-ap", "")
 	if err == nil || !strings.Contains(err.Error(), `cluster prod-ap: kubeconfig context "prod-ap"`) {
 		t.Fatalf("missing context: %v", err)
 	}

@@ -22,7 +22,7 @@ import (
 
 // ClientSource gives the client of a cluster (*Clients).
 type ClientSource interface {
-	For(cluster string) (*Client, error)
+	For(cluster, kubeContext string) (*Client, error)
 }
 
 // Cluster is workflows.Cluster on real clusters: it reads a target's
@@ -99,7 +99,7 @@ func (c *Cluster) manifests(ctx context.Context, t workflows.ServiceTarget) ([]*
 }
 
 func (c *Cluster) client(t workflows.ServiceTarget) (*Client, error) {
-	cl, err := c.Clients.For(t.Cluster)
+	cl, err := c.Clients.For(t.Cluster, t.KubeContext)
 	if err != nil {
 		return nil, workflows.Permanent(err)
 	}

@@ -42,7 +42,7 @@ func newClient(t *testing.T) *Client {
 // oneCluster gives the same client for every cluster name.
 type oneCluster struct{ c *Client }
 
-func (o oneCluster) For(string) (*Client, error) { return o.c, nil }
+func (o oneCluster) For(string, string) (*Client, error) { return o.c, nil }
 
 // service renders a tenant's "web" service as the planner would: its
 // namespace, a config map and a 3-replica Deployment, labelled.

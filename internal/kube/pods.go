@@ -36,7 +36,7 @@ var _ workflows.Prober = (*PodsAvailable)(nil)
 // Probe runs the check once (four list requests: three workload kinds and
 // the namespace's pods).
 func (p *PodsAvailable) Probe(ctx context.Context, _ string, t workflows.CheckTarget) (workflows.CheckResult, error) {
-	cl, err := p.Clients.For(t.Cluster)
+	cl, err := p.Clients.For(t.Cluster, t.KubeContext)
 	if err != nil {
 		return workflows.CheckResult{}, workflows.Permanent(err)
 	}

@@ -50,6 +50,9 @@ var _ workflows.PlanSource = (*Preparer)(nil)
 // and where each tenant's service manifests are.
 type stored struct {
 	Plan *planner.ExecutionPlan `json:"plan"`
+	// KubeContext is the cluster's kubeconfig context (fleet.yaml's
+	// kubeContext) when the fleet names one.
+	KubeContext string `json:"kubeContext,omitempty"`
 	// Manifests by "tenant/service".
 	Manifests map[string]payload.Ref `json:"manifests"`
 }
@@ -117,6 +120,9 @@ func (p *Preparer) Prepare(ctx context.Context, req workflows.DeployRequest) (wo
 		return none, workflows.Permanent(fmt.Errorf("rendering %s: %w", req.PlanPath, err))
 	}
 	st := &stored{Plan: cut, Manifests: map[string]payload.Ref{}}
+	if c, ok := repo.Fleet.Cluster(req.Cluster); ok {
+		st.KubeContext = c.KubeContext
+	}
 	for _, w := range cut.Waves {
 		for _, t := range w.Tenants {
 			for _, name := range t.Services {
@@ -208,10 +214,17 @@ func (p *Preparer) Tenants(ctx context.Context, req workflows.TenantsRequest) ([
 		}
 		p.remember(req.PlanRef, st)
 	}
-	return workflows.Assign(st.Plan, req, func(tenant, service string) (string, string) {
+	out := workflows.Assign(st.Plan, req, func(tenant, service string) (string, string) {
 		r := st.Manifests[tenant+"/"+service]
 		return r.Key, r.Digest
-	}), nil
+	})
+	for i := range out {
+		out[i].KubeContext = st.KubeContext
+		for j := range out[i].Services {
+			out[i].Services[j].KubeContext = st.KubeContext
+		}
+	}
+	return out, nil
 }
 
 func short(sha string) string {

@@ -43,7 +43,13 @@ func at(s string) func() time.Time {
 func TestPrepareStoresEveryManifestEncrypted(t *testing.T) {
 	ctx := context.Background()
 	// Another plan's mistake does not block this deploy.
-	repos, sha := exampleRepo(t, map[string]string{"deploys/broken.yaml": "apiVersion: prdeploy.dev/v1\nkind: DeployPlan\nmetadata: {name: broken}\nspec: {}\n"})
+	// The fleet names prod-eu's kubeconfig context eu-admin.
+	fleet, err := os.ReadFile("../../examples/gitops-repo/fleet.yaml")
+	if err != nil || !strings.Contains(string(fleet), "kubeContext: prod-eu\n") {
+		t.Fatalf("fleet: %v", err)
+	}
+	repos, sha := exampleRepo(t, map[string]string{"deploys/broken.yaml": "apiVersion: prdeploy.dev/v1\nkind: DeployPlan\nmetadata: {name: broken}\nspec: {}\n",
+		"fleet.yaml": strings.Replace(string(fleet), "kubeContext: prod-eu\n", "kubeContext: eu-admin\n", 1)})
 	store, err := payload.OpenMemory(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +76,13 @@ func TestPrepareStoresEveryManifestEncrypted(t *testing.T) {
 			t.Fatalf("wave %s: %d tenants, summary says %d", ws.Name, len(page), ws.Tenants)
 		}
 		for _, a := range page {
+			if a.KubeContext != "eu-admin" { // fleet.yaml's kubeContext for prod-eu
+				t.Fatalf("%s: kube context %q", a.Tenant, a.KubeContext)
+			}
 			for _, s := range a.Services {
+				if s.KubeContext != a.KubeContext {
+					t.Fatalf("%s/%s: kube context %q", a.Tenant, s.Service, s.KubeContext)
+				}
 				yaml, err := store.Get(ctx, payload.Ref{Key: s.ManifestRef, Digest: s.ManifestDigest})
 				if err != nil {
 					t.Fatalf("%s/%s: %v", a.Tenant, s.Service, err)
