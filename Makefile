@@ -17,9 +17,10 @@ help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build bin/prdeploy
-	$(GO) build -o $(BIN)/prdeploy ./cmd/prdeploy
+	@echo "==> Building $(BIN)/prdeploy (the first build downloads the Go modules and compiles the embedded Temporal server: a few minutes; later builds are cached)"
+	@$(GO) build -o $(BIN)/prdeploy ./cmd/prdeploy
 
-deps: ## Install the Debian packages tests need (Alertmanager, openssl, python3, git) if missing
+deps: ## Install the Debian packages tests need (Alertmanager, openssl, python3, git, chromium) if missing
 	@bash hack/deps.sh
 
 test: deps kube-binaries ## Run every test (what CI runs), real control plane and Alertmanager included
