@@ -167,6 +167,7 @@ type ApplyOutcome struct {
 // target's manifests. One activity for both keeps a service's history
 // short; Cluster.Snapshot's idempotence keeps a retry safe.
 func (a *Activities) Apply(ctx context.Context, req ApplyRequest) (ApplyOutcome, error) {
+	defer alive(ctx, 5*time.Second)()
 	var out ApplyOutcome
 	if req.Snapshot != nil {
 		out.Snapshot = *req.Snapshot
@@ -180,6 +181,32 @@ func (a *Activities) Apply(ctx context.Context, req ApplyRequest) (ApplyOutcome,
 	r, err := a.Cluster.Apply(ctx, req.Target)
 	out.Applied = r
 	return out, classify(err)
+}
+
+// alive heartbeats every interval until the returned func is called: an
+// activity with nothing to report but a heartbeat timeout, so that a
+// worker that dies in the middle of it is noticed within that timeout
+// rather than its start-to-close timeout.
+func alive(ctx context.Context, every time.Duration) func() {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // WaitRollout waits for the rollout, heartbeating its progress.

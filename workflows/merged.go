@@ -70,6 +70,9 @@ type CommentRequest struct {
 	Repo string `json:"repo"`
 	PR   int    `json:"pr"`
 	Body string `json:"body"`
+	// Key, when set, makes the comment one per PR and key (a hidden
+	// marker), so a retried activity does not post it twice.
+	Key string `json:"key,omitempty"`
 }
 
 // MergedPR starts, for every plan the merge added or changed, one
@@ -128,7 +131,7 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 	sort.Strings(lines)
 	body := fmt.Sprintf("### prdeploy: merged at `%s`\n\n%s\n\nProgress is on the **prdeploy/deploy** check run of the merge commit. Commands: `/approve`, `/pause`, `/resume`, `/rollback`, `/cancel`, `/status`.\n",
 		short12(in.MergeSHA), strings.Join(lines, "\n"))
-	err := workflow.ExecuteActivity(actx, (*Activities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body}).Get(ctx, nil)
+	err := workflow.ExecuteActivity(actx, (*Activities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
 	return res, err
 }
 
@@ -140,5 +143,20 @@ func (a *Activities) PlansInMerge(ctx context.Context, repo, mergeSHA string) ([
 
 // Comment adds a comment to a pull request.
 func (a *Activities) Comment(ctx context.Context, req CommentRequest) error {
+	if req.Key != "" {
+		return classify(a.Comments.UpsertComment(ctx, req.Repo, req.PR, req.Key, req.Body))
+	}
 	return classify(a.Comments.Reply(ctx, req.Repo, req.PR, req.Body))
+}
+
+// commentKey makes a comment key of parts: characters a key cannot hold
+// become '-'.
+func commentKey(parts ...string) string {
+	k := []rune(strings.Join(parts, ":"))
+	for i, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:/@-", r)) {
+			k[i] = '-'
+		}
+	}
+	return string(k[:min(len(k), 100)])
 }

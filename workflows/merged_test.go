@@ -26,6 +26,7 @@ type recordingHost struct {
 	runs      map[string]workflows.CheckRun // by external id
 	publishes int
 	comments  []string
+	keyed     map[string]int // comment key → index in comments
 	reactions map[int64][]string
 }
 
@@ -40,7 +41,21 @@ func (h *recordingHost) PublishCheckRun(_ context.Context, c workflows.CheckRun)
 	return 1, nil
 }
 
-func (h *recordingHost) UpsertComment(context.Context, string, int, string, string) error { return nil }
+// UpsertComment keeps one comment per key, edited in place.
+func (h *recordingHost) UpsertComment(_ context.Context, _ string, _ int, key, body string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if i, ok := h.keyed[key]; ok {
+		h.comments[i] = body
+		return nil
+	}
+	if h.keyed == nil {
+		h.keyed = map[string]int{}
+	}
+	h.keyed[key] = len(h.comments)
+	h.comments = append(h.comments, body)
+	return nil
+}
 func (h *recordingHost) React(_ context.Context, _ string, id int64, reaction string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -216,7 +216,8 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 		if in.Source != SourceComment {
 			body = fmt.Sprintf("@%s (%s): %s", in.Actor, in.Source, body)
 		}
-		if err := a.Comments.Reply(ctx, in.Repo, in.PR, body); err != nil {
+		// One reply per command, even when this activity is retried.
+		if err := a.Comments.UpsertComment(ctx, in.Repo, in.PR, commentKey("reply", in.Source, fmt.Sprint(in.SourceID)), body); err != nil {
 			return out, classify(err)
 		}
 	}

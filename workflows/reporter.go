@@ -43,9 +43,11 @@ type StatusSource interface {
 // Orchestration's status query: the Orchestration's own history pays
 // nothing for reporting, and the reporter's stays a handful of events.
 func ReportDeployment(ctx workflow.Context, in ReportInput) error {
+	// It heartbeats every poll: a worker that dies is noticed within the
+	// heartbeat timeout and the reporter resumes on another.
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 90 * 24 * time.Hour,
-		HeartbeatTimeout:    time.Minute,
+		HeartbeatTimeout:    max(20*time.Second, 4*cmp.Or(in.Every, DefaultReportEvery)),
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
 	})
 	return workflow.ExecuteActivity(actx, (*Activities).PublishReports, in).Get(ctx, nil)
@@ -119,7 +121,11 @@ func (a *Activities) publish(ctx context.Context, in ReportInput, st Status, p *
 		if slices.Contains(p.Milestones, m.ID) {
 			continue
 		}
-		if err := a.Comments.Reply(ctx, req.Repo, req.PR, m.Body); err != nil {
+		// Keyed by a hidden marker: a reporter retried before its last
+		// heartbeat reached Temporal finds the comment instead of posting
+		// it again.
+		key := commentKey("milestone", req.Cluster+"/"+req.DeploymentID, m.ID)
+		if err := a.Comments.UpsertComment(ctx, req.Repo, req.PR, key, m.Body); err != nil {
 			return fmt.Errorf("commenting %s: %w", m.ID, err)
 		}
 		p.Milestones = append(p.Milestones, m.ID)

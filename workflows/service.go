@@ -19,6 +19,10 @@ func DeployService(ctx workflow.Context, in ServiceInput) (ServiceResult, error)
 	var res ServiceResult
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
+		// Apply heartbeats while it runs: a worker killed in the middle
+		// of it is noticed in seconds, and the retry applies again
+		// (idempotent: server-side apply of the same manifests).
+		HeartbeatTimeout: 20 * time.Second,
 		// Apply is short: wait for it to stop before anyone rolls back.
 		WaitForCancellation: true,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 10},

@@ -74,8 +74,11 @@ func TestGitHubAppAuthenticationWithGhinstallation(t *testing.T) {
 	if _, _, err := badClient.Apps.ListInstallations(bg, nil); !isStatus(err, http.StatusUnauthorized) {
 		t.Errorf("JWT from another key: %v", err)
 	}
-	// An installation token is not an App JWT.
+	// An installation token is not an App JWT, nor a user (GET /user).
 	tok := try(s.InstallationToken(insts[0].GetID())).must(t)
+	if _, _, err := client(t, s, tok).Users.Get(bg, ""); !isStatus(err, http.StatusForbidden) {
+		t.Errorf("installation token on /user: %v", err)
+	}
 	if _, _, err := client(t, s, tok).Apps.ListInstallations(bg, nil); !isStatus(err, http.StatusUnauthorized) {
 		t.Errorf("installation token on /app: %v", err)
 	}

@@ -33,6 +33,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("/repos/{owner}/{repo}/issues/{rest...}", s.issuesDispatch)
 	m.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{username}/permission", s.getPermission)
 	m.HandleFunc("GET /users/{username}", s.getUser)
+	m.HandleFunc("GET /user", s.getAuthenticatedUser)
 	m.HandleFunc("GET /orgs/{org}/members/{username}", s.checkOrgMember)
 	m.HandleFunc("GET /orgs/{org}/teams", s.listTeams)
 	m.HandleFunc("GET /orgs/{org}/teams/{slug}", s.getTeam)
@@ -184,6 +185,23 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.userJSON(u))
+}
+
+// getAuthenticatedUser is GET /user: the user of a personal token. An
+// installation token or the App's JWT are refused, as GitHub does.
+func (s *Server) getAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
+	id := requestIdentity(r)
+	switch {
+	case id.app || id.inst != nil:
+		writeError(w, http.StatusForbidden, "Resource not accessible by integration", "https://docs.github.com/rest/users/users#get-the-authenticated-user")
+		return
+	case id.user == nil || id.key == "anonymous":
+		writeError(w, http.StatusUnauthorized, "Requires authentication", "https://docs.github.com/rest/users/users#get-the-authenticated-user")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	writeJSON(w, http.StatusOK, s.userJSON(id.user))
 }
 
 func (s *Server) getRateLimit(w http.ResponseWriter, r *http.Request) {
