@@ -22,6 +22,7 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	}
 	for _, want := range []string{
 		"check run prdeploy/plan: success — 1 plan ready to deploy",
+		"prdeploy[bot]: ### prdeploy: 1 plan ready to deploy",
 		"gate after-canary waits",
 		"dan  \"/approve\"",
 		"needs a member of @acme/sre; you are not",
