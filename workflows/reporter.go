@@ -78,14 +78,22 @@ func (a *Activities) PublishReports(ctx context.Context, in ReportInput) error {
 	req := in.Request
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	// Once the deployment has closed, a chat that could not be brought up
+	// to date (Slack down) gets a few more polls before the reporter ends.
+	const chatTriesAfterClose = 12
+	chatTries := 0
 	for {
 		st, closed, err := a.Statuses.DeploymentStatus(ctx, req.Cluster, req.DeploymentID)
 		if err == nil {
-			if err := a.publish(ctx, in, st, &p); err != nil {
+			chatCurrent, err := a.publish(ctx, in, st, &p)
+			if err != nil {
 				return classify(err)
 			}
-			if closed {
+			if closed && (chatCurrent || chatTries >= chatTriesAfterClose) {
 				return nil
+			}
+			if closed {
+				chatTries++
 			}
 		}
 		activity.RecordHeartbeat(ctx, p)
@@ -97,25 +105,27 @@ func (a *Activities) PublishReports(ctx context.Context, in ReportInput) error {
 	}
 }
 
-func (a *Activities) publish(ctx context.Context, in ReportInput, st Status, p *reportProgress) error {
+// publish writes the report everywhere; chatCurrent says whether the chat
+// (which never fails the reporter) is up to date.
+func (a *Activities) publish(ctx context.Context, in ReportInput, st Status, p *reportProgress) (chatCurrent bool, err error) {
 	req := in.Request
 	links := ReportLinks{StatusPage: in.StatusURL}
 	if a.Links != nil {
 		links = a.Links.ReportLinks(DeploymentRef{Cluster: req.Cluster, Deployment: req.DeploymentID})
 	}
 	r := BuildReport(st, links)
-	a.publishChat(ctx, in, st, r, p)
+	chatCurrent = a.publishChat(ctx, in, st, r, p)
 	if key := reportKey(r); key != p.Published {
 		id, err := a.CheckRuns.PublishCheckRun(ctx, CheckRun{Repo: req.Repo, HeadSHA: req.SHA, Name: DeployCheckName,
 			ExternalID: DeployWorkflowID(req.Cluster, req.DeploymentID), DetailsURL: links.StatusPage, Report: r})
 		if err != nil {
-			return fmt.Errorf("publishing the deploy check: %w", err)
+			return chatCurrent, fmt.Errorf("publishing the deploy check: %w", err)
 		}
 		p.Published, p.CheckRunID = key, id
 		activity.RecordHeartbeat(ctx, *p)
 	}
 	if req.PR == 0 {
-		return nil
+		return chatCurrent, nil
 	}
 	for _, m := range Milestones(st) {
 		if slices.Contains(p.Milestones, m.ID) {
@@ -126,12 +136,12 @@ func (a *Activities) publish(ctx context.Context, in ReportInput, st Status, p *
 		// it again.
 		key := commentKey("milestone", req.Cluster+"/"+req.DeploymentID, m.ID)
 		if err := a.Comments.UpsertComment(ctx, req.Repo, req.PR, key, m.Body); err != nil {
-			return fmt.Errorf("commenting %s: %w", m.ID, err)
+			return chatCurrent, fmt.Errorf("commenting %s: %w", m.ID, err)
 		}
 		p.Milestones = append(p.Milestones, m.ID)
 		activity.RecordHeartbeat(ctx, *p)
 	}
-	return nil
+	return chatCurrent, nil
 }
 
 // Milestone is a PR comment worth one notification.
@@ -209,10 +219,10 @@ func (a *Activities) chatChannel(st Status, cluster string) string {
 // publishChat keeps the deployment's chat message and thread current. The
 // chat service being down or slow never fails or stalls the deployment
 // (nor the check run): an error is logged, and the next tick catches up.
-func (a *Activities) publishChat(ctx context.Context, in ReportInput, st Status, r Report, p *reportProgress) {
+func (a *Activities) publishChat(ctx context.Context, in ReportInput, st Status, r Report, p *reportProgress) (current bool) {
 	channel := a.chatChannel(st, in.Request.Cluster)
 	if a.Chat == nil || channel == "" {
-		return
+		return true
 	}
 	log := activity.GetLogger(ctx)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -249,7 +259,7 @@ func (a *Activities) publishChat(ctx context.Context, in ReportInput, st Status,
 		ref, err := a.Chat.UpsertMessage(cctx, m)
 		if err != nil {
 			log.Warn("chat message not updated; will retry", "deployment", m.Deployment, "error", err)
-			return
+			return false
 		}
 		p.Chat, p.ChatPublished = ref, key
 	}
@@ -259,8 +269,9 @@ func (a *Activities) publishChat(ctx context.Context, in ReportInput, st Status,
 		}
 		if err := a.Chat.Reply(cctx, p.Chat, ms.Body); err != nil {
 			log.Warn("chat milestone not posted; will retry", "deployment", m.Deployment, "milestone", ms.ID, "error", err)
-			return
+			return false
 		}
 		p.ChatMilestones = append(p.ChatMilestones, ms.ID)
 	}
+	return true
 }

@@ -202,17 +202,19 @@ func TestSlackApprovals(t *testing.T) {
 	// A stale button: the gate is passed.
 	click("U0ANA", "signing-secret", 0)
 	answered(4, "refused")
-	h.eventually("the message to show the end", 30*time.Second, func() bool {
-		msgs, _, _ := fs.state()
+	// The message is updated, then the thread's milestone is posted: wait
+	// for both.
+	h.eventually("the message and its thread to show the end", 30*time.Second, func() bool {
+		msgs, replies, _ := fs.state()
 		for _, m := range msgs {
 			if strings.Contains(m, "done, 3 of 3 tenants") {
-				return len(msgs) == 1
+				return len(msgs) == 1 && strings.Contains(strings.Join(replies, "\n"), "completed: 3 tenants")
 			}
 		}
 		return false
 	})
 	_, replies, _ := fs.state()
-	if len(replies) == 0 || !strings.Contains(strings.Join(replies, "\n"), "completed: 3 tenants") {
+	if n := strings.Count(strings.Join(replies, "\n"), "completed: 3 tenants"); n != 1 {
 		t.Fatalf("thread replies: %q", replies)
 	}
 }
