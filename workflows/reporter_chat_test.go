@@ -67,7 +67,9 @@ func (c *outageChat) GitHubLogin(context.Context, string) (string, bool, error) 
 
 type nopCheckRuns struct{}
 
-func (nopCheckRuns) PublishCheckRun(context.Context, workflows.CheckRun) (int64, error) { return 1, nil }
+func (nopCheckRuns) PublishCheckRun(context.Context, workflows.CheckRun) (int64, error) {
+	return 1, nil
+}
 
 // TestReporterCatchesUpWithChatAfterTheEnd: the reporter first sees a
 // deployment already finished while Slack is down; it keeps polling (it
