@@ -45,7 +45,7 @@ func (f *temporalFlags) dial(cmd *cobra.Command) (client.Client, error) {
 		if _, err := os.Stat(f.config); err != nil {
 			return nil, usageError{fmt.Errorf("cannot read the configuration %s: %w; give --config FILE, or --temporal-address host:port", f.config, err)}
 		}
-		c, err := config.Load(f.config)
+		c, err := config.LoadClient(f.config)
 		if err != nil {
 			return nil, fmt.Errorf("%w\n(the configuration of `prdeploy serve` is read to find Temporal; --temporal-address host:port skips it)", err)
 		}

@@ -134,9 +134,24 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
+// LoadClient reads a configuration file for a command that only talks to
+// Temporal (prdeploy status, restart): checked like Load, except that the
+// secrets, which it does not use, need not be readable here.
+func LoadClient(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(path, data, false)
+}
+
 // Parse reads and checks a configuration, applying defaults. Errors name
 // the key, what is wrong, and an example.
-func Parse(file string, data []byte) (*Config, error) {
+func Parse(file string, data []byte) (*Config, error) { return parse(file, data, true) }
+
+// parse checks the configuration; readSecrets also checks that every
+// secret can be read (not only that it names where it is).
+func parse(file string, data []byte, readSecrets bool) (*Config, error) {
 	var c Config
 	pos, errs := planner.Decode(file, data, &c)
 	add := func(path, format string, args ...any) {
@@ -144,6 +159,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	}
 	secret := func(path string, s Secret) {
 		if s == "" {
+			return
+		}
+		if kind, _, _ := strings.Cut(string(s), ":"); !readSecrets && (kind == "env" || kind == "file") {
 			return
 		}
 		if _, err := s.Value(); err != nil {

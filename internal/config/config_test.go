@@ -140,3 +140,21 @@ payloads: {bucket: "mem://", keys: {k1: env:TEST_KEY}}
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestLoadClientNeedsNoSecrets: prdeploy status reads serve's file in a
+// shell without serve's secrets; an inline secret is still refused.
+func TestLoadClientNeedsNoSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "prdeploy.yaml")
+	os.WriteFile(path, []byte(good), 0o600)
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "environment variable TEST_WEBHOOK_SECRET is not set") {
+		t.Fatalf("serve's Load: %v", err)
+	}
+	c, err := LoadClient(path)
+	if err != nil || c.Temporal.Listen != "127.0.0.1:7233" {
+		t.Fatalf("LoadClient: %v", err)
+	}
+	os.WriteFile(path, []byte(strings.Replace(good, "env:TEST_WEBHOOK_SECRET", "inline-s3cret", 1)), 0o600)
+	if _, err := LoadClient(path); err == nil || !strings.Contains(err.Error(), "never inline") {
+		t.Fatalf("an inline secret: %v", err)
+	}
+}
