@@ -247,6 +247,12 @@ func (c *Client) Reply(ctx context.Context, thread workflows.ChatRef, text strin
 	if body == "" {
 		return badInput("slack: reply in %s/%s: empty text", thread.Channel, thread.TS)
 	}
+	// A reporter retried after a crash may reply again: a reply already in
+	// the thread is not posted twice. When the thread cannot be read (the
+	// app lacks channels:history, Slack is down), the reply is posted.
+	if c.inThread(ctx, thread, body) {
+		return nil
+	}
 	return c.call(ctx, methodPost, fmt.Sprintf("slack chat.postMessage in thread %s of %s", thread.TS, thread.Channel), false, func(ctx context.Context) error {
 		_, _, err := c.api.PostMessageContext(ctx, thread.Channel,
 			slackapi.MsgOptionText(body, false),
@@ -254,6 +260,26 @@ func (c *Client) Reply(ctx context.Context, thread workflows.ChatRef, text strin
 			slackapi.MsgOptionDisableLinkUnfurl())
 		return err
 	})
+}
+
+// inThread says whether the thread already holds a reply with this text
+// (the first 200 replies are read).
+func (c *Client) inThread(ctx context.Context, thread workflows.ChatRef, text string) bool {
+	var msgs []slackapi.Message
+	err := c.try(ctx, "slack conversations.replies", true, func(ctx context.Context) error {
+		var err error
+		msgs, _, _, err = c.api.GetConversationRepliesContext(ctx, &slackapi.GetConversationRepliesParameters{ChannelID: thread.Channel, Timestamp: thread.TS, Limit: 200})
+		return err
+	})
+	if err != nil {
+		return false
+	}
+	for _, m := range msgs {
+		if m.Timestamp != thread.TS && m.Text == text {
+			return true
+		}
+	}
+	return false
 }
 
 // maxResponseAnswer bounds what is read of a response_url's answer.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -365,6 +366,35 @@ func TestReply(t *testing.T) {
 	}
 	if err := c.Reply(ctx, workflows.ChatRef{Channel: "C0DEPLOYS"}, "x"); !isPermanent(err) {
 		t.Errorf("reply without ts: %v", err)
+	}
+}
+
+// TestReplyIsNotPostedTwice: a reply already in the thread (a reporter
+// retried after a crash says it again) is not posted again; a thread that
+// cannot be read does not stop the reply.
+func TestReplyIsNotPostedTwice(t *testing.T) {
+	f := newFakeSlack(t)
+	c := f.client(t, Config{})
+	ctx := context.Background()
+	parent := f.postMessage(nil, url.Values{"channel": {"C0DEPLOYS"}, "text": {"web-7 in prod-eu"}}).(map[string]any)
+	thread := workflows.ChatRef{Channel: "C0DEPLOYS", TS: parent["ts"].(string)}
+	for range 2 {
+		if err := c.Reply(ctx, thread, "🚀 `web-7` in `prod-eu` started"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(f.calls("chat.postMessage")); n != 1 {
+		t.Fatalf("the same reply was posted %d times", n)
+	}
+	if err := c.Reply(ctx, thread, "✅ `web-7` in `prod-eu` completed"); err != nil {
+		t.Fatal(err)
+	}
+	f.fail("conversations.replies", 2, http.StatusInternalServerError, "", nil)
+	if err := c.Reply(ctx, thread, "↩️ rolled back"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.calls("chat.postMessage")); n != 3 {
+		t.Fatalf("%d posts, want 3 (a new reply, and one while the thread could not be read)", n)
 	}
 }
 

@@ -72,6 +72,7 @@ func newFakeSlack(t testing.TB) *fakeSlack {
 		c.Handle("/chat.update", f.handle("chat.update", f.update))
 		c.Handle("/users.lookupByEmail", f.handle("users.lookupByEmail", f.lookupByEmail))
 		c.Handle("/users.info", f.handle("users.info", f.usersInfo))
+		c.Handle("/conversations.replies", f.handle("conversations.replies", f.replies))
 	})
 	f.Start()
 	t.Cleanup(f.Stop)
@@ -186,6 +187,26 @@ func (f *fakeSlack) update(_ http.ResponseWriter, form url.Values) any {
 	}
 	f.messages[ch+"/"+ts] = form
 	return map[string]any{"ok": true, "channel": ch, "ts": ts, "text": form.Get("text")}
+}
+
+// replies answers conversations.replies: the thread's parent, then its
+// replies in order, as Slack does.
+func (f *fakeSlack) replies(_ http.ResponseWriter, form url.Values) any {
+	ch, ts := form.Get("channel"), form.Get("ts")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	parent, ok := f.messages[ch+"/"+ts]
+	if !ok {
+		return slackErr("thread_not_found")
+	}
+	msgs := []map[string]any{{"type": "message", "ts": ts, "text": parent.Get("text")}}
+	for seq := 1; seq <= f.seq; seq++ {
+		rts := fmt.Sprintf("1700000000.%06d", seq)
+		if m, ok := f.messages[ch+"/"+rts]; ok && m.Get("thread_ts") == ts {
+			msgs = append(msgs, map[string]any{"type": "message", "ts": rts, "thread_ts": ts, "text": m.Get("text")})
+		}
+	}
+	return map[string]any{"ok": true, "messages": msgs, "has_more": false}
 }
 
 // deleteMessages forgets every message, as if someone deleted them.
