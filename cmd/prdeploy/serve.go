@@ -14,6 +14,7 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var file, role string
+	var temporal config.Temporal
 	cmd := &cobra.Command{
 		Use:   "serve --config prdeploy.yaml",
 		Short: "Run the webhook server and the worker (and the embedded Temporal server unless one is configured)",
@@ -24,7 +25,7 @@ SIGTERM or Ctrl-C stops it gracefully: no more webhooks, the worker drains,
 then Temporal stops. See examples/prdeploy.yaml for every option.`,
 		Args: wrapArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(file)
+			cfg, err := config.LoadWith(file, temporal)
 			if err != nil {
 				return err
 			}
@@ -35,6 +36,12 @@ then Temporal stops. See examples/prdeploy.yaml for every option.`,
 		},
 	}
 	cmd.Flags().StringVar(&file, "config", "prdeploy.yaml", "configuration file")
+	cmd.Flags().StringVar(&temporal.Address, "temporal-address", "", "an existing Temporal cluster's frontend `host:port` instead of the embedded server (overrides temporal.address)")
+	cmd.Flags().StringVar(&temporal.Namespace, "temporal-namespace", "", "Temporal `namespace` (overrides temporal.namespace)")
+	cmd.Flags().StringVar(&temporal.TLSCert, "temporal-tls-cert", "", "client certificate `FILE` for Temporal mTLS (overrides temporal.tlsCert)")
+	cmd.Flags().StringVar(&temporal.TLSKey, "temporal-tls-key", "", "client key `FILE` for Temporal mTLS (overrides temporal.tlsKey)")
+	cmd.Flags().StringVar(&temporal.TLSCA, "temporal-tls-ca", "", "CA `FILE` to trust for Temporal (overrides temporal.tlsCA)")
+	cmd.Flags().StringVar(&temporal.UIURL, "temporal-ui-url", "", "the Temporal Web UI's `URL`, for links (overrides temporal.uiURL)")
 	cmd.Flags().StringVar(&role, "role", serve.RoleAll, "all, webhook (answer webhooks, start workflows) or worker (run them); split roles need temporal.address")
 	return cmd
 }

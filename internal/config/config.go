@@ -142,18 +142,40 @@ func LoadClient(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parse(path, data, false)
+	return parse(path, data, false, Temporal{})
+}
+
+// LoadWith reads and checks a configuration file whose temporal section
+// is overridden by the non-empty fields of t (command-line flags), before
+// it is checked.
+func LoadWith(path string, t Temporal) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(path, data, true, t)
 }
 
 // Parse reads and checks a configuration, applying defaults. Errors name
 // the key, what is wrong, and an example.
-func Parse(file string, data []byte) (*Config, error) { return parse(file, data, true) }
+func Parse(file string, data []byte) (*Config, error) { return parse(file, data, true, Temporal{}) }
 
 // parse checks the configuration; readSecrets also checks that every
-// secret can be read (not only that it names where it is).
-func parse(file string, data []byte, readSecrets bool) (*Config, error) {
+// secret can be read (not only that it names where it is); the non-empty
+// fields of override replace the file's.
+func parse(file string, data []byte, readSecrets bool, override Temporal) (*Config, error) {
 	var c Config
 	pos, errs := planner.Decode(file, data, &c)
+	t0 := &c.Temporal
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&t0.Address, override.Address}, {&t0.Namespace, override.Namespace},
+		{&t0.TLSCert, override.TLSCert}, {&t0.TLSKey, override.TLSKey}, {&t0.TLSCA, override.TLSCA}, {&t0.UIURL, override.UIURL}} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
 	add := func(path, format string, args ...any) {
 		errs = append(errs, planner.Error{File: file, Pos: pos.At(path), Path: path, Message: fmt.Sprintf(format, args...)})
 	}

@@ -158,3 +158,25 @@ func TestLoadClientNeedsNoSecrets(t *testing.T) {
 		t.Fatalf("an inline secret: %v", err)
 	}
 }
+
+// TestLoadWithTemporalFlags: serve's --temporal-* flags replace the file's
+// temporal section before it is checked: with an address, no dataDir is
+// needed.
+func TestLoadWithTemporalFlags(t *testing.T) {
+	t.Setenv("TEST_TOKEN", "x")
+	t.Setenv("TEST_KEY", "base64key://x")
+	path := filepath.Join(t.TempDir(), "prdeploy.yaml")
+	os.WriteFile(path, []byte(`github: {token: env:TEST_TOKEN, webhookSecrets: env:TEST_TOKEN}
+payloads: {bucket: "mem://", keys: {k1: env:TEST_KEY}}
+`), 0o600)
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "dataDir is required") {
+		t.Fatalf("without a flag: %v", err)
+	}
+	c, err := LoadWith(path, Temporal{Address: "temporal.example.com:7233", Namespace: "prdeploy", TLSCA: "/etc/ca.crt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Temporal.Address != "temporal.example.com:7233" || c.Temporal.Namespace != "prdeploy" || c.Temporal.TLSCA != "/etc/ca.crt" || c.Temporal.Listen != "" {
+		t.Fatalf("temporal: %+v", c.Temporal)
+	}
+}
