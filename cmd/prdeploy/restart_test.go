@@ -37,11 +37,11 @@ func TestRestart(t *testing.T) {
 		}
 	}
 	for tenant, n := range map[string]int{"globex": 1, "initech": 1, "umbrella": 0} {
-		if got := e.cluster.Count("restart", tenant, "web"); got != n {
+		if got := e.Cluster.Count("restart", tenant, "web"); got != n {
 			t.Errorf("%s/web restarted %d times, want %d", tenant, got, n)
 		}
 	}
-	for _, ev := range e.cluster.Events() {
+	for _, ev := range e.Cluster.Events() {
 		if ev.Kind == "restart" && ev.Deploy != id[1] {
 			t.Errorf("restart of %s names %q, want the restart ID %s", ev.Key, ev.Deploy, id[1])
 		}
@@ -50,7 +50,7 @@ func TestRestart(t *testing.T) {
 	// for the settle time given, as the requester, for the fleet's
 	// namespaces.
 	var in workflows.RestartInput
-	hist := e.tc.GetWorkflowHistory(e.ctx, id[0], "", false, 0)
+	hist := e.Client.GetWorkflowHistory(e.Ctx, id[0], "", false, 0)
 	ev, err := hist.Next()
 	if err != nil {
 		t.Fatal(err)
@@ -68,12 +68,12 @@ func TestRestart(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, id[0]+" was already started") || strings.TrimSpace(out) != id[0] {
 		t.Errorf("repeated restart: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
-	if n := e.cluster.Count("restart", "globex", "web"); n != 1 {
+	if n := e.Cluster.Count("restart", "globex", "web"); n != 1 {
 		t.Errorf("the repeated restart ran: globex/web restarted %d times", n)
 	}
 
 	// A failing tenant fails the restart; the next is not restarted.
-	e.cluster.FailRollouts("umbrella", "web", "Back-off pulling image (ImagePullBackOff)")
+	e.Cluster.FailRollouts("umbrella", "web", "Back-off pulling image (ImagePullBackOff)")
 	code, out, errOut = e.cli(append(restart, "--tenants", "umbrella,hooli", "--id", "r-fail", "--wait")...)
 	if code != 1 || !strings.Contains(errOut, "prdeploy: the restart failed: 2 of 2 tenants did not restart") {
 		t.Errorf("failing restart: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
@@ -83,7 +83,7 @@ func TestRestart(t *testing.T) {
 			t.Errorf("failing restart: stdout lacks %q:\n%s", want, out)
 		}
 	}
-	if n := e.cluster.Count("restart", "hooli", "web"); n != 0 {
+	if n := e.Cluster.Count("restart", "hooli", "web"); n != 0 {
 		t.Errorf("hooli restarted %d times after umbrella failed", n)
 	}
 }

@@ -1,27 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
-
-	"github.com/prdeploy/prdeploy/internal/devserver"
-	"github.com/prdeploy/prdeploy/internal/gitrepo"
-	"github.com/prdeploy/prdeploy/internal/gitrepo/gittest"
-	"github.com/prdeploy/prdeploy/internal/payload"
-	"github.com/prdeploy/prdeploy/internal/prepare"
-	"github.com/prdeploy/prdeploy/internal/sim"
+	"github.com/prdeploy/prdeploy/internal/sim/simtest"
 	"github.com/prdeploy/prdeploy/internal/statuspage"
-	"github.com/prdeploy/prdeploy/internal/temporalx"
 	"github.com/prdeploy/prdeploy/workflows"
 )
 
@@ -42,87 +29,22 @@ spec:
 `
 
 // fleetEnv is what the CLI talks to in these tests: the embedded Temporal
-// server (in memory, in its own namespace), a worker with the real
-// workflows and activities on a simulated cluster, and the example GitOps
-// repository committed to a local git repository for Prepare.
+// server, a worker with the real workflows on a simulated cluster, and the
+// example GitOps repository for Prepare (internal/sim/simtest).
 type fleetEnv struct {
-	t        *testing.T
-	ctx      context.Context
-	tc       client.Client
-	addr, ns string
-	cluster  *sim.Cluster
-	prober   *sim.Prober
-	repo     string
+	*simtest.Fleet
+	t *testing.T
 }
 
 func newFleetEnv(t *testing.T) *fleetEnv {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	ts, err := devserver.Start(ctx, devserver.Options{Namespace: "cli-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ts.Stop)
-	tc, err := client.Dial(client.Options{HostPort: ts.FrontendAddress(), Namespace: ts.Namespace(), Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tc.Close)
-	store, err := payload.OpenMemory(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &fleetEnv{t: t, ctx: ctx, tc: tc, addr: ts.FrontendAddress(), ns: ts.Namespace(),
-		cluster: sim.NewCluster(20 * time.Millisecond), prober: sim.NewProber(), repo: t.TempDir()}
-	acts := &workflows.Activities{
-		Plans:   &prepare.Preparer{Repos: gitrepo.Local{Dirs: map[string]string{"acme/deploys": e.repo}}, Store: store},
-		Cluster: e.cluster, Probes: e.prober, Directory: sim.Directory{"ana": {"acme/sre"}, "bo": {"acme/sre"}},
-		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
-	}
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
-	workflows.Register(w, acts)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	return e
+	return &fleetEnv{Fleet: simtest.Start(t, exampleRepo), t: t}
 }
 
 // cli runs prdeploy against the env's Temporal.
 func (e *fleetEnv) cli(args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
-	return runCLI(e.t, append(args, "--temporal-address", e.addr, "--namespace", e.ns)...)
-}
-
-// deploy commits a plan and starts its deployment in prod-eu, as a merge
-// would.
-func (e *fleetEnv) deploy(id, plan string, pr int) {
-	e.t.Helper()
-	sha := gittest.Commit(e.t, e.repo, exampleRepo, map[string]string{"deploys/" + id + ".yaml": plan}, id)
-	if _, err := e.tc.ExecuteWorkflow(e.ctx, client.StartWorkflowOptions{ID: workflows.DeployWorkflowID("prod-eu", id), TaskQueue: workflows.TaskQueue},
-		workflows.OrchestrationWorkflow, workflows.OrchestrationInput{Request: workflows.DeployRequest{Repo: "acme/deploys", SHA: sha,
-			PlanPath: "deploys/" + id + ".yaml", Cluster: "prod-eu", DeploymentID: id, PR: pr, PRAuthor: "cy"}}); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// waitFor polls the deployment's status query until ok, or fails.
-func (e *fleetEnv) waitFor(deployment, what string, ok func(workflows.Status) bool) {
-	e.t.Helper()
-	var last workflows.Status
-	for e.ctx.Err() == nil {
-		st, err := workflows.Describe(e.ctx, e.tc, "prod-eu", deployment)
-		if err == nil && ok(st) {
-			return
-		}
-		last = st
-		select {
-		case <-e.ctx.Done():
-		case <-time.After(50 * time.Millisecond): // polling the query: nothing to wait on
-		}
-	}
-	e.t.Fatalf("waiting for %s: last phase %s, counts %v", what, last.Phase, last.Counts)
+	return runCLI(e.t, append(args, "--temporal-address", e.Address, "--namespace", e.Namespace)...)
 }
 
 // TestStatus runs a deployment to its canary gate on the embedded
@@ -131,8 +53,8 @@ func (e *fleetEnv) waitFor(deployment, what string, ok func(workflows.Status) bo
 // the errors for deployments that do not exist.
 func TestStatus(t *testing.T) {
 	e := newFleetEnv(t)
-	e.deploy("web-7", web7Plan, 7)
-	e.waitFor("web-7", "the canary gate to wait", func(st workflows.Status) bool { return st.Phase == workflows.PhaseWaitingApproval })
+	e.Deploy("web-7", web7Plan, 7)
+	e.WaitFor("web-7", "the canary gate to wait", func(st workflows.Status) bool { return st.Phase == workflows.PhaseWaitingApproval })
 
 	code, out, errOut := e.cli("status")
 	if code != 0 {

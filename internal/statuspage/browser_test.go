@@ -2,9 +2,6 @@ package statuspage_test
 
 import (
 	"bytes"
-	"context"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,20 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/net/html"
 
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
-
-	"github.com/prdeploy/prdeploy/internal/devserver"
-	"github.com/prdeploy/prdeploy/internal/gitrepo"
-	"github.com/prdeploy/prdeploy/internal/gitrepo/gittest"
-	"github.com/prdeploy/prdeploy/internal/payload"
-	"github.com/prdeploy/prdeploy/internal/prepare"
-	"github.com/prdeploy/prdeploy/internal/sim"
+	"github.com/prdeploy/prdeploy/internal/sim/simtest"
 	"github.com/prdeploy/prdeploy/internal/statuspage"
 	"github.com/prdeploy/prdeploy/internal/temporalx"
 	"github.com/prdeploy/prdeploy/workflows"
@@ -54,47 +41,12 @@ spec:
 // _artifacts/ at the repository's root).
 func TestStatusPageInChromium(t *testing.T) {
 	chromium := needChromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-
-	ts, err := devserver.Start(ctx, devserver.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Stop()
-	tc, err := client.Dial(client.Options{HostPort: ts.FrontendAddress(), Namespace: ts.Namespace(), Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tc.Close()
-	repo := t.TempDir()
-	sha := gittest.Commit(t, repo, "../../examples/gitops-repo", map[string]string{"deploys/web-7.yaml": browserPlan}, "web 7")
-	store, err := payload.OpenMemory(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster := sim.NewCluster(20 * time.Millisecond)
-	cluster.FailRollouts("umbrella", "web", "Back-off pulling image registry.example.com/acme/web:7.0.0 (ImagePullBackOff)")
-	acts := &workflows.Activities{
-		Plans:   &prepare.Preparer{Repos: gitrepo.Local{Dirs: map[string]string{"acme/deploys": repo}}, Store: store},
-		Cluster: cluster, Probes: sim.NewProber(), Directory: sim.Directory{"ana": {"acme/sre"}, "bo": {"acme/sre"}},
-		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
-	}
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
-	workflows.Register(w, acts)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
-
+	f := simtest.Start(t, "../../examples/gitops-repo")
+	f.Cluster.FailRollouts("umbrella", "web", "Back-off pulling image registry.example.com/acme/web:7.0.0 (ImagePullBackOff)")
+	f.Deploy("web-7", browserPlan, 7)
 	id := workflows.DeployWorkflowID("prod-eu", "web-7")
-	if _, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, workflows.OrchestrationWorkflow,
-		workflows.OrchestrationInput{Request: workflows.DeployRequest{Repo: "acme/deploys", SHA: sha, PlanPath: "deploys/web-7.yaml",
-			Cluster: "prod-eu", DeploymentID: "web-7", PR: 7, PRAuthor: "cy"}}); err != nil {
-		t.Fatal(err)
-	}
 	mux := http.NewServeMux()
-	page := statuspage.New(statuspage.Options{Source: temporalx.Deployments{Client: tc},
+	page := statuspage.New(statuspage.Options{Source: temporalx.Deployments{Client: f.Client},
 		Links: statuspage.Links{History: func(id string) string { return "http://temporal-ui.invalid/" + id }}})
 	mux.Handle(statuspage.Path, page)
 	mux.Handle(statuspage.Path+"/", page)
@@ -102,7 +54,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	defer srv.Close()
 	url := statuspage.URL(srv.URL, workflows.DeploymentRef{Cluster: "prod-eu", Deployment: "web-7"})
 
-	waitFor(ctx, t, tc, "the canary gate to wait", func(st workflows.Status) bool { return st.Phase == workflows.PhaseWaitingApproval })
+	f.WaitFor("web-7", "the canary gate to wait", func(st workflows.Status) bool { return st.Phase == workflows.PhaseWaitingApproval })
 	dom := browse(t, chromium, url, "statuspage-at-gate.png")
 	want := grid{
 		"globex": {"succeeded", map[string]string{"web": "healthy", "query": "healthy"}},
@@ -118,17 +70,9 @@ func TestStatusPageInChromium(t *testing.T) {
 		t.Errorf("the page at the gate does not show the waiting wave:\n%s", text(dom))
 	}
 
-	for i, who := range []string{"ana", "bo"} {
-		h, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.UpdateApprove,
-			Args: []any{workflows.ApproveRequest{Login: who, Source: "comment", SourceID: fmt.Sprint(i)}}, WaitForStage: client.WorkflowUpdateStageCompleted})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.Get(ctx, nil); err != nil {
-			t.Fatalf("%s approves: %v", who, err)
-		}
-	}
-	waitFor(ctx, t, tc, "umbrella to pause on its failure and initech to finish", func(st workflows.Status) bool {
+	f.Approve("web-7", "ana", "1")
+	f.Approve("web-7", "bo", "2")
+	f.WaitFor("web-7", "umbrella to pause on its failure and initech to finish", func(st workflows.Status) bool {
 		return st.Counts[workflows.TenantPaused] == 1 && st.Counts[workflows.TenantSucceeded] == 2
 	})
 	dom = browse(t, chromium, url, "statuspage-paused.png")
@@ -256,23 +200,6 @@ func gates(dom *html.Node) map[string]string {
 		}
 	})
 	return out
-}
-
-func waitFor(ctx context.Context, t *testing.T, tc client.Client, what string, ok func(workflows.Status) bool) {
-	t.Helper()
-	var last workflows.Status
-	for ctx.Err() == nil {
-		st, err := workflows.Describe(ctx, tc, "prod-eu", "web-7")
-		if err == nil && ok(st) {
-			return
-		}
-		last = st
-		select {
-		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond): // polling the query: nothing to wait on
-		}
-	}
-	t.Fatalf("waiting for %s: last phase %s, counts %v", what, last.Phase, last.Counts)
 }
 
 func attr(n *html.Node, key string) string {
