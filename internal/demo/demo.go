@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -139,7 +140,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	say("    webhooks:        %s (signed deliveries from the simulator); worker on task queue %q", hookURL, workflows.TaskQueue)
 	if kube != nil {
-		say("    cluster:         prod-eu = the local Kubernetes control plane (%s); namespaces %s created", o.Kubeconfig, strings.Join(sortedValues(kube.namespaces), ", "))
+		say("    cluster:         prod-eu = the local Kubernetes control plane (%s); namespaces %s created", o.Kubeconfig, strings.Join(slices.Sorted(maps.Values(kube.namespaces)), ", "))
 	} else {
 		say("    cluster:         SIMULATED — each service rolls out in %v (no Kubernetes control plane here yet: `make kube-binaries` builds one; `make test` runs the real adapters against it)", o.RolloutTime)
 	}
@@ -425,15 +426,6 @@ payloads:
 		yaml += fmt.Sprintf("clusters: {kubeconfig: %s}\n", kube.kubeconfig)
 	}
 	return cfgpkg.Parse("demo.yaml", []byte(yaml))
-}
-
-func sortedValues(m map[string]string) []string {
-	var out []string
-	for _, v := range m {
-		out = append(out, v)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // table prints the deployment as `prdeploy status` does, indented.

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -75,12 +76,7 @@ func setUpCluster(ctx context.Context, kubeconfig, dir, repo, cluster string, te
 // `kubectl get deployments` would.
 func (rc *realCluster) deployments(ctx context.Context) ([]string, error) {
 	var out []string
-	tenants := make([]string, 0, len(rc.namespaces))
-	for t := range rc.namespaces {
-		tenants = append(tenants, t)
-	}
-	slices.Sort(tenants)
-	for _, t := range tenants {
+	for _, t := range slices.Sorted(maps.Keys(rc.namespaces)) {
 		list, err := rc.client.AppsV1().Deployments(rc.namespaces[t]).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, err
