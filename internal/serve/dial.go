@@ -24,11 +24,16 @@ const dialTimeout = 10 * time.Second
 // server: commands like `prdeploy status` use it to talk to the one that
 // serves. The caller closes the client.
 func Dial(ctx context.Context, cfg *config.Config, log *slog.Logger) (client.Client, error) {
+	return dial(ctx, cfg, log, nil)
+}
+
+// dial is Dial with the SDK's metrics going to mh (nil: none).
+func dial(ctx context.Context, cfg *config.Config, log *slog.Logger, mh client.MetricsHandler) (client.Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	t := cfg.Temporal
-	opts := client.Options{HostPort: t.Address, Namespace: t.Namespace, Logger: sdklog.NewStructuredLogger(log)}
+	opts := client.Options{HostPort: t.Address, Namespace: t.Namespace, Logger: sdklog.NewStructuredLogger(log), MetricsHandler: mh}
 	embedded := t.Address == ""
 	if embedded {
 		if t.Listen == "" {

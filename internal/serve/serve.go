@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/prdeploy/prdeploy/internal/alerts"
@@ -271,7 +270,6 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 // temporalClient connects to the external Temporal cluster, or starts the
 // embedded server (and its Web UI). It returns the UI's address for links.
 func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, mh client.MetricsHandler) (c client.Client, frontend, uiURL string, stop func(), err error) {
-	opts := client.Options{Namespace: cfg.Temporal.Namespace, Logger: sdklog.NewStructuredLogger(log), MetricsHandler: mh}
 	uiURL = cfg.Temporal.UIURL
 	var stops []func()
 	stop = func() {
@@ -279,6 +277,7 @@ func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, m
 			stops[i]()
 		}
 	}
+	dialed := cfg
 	if cfg.Temporal.Address == "" {
 		_, port, err := net.SplitHostPort(cfg.Temporal.Listen)
 		if err != nil && cfg.Temporal.Listen != "" {
@@ -291,7 +290,10 @@ func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, m
 			return nil, "", "", nil, fmt.Errorf("starting the embedded Temporal server: %w", err)
 		}
 		stops = append(stops, ts.Stop)
-		opts.HostPort = ts.FrontendAddress()
+		// Dial the port it took (temporal.listen may say 0).
+		local := *cfg
+		local.Temporal.Listen = ts.FrontendAddress()
+		dialed = &local
 		if cfg.Temporal.UIListen != "off" {
 			ui, err := temporalui.Start(ctx, temporalui.Options{Listen: cfg.Temporal.UIListen, FrontendAddress: ts.FrontendAddress(),
 				Namespace: cfg.Temporal.Namespace, PublicURL: cfg.Temporal.UIURL})
@@ -303,22 +305,12 @@ func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, m
 			uiURL = ui.URL()
 			log.Info("Temporal Web UI", "url", uiURL)
 		}
-	} else {
-		opts.HostPort = cfg.Temporal.Address
-		if cfg.Temporal.TLSCert != "" || cfg.Temporal.TLSCA != "" {
-			tc, err := tlsConfig(cfg.Temporal)
-			if err != nil {
-				return nil, "", "", nil, err
-			}
-			opts.ConnectionOptions.TLS = tc
-		}
 	}
-	c, err = client.DialContext(ctx, opts)
-	if err != nil {
+	if c, err = dial(ctx, dialed, log, mh); err != nil {
 		stop()
-		return nil, "", "", nil, fmt.Errorf("connecting to Temporal at %s: %w", opts.HostPort, err)
+		return nil, "", "", nil, err
 	}
-	return c, opts.HostPort, uiURL, stop, nil
+	return c, cmp.Or(dialed.Temporal.Address, dialed.Temporal.Listen), uiURL, stop, nil
 }
 
 func tlsConfig(t config.Temporal) (*tls.Config, error) {
