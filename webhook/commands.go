@@ -4,6 +4,11 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/text"
 )
 
 // CommandName is a comment command without its slash.
@@ -98,87 +103,180 @@ func lookupCommand(word string) (commandSpec, bool) {
 	return commandSpec{}, false
 }
 
-// ParseCommands reads the commands in a pull request comment. A command is
-// a line that starts, after optional spaces, with a slash and a command
-// name (any case); there is at most one per line. Lines in fenced code
-// blocks (``` or ~~~), quoted lines (starting with >) and lines that begin
-// inside an inline code span are not read. A comment with no command gives
-// no result; an unknown command or a bad argument gives an error result.
+// MaxCommentBytes bounds the comment ParseCommands reads: GitHub keeps
+// comments to 65,536 characters, so a larger body did not come from it.
+const MaxCommentBytes = 262144
+
+// ParseCommands reads the commands in a pull request comment, as a reader
+// of the rendered comment sees them. The comment is parsed as GitHub
+// Flavored Markdown (goldmark), and a command is a line of a top-level
+// paragraph that starts with a slash and a command name (any case); there
+// is at most one per line. Code (fenced, indented or inline), quotes (lazy
+// continuations included), lists, headings, tables, HTML blocks and
+// comments, and anything inside an HTML element such as <details> or <pre>
+// are never read. A comment with no command gives no result; an unknown
+// command or a bad argument gives an error result.
 func ParseCommands(body string) []Command {
-	p := commentParser{}
-	lines := strings.Split(body, "\n")
-	for i, raw := range lines {
-		raw = strings.TrimSuffix(raw, "\r")
-		trimmed := strings.TrimLeft(raw, " \t")
-		switch {
-		case p.fenceLen > 0:
-			if closesFence(trimmed, p.fenceChar, p.fenceLen) {
-				p.fenceLen = 0
+	if len(body) > MaxCommentBytes {
+		return nil
+	}
+	src := []byte(strings.ReplaceAll(body, "\r\n", "\n"))
+	doc := markdown.Parser().Parse(text.NewReader(src))
+	p := commentParser{src: src}
+	depth := 0 // open HTML elements around the current top-level block
+	for n := doc.FirstChild(); n != nil && !p.done; n = n.NextSibling() {
+		switch b := n.(type) {
+		case *ast.HTMLBlock:
+			depth = htmlDepth(depth, blockText(src, b))
+		case *ast.Paragraph:
+			if depth == 0 {
+				p.paragraph(b)
 			}
-		case fenceOpen(trimmed) > 0:
-			p.flush()
-			p.fenceChar, p.fenceLen = trimmed[0], fenceOpen(trimmed)
-		case strings.HasPrefix(trimmed, ">"), strings.TrimSpace(trimmed) == "":
-			p.flush()
-		default:
-			p.para = append(p.para, paraLine{no: i + 1, text: raw, indent: len(raw) - len(trimmed)})
-		}
-		if p.done {
-			break
+			depth = htmlDepth(depth, inlineHTML(src, b))
 		}
 	}
-	p.flush()
 	return p.out
 }
 
-type paraLine struct {
-	no     int // 1-based
-	text   string
-	indent int // bytes of leading spaces
-}
+// markdown parses like GitHub: CommonMark plus tables, strikethrough,
+// autolinks and task lists.
+var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
 
 type commentParser struct {
-	fenceChar byte
-	fenceLen  int
-	para      []paraLine // consecutive lines of one paragraph
-	out       []Command
-	done      bool
+	src  []byte
+	out  []Command
+	done bool
 }
 
-// flush reads the commands of the paragraph collected so far. A paragraph
-// is read as a whole because an inline code span may run across its lines.
-func (p *commentParser) flush() {
-	if len(p.para) == 0 || p.done {
-		p.para = p.para[:0]
-		return
-	}
-	var joined strings.Builder
-	starts := make([]int, len(p.para))
-	for i, l := range p.para {
-		if i > 0 {
-			joined.WriteByte('\n')
-		}
-		starts[i] = joined.Len() + l.indent
-		joined.WriteString(l.text)
-	}
-	spans := codeSpans(joined.String())
-	for i, l := range p.para {
-		if insideSpan(spans, starts[i]) {
+// paragraph reads the commands of one top-level paragraph: each of its
+// lines that does not begin inside inline code or inline HTML.
+func (p *commentParser) paragraph(para *ast.Paragraph) {
+	hidden := hiddenSpans(para)
+	lines := para.Lines()
+	for i := 0; i < lines.Len(); i++ {
+		seg := lines.At(i)
+		raw := string(seg.Value(p.src))
+		trimmed := strings.TrimSpace(raw)
+		if trimmed == "" {
 			continue
 		}
-		c, ok := parseLine(strings.TrimSpace(l.text), l.no)
+		at := seg.Start + (len(raw) - len(strings.TrimLeft(raw, " \t")))
+		if insideSpan(hidden, at) {
+			continue
+		}
+		no := 1 + strings.Count(string(p.src[:seg.Start]), "\n")
+		c, ok := parseLine(trimmed, no)
 		if !ok {
 			continue
 		}
 		if len(p.out) == MaxCommands {
-			p.out = append(p.out, Command{Line: l.no, Text: c.Text,
+			p.out = append(p.out, Command{Line: no, Text: c.Text,
 				Error: fmt.Sprintf("A comment may hold at most %d commands; this one and the ones after it were not run.", MaxCommands)})
 			p.done = true
-			break
+			return
 		}
 		p.out = append(p.out, c)
 	}
-	p.para = p.para[:0]
+}
+
+// hiddenSpans are the [start, stop) byte ranges of a paragraph's inline
+// code spans and inline HTML (an HTML comment may run across lines).
+func hiddenSpans(para *ast.Paragraph) [][2]int {
+	var spans [][2]int
+	_ = ast.Walk(para, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch x := n.(type) {
+		case *ast.CodeSpan:
+			lo, hi := -1, -1
+			for c := x.FirstChild(); c != nil; c = c.NextSibling() {
+				if t, ok := c.(*ast.Text); ok {
+					if lo < 0 {
+						lo = t.Segment.Start
+					}
+					hi = t.Segment.Stop
+				}
+			}
+			if lo >= 0 {
+				// The opening backticks sit before the first segment.
+				spans = append(spans, [2]int{lo - 1, hi + 1})
+			}
+			return ast.WalkSkipChildren, nil
+		case *ast.RawHTML:
+			if x.Segments.Len() > 0 {
+				spans = append(spans, [2]int{x.Segments.At(0).Start - 1, x.Segments.At(x.Segments.Len() - 1).Stop})
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	return spans
+}
+
+// insideSpan reports whether offset falls inside one of spans (after its
+// first byte).
+func insideSpan(spans [][2]int, offset int) bool {
+	for _, sp := range spans {
+		if offset > sp[0] && offset < sp[1] {
+			return true
+		}
+	}
+	return false
+}
+
+func blockText(src []byte, b *ast.HTMLBlock) string {
+	var sb strings.Builder
+	lines := b.Lines()
+	for i := 0; i < lines.Len(); i++ {
+		seg := lines.At(i)
+		sb.Write(seg.Value(src))
+	}
+	if b.HasClosure() {
+		closure := b.ClosureLine
+		sb.Write(closure.Value(src))
+	}
+	return sb.String()
+}
+
+func inlineHTML(src []byte, para *ast.Paragraph) string {
+	var sb strings.Builder
+	_ = ast.Walk(para, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if x, ok := n.(*ast.RawHTML); ok && entering {
+			for i := 0; i < x.Segments.Len(); i++ {
+				seg := x.Segments.At(i)
+				sb.Write(seg.Value(src))
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	return sb.String()
+}
+
+var (
+	htmlComment = regexp.MustCompile(`(?s)<!--.*?-->`)
+	htmlTag     = regexp.MustCompile(`<(/?)([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*?(/?)>`)
+	voidTags    = map[string]bool{"br": true, "hr": true, "img": true, "input": true, "wbr": true, "source": true, "meta": true, "link": true, "col": true, "area": true, "base": true, "embed": true, "param": true, "track": true}
+)
+
+// htmlDepth follows the elements the HTML in s opens and closes: while any
+// is open, what follows is inside it (a <details> body, a <pre>), and no
+// command there is read. An unterminated comment hides the rest.
+func htmlDepth(depth int, s string) int {
+	s = htmlComment.ReplaceAllString(s, "")
+	if strings.Contains(s, "<!--") {
+		return depth + 1<<20
+	}
+	for _, m := range htmlTag.FindAllStringSubmatch(s, -1) {
+		name := strings.ToLower(m[2])
+		switch {
+		case voidTags[name] || m[3] == "/":
+		case m[1] == "/":
+			depth = max(depth-1, 0)
+		default:
+			depth++
+		}
+	}
+	return depth
 }
 
 // parseLine reads one trimmed line; ok is false when it is not a command
@@ -263,89 +361,6 @@ func commandList() string {
 	return strings.Join(names, ", ")
 }
 
-// fenceOpen returns the length of the fence a trimmed line opens (three or
-// more backticks or tildes), or 0.
-func fenceOpen(trimmed string) int {
-	if len(trimmed) < 3 || (trimmed[0] != '`' && trimmed[0] != '~') {
-		return 0
-	}
-	n := runLen(trimmed, 0)
-	if n < 3 {
-		return 0
-	}
-	return n
-}
-
-// closesFence reports whether a trimmed line closes a fence of n chars c:
-// at least n of them and nothing else.
-func closesFence(trimmed string, c byte, n int) bool {
-	if len(trimmed) == 0 || trimmed[0] != c {
-		return false
-	}
-	m := runLen(trimmed, 0)
-	return m >= n && strings.TrimSpace(trimmed[m:]) == ""
-}
-
-// runLen is the length of the run of s[i] starting at i.
-func runLen(s string, i int) int {
-	j := i
-	for j < len(s) && s[j] == s[i] {
-		j++
-	}
-	return j - i
-}
-
-// codeSpans returns the [open, close) byte ranges of the inline code spans
-// in s: a run of n backticks up to the next run of exactly n backticks. A
-// run with no closing run is literal text.
-func codeSpans(s string) [][2]int {
-	var spans [][2]int
-	unclosed := map[int]bool{} // run lengths known to have no closing run further on
-	for i := 0; i < len(s); {
-		if s[i] != '`' {
-			i++
-			continue
-		}
-		n := runLen(s, i)
-		open := i
-		i += n
-		if unclosed[n] {
-			continue
-		}
-		end := -1
-		for k := i; k < len(s); {
-			if s[k] != '`' {
-				k++
-				continue
-			}
-			m := runLen(s, k)
-			if m == n {
-				end = k + m
-				break
-			}
-			k += m
-		}
-		if end < 0 {
-			unclosed[n] = true
-			continue
-		}
-		spans = append(spans, [2]int{open, end})
-		i = end
-	}
-	return spans
-}
-
-// insideSpan reports whether offset falls after the opening backticks of a
-// span and before its end.
-func insideSpan(spans [][2]int, offset int) bool {
-	for _, sp := range spans {
-		if offset > sp[0] && offset < sp[1] {
-			return true
-		}
-	}
-	return false
-}
-
 // HelpText is the Markdown reply to /help: every command, what it does,
 // and how commands are written.
 func HelpText() string {
@@ -364,7 +379,7 @@ func HelpText() string {
 		}
 		fmt.Fprintf(&b, "| %s | %s |\n", usage, s.help)
 	}
-	b.WriteString("\nCommand names are not case-sensitive. Lines in code blocks, in inline code and in quotes (`>`) are not read, ")
+	b.WriteString("\nCommand names are not case-sensitive. Only plain paragraphs are read: lines in code (blocks or inline), quotes (`>`), lists, HTML comments and elements such as `<details>` are not, ")
 	b.WriteString("and neither are edited comments: post a new comment instead. ")
 	fmt.Fprintf(&b, "A comment may hold up to %d commands; they run in order. ", MaxCommands)
 	b.WriteString("Tenant names are the names in fleet.yaml, for example `/rollback acme-prod globex-eu`.\n")
