@@ -44,6 +44,9 @@ type Delivery struct {
 	InstallationID int64 `json:"installationId,omitempty"`
 	// Sender is the login of who caused the event.
 	Sender string `json:"sender"`
+	// DefaultBranch is the repository's default branch, as the delivery
+	// says it: the deploy branch when the configuration names none.
+	DefaultBranch string `json:"defaultBranch,omitempty"`
 }
 
 // Origin returns d.

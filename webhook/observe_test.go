@@ -43,7 +43,7 @@ func TestObserveGitHub(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var o observed
-			h, err := NewHandler(Config{Secrets: []Secret{testSecret}, Dispatcher: &recorder{err: c.fail}, Logger: quietLogger(), Observe: o.observe})
+			h, err := NewHandler(Config{Secrets: []Secret{testSecret}, Dispatcher: &recorder{err: c.fail}, Logger: quietLogger(), Observe: o.observe, Scope: testScope})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -83,7 +83,7 @@ func peekAction(payload []byte) (string, error) {
 }
 
 func delivery(id string, repo *github.Repository, inst *github.Installation, sender *github.User) (Delivery, error) {
-	d := Delivery{ID: id, Repo: repo.GetFullName(), InstallationID: inst.GetID(), Sender: sender.GetLogin()}
+	d := Delivery{ID: id, Repo: repo.GetFullName(), InstallationID: inst.GetID(), Sender: sender.GetLogin(), DefaultBranch: repo.GetDefaultBranch()}
 	if d.Repo == "" {
 		return d, fmt.Errorf("payload has no repository.full_name")
 	}

@@ -49,6 +49,10 @@ type Config struct {
 	DispatchTimeout time.Duration
 	// Observe, when set, is told the outcome of every delivery.
 	Observe ObserveFunc
+	// Scope is the deploy repository and branch; deliveries for anything
+	// else are acknowledged (204), counted as ResultOutOfScope and start
+	// nothing.
+	Scope Scope
 }
 
 // ObserveFunc is told, once per request, where it came from (SourceGitHub
@@ -108,6 +112,7 @@ type Handler struct {
 	maxBody    int64
 	timeout    time.Duration
 	observe    ObserveFunc
+	scope      Scope
 }
 
 // NewHandler checks cfg and returns a Handler.
@@ -119,7 +124,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.Dispatcher == nil {
 		return nil, errors.New("webhook handler needs a Dispatcher")
 	}
-	h := &Handler{verifier: v, dispatcher: cfg.Dispatcher, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, timeout: cfg.DispatchTimeout, observe: cfg.Observe}
+	h := &Handler{verifier: v, dispatcher: cfg.Dispatcher, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, timeout: cfg.DispatchTimeout, observe: cfg.Observe, scope: cfg.Scope}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -207,6 +212,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (event, result s
 	if ev == nil {
 		ignore(w, log, why)
 		return event, ResultIgnored
+	}
+	if why := h.scope.check(ev); why != "" {
+		log.Warn("webhook out of scope: nothing started", "reason", why, "repo", ev.Origin().Repo)
+		w.Header().Set(IgnoredHeader, headerSafe(why))
+		w.WriteHeader(http.StatusNoContent)
+		return event, ResultOutOfScope
 	}
 
 	log = log.With("kind", ev.Kind(), "repo", ev.Origin().Repo)

@@ -59,7 +59,7 @@ func newHandler(t testing.TB, d Dispatcher, secrets ...Secret) *Handler {
 	if len(secrets) == 0 {
 		secrets = []Secret{testSecret}
 	}
-	h, err := NewHandler(Config{Secrets: secrets, Dispatcher: d, Logger: quietLogger()})
+	h, err := NewHandler(Config{Secrets: secrets, Dispatcher: d, Logger: quietLogger(), Scope: testScope})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ const (
 )
 
 var wantOpened = PullRequestChanged{
-	Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat"},
+	Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat", DefaultBranch: "master"},
 	Action:   "opened", Number: 2, HeadSHA: helloHead, HeadRef: "changes", HeadRepo: helloRepo,
 	BaseRef: "master", BaseSHA: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
 	Author: "Codertocat", Labels: []string{"bug"},
@@ -185,7 +185,7 @@ func TestRealPayloads(t *testing.T) {
 		{"pull_request_review/submitted.with-organization.payload.json", 204, "", nil},
 		{"pull_request_review/dismissed.payload.json", 204, "", nil},
 		{"check_run/requested_action.payload.json", 202, action, CheckRunAction{
-			Delivery:   Delivery{ID: guid, Repo: "electron/electron", InstallationID: 690857, Sender: "codebytere"},
+			Delivery:   Delivery{ID: guid, Repo: "electron/electron", InstallationID: 690857, Sender: "codebytere", DefaultBranch: "master"},
 			Identifier: "lgtm|26764", CheckRunID: 1494503112, CheckName: "API Review",
 			HeadSHA: "5bd5f196a46b8222fb7484f05faba41a73cf34bd", PullRequests: []int{26764},
 		}},
@@ -207,7 +207,18 @@ func TestRealPayloads(t *testing.T) {
 		t.Run(c.file, func(t *testing.T) {
 			rec := &recorder{}
 			event := filepath.Dir(c.file)
-			w := deliveryReq{event: event, body: readPayload(t, c.file)}.send(newHandler(t, rec))
+			body := readPayload(t, c.file)
+			var repo struct {
+				Repository struct {
+					FullName string `json:"full_name"`
+				} `json:"repository"`
+			}
+			_ = json.Unmarshal(body, &repo)
+			h, err := NewHandler(Config{Secrets: []Secret{testSecret}, Dispatcher: rec, Logger: quietLogger(), Scope: Scope{Repo: repo.Repository.FullName}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := deliveryReq{event: event, body: body}.send(h)
 			if w.Code != c.code {
 				t.Fatalf("status %d, want %d (%s%s)", w.Code, c.code, w.Header().Get(IgnoredHeader), w.Body)
 			}
@@ -316,7 +327,7 @@ func TestRouting(t *testing.T) {
 		want  Event // nil when nothing is dispatched
 	}{
 		{"merged pull request", "pull_request", edit(t, "pull_request/closed.payload.json", merged), 202, PullRequestMerged{
-			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat"},
+			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat", DefaultBranch: "master"},
 			Number:   2, MergeCommitSHA: "c4295bd74fb0f4fda03689c3df3f2803b658fd85", HeadSHA: helloHead,
 			BaseRef: "master", MergedBy: "octocat", Author: "Codertocat", Labels: []string{"bug"},
 		}},
@@ -326,7 +337,7 @@ func TestRouting(t *testing.T) {
 			"pull_request.merged_by":        map[string]any{"login": "github-merge-queue[bot]", "type": "Bot"},
 			"sender":                        map[string]any{"login": "github-merge-queue[bot]", "type": "Bot"},
 		}), 202, PullRequestMerged{
-			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "github-merge-queue[bot]"},
+			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "github-merge-queue[bot]", DefaultBranch: "master"},
 			Number:   2, MergeCommitSHA: "c4295bd74fb0f4fda03689c3df3f2803b658fd85", HeadSHA: helloHead,
 			BaseRef: "master", MergedBy: "github-merge-queue[bot]", Author: "Codertocat", Labels: []string{"bug"},
 		}},
@@ -336,14 +347,14 @@ func TestRouting(t *testing.T) {
 		{"pull request opened by a bot is planned", "pull_request", edit(t, "pull_request/opened.payload.json", map[string]any{
 			"sender": botUser, "pull_request.user": botUser, "pull_request.labels": []any{},
 		}), 202, PullRequestChanged{
-			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "renovate[bot]"},
+			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "renovate[bot]", DefaultBranch: "master"},
 			Action:   "opened", Number: 2, HeadSHA: helloHead, HeadRef: "changes", HeadRepo: helloRepo,
 			BaseRef: "master", BaseSHA: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
 			Author: "renovate[bot]", AuthorIsBot: true,
 		}},
 		{"command on a pull request", "issue_comment", edit(t, "issue_comment/created.with-installation.payload.json",
 			onPR("Looks right.\n/approve canary is green\n", nil)), 202, CommentCommand{
-			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat"},
+			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat", DefaultBranch: "master"},
 			Number:   1, CommentID: 492700400, Author: "Codertocat", AuthorAssociation: "OWNER",
 			Body: "Looks right.\n/approve canary is green\n",
 			Commands: []Command{{Name: CommandApprove, Note: "canary is green", Line: 2,
@@ -369,7 +380,7 @@ func TestRouting(t *testing.T) {
 		{"approving review", "pull_request_review", edit(t, "pull_request_review/submitted.payload.json", map[string]any{
 			"review.state": "approved", "review.body": "ship it",
 		}), 202, ReviewApproved{
-			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat"},
+			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat", DefaultBranch: "master"},
 			Number:   2, ReviewID: 237895671, Reviewer: "Codertocat", AuthorAssociation: "OWNER",
 			CommitID: helloHead, Body: "ship it",
 		}},
@@ -672,3 +683,6 @@ func BenchmarkHandlerIgnored(b *testing.B) {
 		}
 	}
 }
+
+// testScope is the deploy repository of GitHub's example payloads.
+var testScope = Scope{Repo: "Codertocat/Hello-World"}

@@ -37,7 +37,7 @@ func TestWebhookDeliveredThriceChecksOnce(t *testing.T) {
 	h := newHarness(t, 0, 1, func(h *harness) {
 		h.acts = &workflows.Activities{Plans: h.plans, Cluster: h.cluster, Probes: h.prober, Directory: h.dir, PlanChecks: checker}
 	})
-	handler, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{"s3cret"}, Dispatcher: temporalx.Dispatcher{Client: h.c}})
+	handler, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{"s3cret"}, Dispatcher: temporalx.Dispatcher{Client: h.c}, Scope: webhook.Scope{Repo: "Codertocat/Hello-World"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func githubWorld(t testing.TB, repoDir string, files map[string]string) (*harnes
 			Deployments: temporalx.Deployments{Client: h.c}, Permissions: gc,
 		}
 	})
-	handler, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{"hook-secret"}, Dispatcher: temporalx.Dispatcher{Client: h.c}, Logger: slog.New(slog.DiscardHandler)})
+	handler, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{"hook-secret"}, Dispatcher: temporalx.Dispatcher{Client: h.c}, Logger: slog.New(slog.DiscardHandler), Scope: webhook.Scope{Repo: "acme/deploys"}})
 	if err != nil {
 		t.Fatal(err)
 	}

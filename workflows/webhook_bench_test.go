@@ -34,7 +34,7 @@ func BenchmarkWebhookLoad(b *testing.B) {
 		h := newHarness(b, 0, 1, func(h *harness) {
 			h.acts = &workflows.Activities{Plans: h.plans, Cluster: h.cluster, Probes: h.prober, Directory: h.dir, PlanChecks: checker}
 		})
-		handler, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{"s"}, Dispatcher: temporalx.Dispatcher{Client: h.c}, Logger: slog.New(slog.DiscardHandler)})
+		handler, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{"s"}, Dispatcher: temporalx.Dispatcher{Client: h.c}, Logger: slog.New(slog.DiscardHandler), Scope: webhook.Scope{Repo: "Codertocat/Hello-World"}})
 		if err != nil {
 			b.Fatal(err)
 		}

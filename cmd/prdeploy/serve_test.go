@@ -18,6 +18,7 @@ temporal: {uiListen: nowhere}
 github:
   token: ghp_inline_s3cret
   webhookSecrets: env:TEST_SERVE_SECRET
+  repo: acme/deploys
 payloads: {keys: {k1: env:TEST_SERVE_SECRET}, retentionDays: 0.5}
 `), 0o600); err != nil {
 		t.Fatal(err)

@@ -151,7 +151,7 @@ func TestStatusWithoutTemporal(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "prdeploy.yaml")
 	if err := os.WriteFile(cfg, []byte(`dataDir: /var/lib/prdeploy
 temporal: {listen: "127.0.0.1:1"}
-github: {token: env:TEST_TOKEN, webhookSecrets: env:TEST_WEBHOOK_SECRET}
+github: {token: env:TEST_TOKEN, webhookSecrets: env:TEST_WEBHOOK_SECRET, repo: acme/deploys}
 payloads: {keys: {k1: env:TEST_PAYLOAD_KEY}}
 `), 0o644); err != nil {
 		t.Fatal(err)

@@ -64,7 +64,12 @@ type GitHub struct {
 	Token          Secret `yaml:"token"`
 	WebhookSecrets Secret `yaml:"webhookSecrets"`
 	Org            string `yaml:"org"`
-	Repo           string `yaml:"repo"`
+	// Repo is the deploy repository ("owner/name"): deliveries from any
+	// other repository the App is installed on start nothing.
+	Repo string `yaml:"repo"`
+	// Branch is the deploy branch (default: the repository's default
+	// branch): only pull requests into it are checked and deployed.
+	Branch string `yaml:"branch"`
 }
 
 // Slack is the Slack app, when deployments are reported there.
@@ -234,6 +239,12 @@ func parse(file string, data []byte, readSecrets bool, override Temporal) (*Conf
 	if c.GitHub.AppID == 0 && c.GitHub.Token == "" {
 		add("github", "github needs appID and privateKey (a GitHub App), or token (example: token: env:GITHUB_TOKEN)")
 	}
+	if owner, name, ok := strings.Cut(c.GitHub.Repo, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		add("github.repo", "github.repo is required: the one repository of plans prdeploy deploys from, as owner/name (example: repo: acme/deploys)")
+	}
+	if c.GitHub.Branch != "" && plumbingBranchInvalid(c.GitHub.Branch) {
+		add("github.branch", "github.branch %q is not a branch name (example: branch: main)", c.GitHub.Branch)
+	}
 	if c.GitHub.AppID != 0 && c.GitHub.PrivateKey == "" {
 		add("github.privateKey", "a GitHub App needs its private key (example: privateKey: file:/etc/prdeploy/app.pem)")
 	}
@@ -311,4 +322,10 @@ func webURL(api string) string {
 	}
 	u.Path, u.RawQuery = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v3"), ""
 	return strings.TrimSuffix(u.String(), "/")
+}
+
+// plumbingBranchInvalid reports whether name cannot be a Git branch name.
+func plumbingBranchInvalid(name string) bool {
+	return strings.HasPrefix(name, "refs/") || strings.ContainsAny(name, " ~^:?*[\\") || strings.Contains(name, "..") ||
+		strings.HasPrefix(name, "-") || strings.HasSuffix(name, "/") || strings.HasSuffix(name, ".lock")
 }

@@ -13,6 +13,7 @@ github:
   appID: 42
   privateKey: file:KEYFILE
   webhookSecrets: env:TEST_WEBHOOK_SECRET
+  repo: acme/deploys
   org: acme
 slack:
   token: env:TEST_SLACK_TOKEN
@@ -85,6 +86,7 @@ payloads:
 		`prdeploy.yaml:5:10: github.token: a secret is given as "env:NAME" or "file:/path", never inline`,
 		`prdeploy.yaml:6:11: github.apiURL: apiURL "not a url" is not a URL`,
 		`webhookSecrets is required`,
+		`github.repo is required`,
 		`environment variable NOT_SET_ANYWHERE is not set`,
 		`slack needs a default channel`,
 		`alertmanager.url: url "alertmanager:9093" is not a URL (example: http://alertmanager:9093)`,
@@ -133,7 +135,7 @@ func TestExternalTemporalTakesNoEmbeddedListeners(t *testing.T) {
 	t.Setenv("TEST_TOKEN", "x")
 	t.Setenv("TEST_KEY", "base64key://x")
 	_, err := Parse("prdeploy.yaml", []byte(`temporal: {address: "temporal:7233", uiListen: "127.0.0.1:8233", uiURL: "temporal.example.com"}
-github: {token: env:TEST_TOKEN, webhookSecrets: env:TEST_TOKEN}
+github: {token: env:TEST_TOKEN, webhookSecrets: env:TEST_TOKEN, repo: acme/deploys}
 payloads: {bucket: "mem://", keys: {k1: env:TEST_KEY}}
 `))
 	if err == nil || !strings.Contains(err.Error(), "listen and uiListen are for the embedded server") || !strings.Contains(err.Error(), `uiURL "temporal.example.com" is not a URL`) {
@@ -166,7 +168,7 @@ func TestLoadWithTemporalFlags(t *testing.T) {
 	t.Setenv("TEST_TOKEN", "x")
 	t.Setenv("TEST_KEY", "base64key://x")
 	path := filepath.Join(t.TempDir(), "prdeploy.yaml")
-	os.WriteFile(path, []byte(`github: {token: env:TEST_TOKEN, webhookSecrets: env:TEST_TOKEN}
+	os.WriteFile(path, []byte(`github: {token: env:TEST_TOKEN, webhookSecrets: env:TEST_TOKEN, repo: acme/deploys}
 payloads: {bucket: "mem://", keys: {k1: env:TEST_KEY}}
 `), 0o600)
 	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "dataDir is required") {

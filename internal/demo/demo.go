@@ -417,6 +417,7 @@ github:
   apiURL: %s
   token: file:%s
   webhookSecrets: file:%s
+  repo: acme/deploys
   org: acme
 payloads:
   keys: {demo: file:%s}

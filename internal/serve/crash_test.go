@@ -156,6 +156,7 @@ github:
   apiURL: %s
   token: env:CRASH_GITHUB_TOKEN
   webhookSecrets: env:CRASH_WEBHOOK_SECRET
+  repo: acme/deploys
   org: acme
 clusters: {kubeconfig: %s}
 payloads:

@@ -179,7 +179,8 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 		return err
 	}
 	dispatcher := temporalx.Dispatcher{Client: tc, Logger: log}
-	hook, err := webhook.NewHandler(webhook.Config{Secrets: secrets, Dispatcher: dispatcher, Logger: log, Observe: m.ObserveWebhook})
+	hook, err := webhook.NewHandler(webhook.Config{Secrets: secrets, Dispatcher: dispatcher, Logger: log, Observe: m.ObserveWebhook,
+		Scope: webhook.Scope{Repo: cfg.GitHub.Repo, Branch: cfg.GitHub.Branch}})
 	if err != nil {
 		return err
 	}

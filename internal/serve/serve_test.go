@@ -52,6 +52,7 @@ github:
   apiURL: %s
   token: env:TEST_GITHUB_TOKEN
   webhookSecrets: env:TEST_WEBHOOK_SECRETS
+  repo: acme/deploys
   org: acme
 payloads:
   keys: {k1: env:TEST_PAYLOAD_KEY}
@@ -207,7 +208,7 @@ func TestSplitRoles(t *testing.T) {
 	t.Setenv("TEST_PAYLOAD_KEY", "base64key://"+base64.URLEncoding.EncodeToString(key[:]))
 	cfg, err := config.Parse("prdeploy.yaml", fmt.Appendf(nil, `listen: "127.0.0.1:0"
 temporal: {address: %q, namespace: %q}
-github: {apiURL: %q, token: env:TEST_GITHUB_TOKEN, webhookSecrets: env:TEST_WEBHOOK_SECRETS}
+github: {apiURL: %q, token: env:TEST_GITHUB_TOKEN, webhookSecrets: env:TEST_WEBHOOK_SECRETS, repo: acme/deploys}
 payloads:
   bucket: mem://
   keys: {k1: env:TEST_PAYLOAD_KEY}
