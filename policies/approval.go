@@ -2,6 +2,7 @@ package policies
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -27,6 +28,33 @@ type Approval struct {
 	// SourceID identifies the comment, review or interaction, so that an
 	// event delivered twice counts once.
 	SourceID string `json:"sourceId,omitempty"`
+	// Gate and Commit bind the approval to the gate it opens and the
+	// merged commit it approves (the deployment holds it).
+	Gate   string `json:"gate,omitempty"`
+	Commit string `json:"commit,omitempty"`
+}
+
+// Excluded are the people who may not approve a deployment of their own
+// change unless a rule lets them: the PR's author, everyone who wrote,
+// co-wrote or pushed a commit of it, and whoever merged it. Logins compare
+// case-insensitively.
+type Excluded struct {
+	Author       string   `json:"author,omitempty"`
+	Contributors []string `json:"contributors,omitempty"`
+	Merger       string   `json:"merger,omitempty"`
+}
+
+// why says why login is excluded under r, or "".
+func (e Excluded) why(r Requirement, login string) string {
+	switch {
+	case !r.AllowAuthor && e.Author != "" && strings.EqualFold(login, e.Author):
+		return "the PR author cannot approve this gate"
+	case !r.AllowContributors && slices.ContainsFunc(e.Contributors, func(c string) bool { return strings.EqualFold(c, login) }):
+		return "you wrote, co-wrote or pushed a commit of this PR, so you cannot approve its deployment"
+	case !r.AllowMerger && e.Merger != "" && strings.EqualFold(login, e.Merger):
+		return "you merged this PR, so you cannot approve its deployment"
+	}
+	return ""
 }
 
 // DefaultRequirement is what a gate needs when no rule names it: one
@@ -38,7 +66,7 @@ func DefaultRequirement(gate string) Requirement {
 
 // Authorize says whether an approval counts towards the requirement and,
 // when it does not, why, in words for the person who approved.
-func (r Requirement) Authorize(a Approval, prAuthor string) (ok bool, reason string) {
+func (r Requirement) Authorize(a Approval, excl Excluded) (ok bool, reason string) {
 	switch {
 	case strings.TrimSpace(a.Login) == "":
 		return false, "the approval has no GitHub login"
@@ -46,8 +74,8 @@ func (r Requirement) Authorize(a Approval, prAuthor string) (ok bool, reason str
 		return false, fmt.Sprintf("approvals from %q are not accepted", a.Source)
 	case !r.member(a):
 		return false, fmt.Sprintf("needs a member of %s; you are not", r.who())
-	case !r.AllowAuthor && prAuthor != "" && strings.EqualFold(a.Login, prAuthor):
-		return false, "the PR author cannot approve this gate"
+	case excl.why(r, a.Login) != "":
+		return false, excl.why(r, a.Login)
 	case a.Source == SourceReview && !r.AllowReviews:
 		return false, "reviews do not count for this gate; comment /approve"
 	}
@@ -124,7 +152,7 @@ type RequirementStatus struct {
 // uses DefaultRequirement, so the gate opens only once someone other than
 // the PR author approved. The caller must only pass approvals from people
 // with write access.
-func Tally(reqs []Requirement, gate string, approvals []Approval, prAuthor string) GateStatus {
+func Tally(reqs []Requirement, gate string, approvals []Approval, excl Excluded) GateStatus {
 	var mine []Requirement
 	for _, r := range reqs {
 		if r.Gate == gate {
@@ -155,7 +183,7 @@ func Tally(reqs []Requirement, gate string, approvals []Approval, prAuthor strin
 			if counted[login] {
 				continue
 			}
-			if ok, _ := r.Authorize(a, prAuthor); ok {
+			if ok, _ := r.Authorize(a, excl); ok {
 				counted[login] = true
 				rs.Have++
 				rs.Approvers = append(rs.Approvers, a.Login)

@@ -35,7 +35,7 @@ func TestAuthorize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, reason := tt.req.Authorize(tt.a, "carol")
+			ok, reason := tt.req.Authorize(tt.a, Excluded{Author: "carol"})
 			if ok != tt.ok || reason != tt.reason {
 				t.Errorf("Authorize = %v, %q; want %v, %q", ok, reason, tt.ok, tt.reason)
 			}
@@ -123,7 +123,7 @@ func TestTally(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := Tally(tt.reqs, tt.gate, tt.approvals, "carol")
+			st := Tally(tt.reqs, tt.gate, tt.approvals, Excluded{Author: "carol"})
 			if st.Gate != tt.gate || st.Open != tt.open {
 				t.Errorf("gate %s open = %v, want %s %v", st.Gate, st.Open, tt.gate, tt.open)
 			}
@@ -157,14 +157,49 @@ func TestTallyDecisionRequirements(t *testing.T) {
 	sreA := Approval{Login: "sam", Teams: []string{"acme/sre"}, Source: SourceSlack, SourceID: "2"}
 	sreB := Approval{Login: "alice", Source: SourceReview, SourceID: "3"}
 
-	st := Tally(d.Requirements, "after-canary", []Approval{deployer, sreA}, "bob")
+	st := Tally(d.Requirements, "after-canary", []Approval{deployer, sreA}, Excluded{Author: "bob"})
 	if st.Open || len(st.Needs) != 2 || st.Needs[0].Summary != "1 of 2 from @acme/sre or @alice" || st.Needs[1].Summary != "1 of 1 from @acme/deployers" {
 		t.Errorf("after-canary with one SRE: %+v", st)
 	}
-	if st = Tally(d.Requirements, "after-canary", []Approval{deployer, sreA, sreB}, "bob"); !st.Open {
+	if st = Tally(d.Requirements, "after-canary", []Approval{deployer, sreA, sreB}, Excluded{Author: "bob"}); !st.Open {
 		t.Errorf("after-canary with a deployer and two SREs is closed: %+v", st)
 	}
-	if st = Tally(d.Requirements, "before-batch-2", []Approval{sreA}, "bob"); st.Open {
+	if st = Tally(d.Requirements, "before-batch-2", []Approval{sreA}, Excluded{Author: "bob"}); st.Open {
 		t.Errorf("before-batch-2 opened by an SRE who is no deployer: %+v", st)
+	}
+}
+
+// Issue 13 item 5: the PR's author, its commit authors and co-authors (and
+// pushers), and its merger do not approve their own change unless a rule
+// lets them.
+func TestExcludedApprovers(t *testing.T) {
+	excl := Excluded{Author: "alice", Contributors: []string{"Mallory", "bob"}, Merger: "carol"}
+	cases := []struct {
+		name  string
+		req   Requirement
+		login string
+		ok    bool
+		why   string
+	}{
+		{"author", DefaultRequirement("g"), "ALICE", false, "PR author"},
+		{"co-author", DefaultRequirement("g"), "mallory", false, "co-wrote"},
+		{"commit author", DefaultRequirement("g"), "bob", false, "co-wrote"},
+		{"merger", DefaultRequirement("g"), "carol", false, "merged this PR"},
+		{"anyone else", DefaultRequirement("g"), "dave", true, ""},
+		{"contributors allowed", Requirement{Gate: "g", Approvals: 1, AllowContributors: true}, "mallory", true, ""},
+		{"merger allowed", Requirement{Gate: "g", Approvals: 1, AllowMerger: true}, "carol", true, ""},
+		{"merger allowed is not contributors allowed", Requirement{Gate: "g", Approvals: 1, AllowMerger: true}, "bob", false, "co-wrote"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ok, why := c.req.Authorize(Approval{Login: c.login, Source: SourceComment}, excl)
+			if ok != c.ok || !strings.Contains(why, c.why) {
+				t.Fatalf("Authorize(%s) = %v %q, want %v %q", c.login, ok, why, c.ok, c.why)
+			}
+		})
+	}
+	st := Tally(nil, "g", []Approval{{Login: "mallory", Source: SourceComment, SourceID: "1"}, {Login: "carol", Source: SourceReview, SourceID: "2"}}, excl)
+	if st.Open || st.Needs[0].Have != 0 {
+		t.Fatalf("a co-author and the merger opened the gate: %+v", st)
 	}
 }

@@ -88,6 +88,10 @@ type Requirement struct {
 	Users        []string `json:"users,omitempty"`
 	AllowAuthor  bool     `json:"allowAuthor,omitempty"`
 	AllowReviews bool     `json:"allowReviews,omitempty"`
+	// AllowContributors lets people who wrote, co-wrote or pushed a
+	// commit of the PR approve; AllowMerger lets whoever merged it.
+	AllowContributors bool `json:"allowContributors,omitempty"`
+	AllowMerger       bool `json:"allowMerger,omitempty"`
 }
 
 // Evaluate applies every rule to the input. Rules whose condition fails to
@@ -181,7 +185,8 @@ func (e *evaluation) rule(r *Rule) {
 
 func (e *evaluation) require(r *Rule) {
 	q := r.Require
-	base := Requirement{Rule: r.Name, Approvals: max(q.Approvals, 1), Teams: slices.Clone(q.Teams), Users: slices.Clone(q.Users), AllowAuthor: q.AllowAuthor, AllowReviews: q.AllowReviews}
+	base := Requirement{Rule: r.Name, Approvals: max(q.Approvals, 1), Teams: slices.Clone(q.Teams), Users: slices.Clone(q.Users), AllowAuthor: q.AllowAuthor, AllowReviews: q.AllowReviews,
+		AllowContributors: q.AllowContributors, AllowMerger: q.AllowMerger}
 	wants := fmt.Sprintf("%s from %s", plural(base.Approvals, "approval"), base.who())
 	gates := q.Gates
 	if len(gates) == 0 || slices.Contains(gates, AllGates) {

@@ -39,6 +39,9 @@ type requireSpec struct {
 	Gates        []string     `yaml:"gates"`
 	AllowAuthor  bool         `yaml:"allowAuthor"`
 	AllowReviews *bool        `yaml:"allowReviews"`
+	// AllowContributors and AllowMerger relax the default exclusions.
+	AllowContributors bool `yaml:"allowContributors"`
+	AllowMerger       bool `yaml:"allowMerger"`
 }
 
 type approverSpec struct {

@@ -250,7 +250,8 @@ func (c fileChecker) rule(p string, rs ruleSpec) (Rule, bool) {
 }
 
 func (c fileChecker) require(p string, s *requireSpec) *Require {
-	r := &Require{Approvals: s.Approvals, AllowAuthor: s.AllowAuthor, AllowReviews: true, Gates: s.Gates}
+	r := &Require{Approvals: s.Approvals, AllowAuthor: s.AllowAuthor, AllowReviews: true, Gates: s.Gates,
+		AllowContributors: s.AllowContributors, AllowMerger: s.AllowMerger}
 	if s.AllowReviews != nil {
 		r.AllowReviews = *s.AllowReviews
 	}

@@ -62,7 +62,7 @@ func (d Decision) Markdown() string {
 		}
 	}
 	if len(open) > 0 && d.Verdict != VerdictDeny {
-		fmt.Fprintf(&b, "\nNo rule names gate %s; it needs 1 approval from anyone with write access other than the author.\n", strings.Join(open, ", "))
+		fmt.Fprintf(&b, "\nNo rule names gate %s; it needs 1 approval from anyone with write access other than the author, the PR's commit authors and co-authors, and the merger.\n", strings.Join(open, ", "))
 	}
 	return b.String()
 }
@@ -73,6 +73,16 @@ func notes(r Requirement) string {
 		n = append(n, "the author may approve")
 	} else {
 		n = append(n, "not the author")
+	}
+	if r.AllowContributors {
+		n = append(n, "committers may approve")
+	} else {
+		n = append(n, "not the PR's commit authors or co-authors")
+	}
+	if r.AllowMerger {
+		n = append(n, "the merger may approve")
+	} else {
+		n = append(n, "not the merger")
 	}
 	if r.AllowReviews {
 		n = append(n, "reviews count")

@@ -83,6 +83,10 @@ type Require struct {
 	Gates        []string
 	AllowAuthor  bool
 	AllowReviews bool
+	// AllowContributors and AllowMerger relax the default exclusion of the
+	// PR's commit authors, co-authors and pushers, and of its merger.
+	AllowContributors bool
+	AllowMerger       bool
 }
 
 // AllGates is the Require.Gates entry that stands for every gate of a plan.
