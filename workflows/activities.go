@@ -85,6 +85,8 @@ type Activities struct {
 	// plans of a merge (MergedPR).
 	PlanChecks PlanPRChecker
 	Merges     MergeReader
+	// PullRequests reads a merged PR's facts from GitHub (MergedPR).
+	PullRequests PullRequests
 	// CheckRuns, Comments and Statuses serve the reporter (Report) and PR
 	// replies.
 	CheckRuns CheckRuns

@@ -26,7 +26,11 @@ func (o *orchestration) approve(ctx workflow.Context, r ApproveRequest) (Reply, 
 	if err := workflow.ExecuteActivity(actx, (*Activities).ApproverTeams, r.Login).Get(ctx, &teams); err != nil {
 		return Reply{}, fmt.Errorf("looking up the teams of %s: %w", r.Login, err)
 	}
-	a := policies.Approval{Login: r.Login, Teams: teams, Source: r.Source, SourceID: r.SourceID}
+	a := policies.Approval{Login: r.Login, Teams: teams, Source: r.Source, SourceID: r.SourceID, Gate: g.ID, Commit: o.s.Request.SHA}
+	if f := o.s.Request.Facts; f != nil && r.Source == policies.SourceReview && r.Commit != f.HeadSHA {
+		return Reply{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("this review approves commit %s, not the PR's final head %s that was merged; only reviews of the final head count", short12(r.Commit), short12(f.HeadSHA)), "StaleReview", nil)
+	}
+	excl := o.s.Request.Excluded()
 	reqs := o.requirements(g.ID)
 	if len(reqs) == 0 {
 		reqs = []policies.Requirement{policies.DefaultRequirement(g.ID)}
@@ -34,7 +38,7 @@ func (o *orchestration) approve(ctx workflow.Context, r ApproveRequest) (Reply, 
 	var reasons []string
 	ok := false
 	for _, req := range reqs {
-		if yes, why := req.Authorize(a, o.s.Request.PRAuthor); yes {
+		if yes, why := req.Authorize(a, excl); yes {
 			ok = true
 		} else {
 			reasons = append(reasons, why)
@@ -48,7 +52,7 @@ func (o *orchestration) approve(ctx workflow.Context, r ApproveRequest) (Reply, 
 	if !slices.ContainsFunc(g.Approvals, func(x policies.Approval) bool { return x.SourceID == a.SourceID }) {
 		g.Approvals = append(g.Approvals, a)
 	}
-	st := policies.Tally(o.requirements(g.ID), g.ID, g.Approvals, o.s.Request.PRAuthor)
+	st := policies.Tally(o.requirements(g.ID), g.ID, g.Approvals, excl)
 	g.Status = &st
 	var parts []string
 	for _, n := range st.Needs {
@@ -65,6 +69,37 @@ func (o *orchestration) approve(ctx workflow.Context, r ApproveRequest) (Reply, 
 		msg += "; gate open"
 	}
 	return Reply{Message: msg}, nil
+}
+
+// unapprove withdraws approvals of the gate that waits now: a review's
+// (dismissed on GitHub) by its review id, or everything the person gave.
+func (o *orchestration) unapprove(ctx workflow.Context, r UnapproveRequest) (Reply, error) {
+	g := o.waitingGate()
+	if g == nil {
+		return Reply{}, errors.New("no gate is waiting: an approval of an open gate cannot be withdrawn; /pause or /rollback instead")
+	}
+	kept := g.Approvals[:0:0]
+	n := 0
+	for _, a := range g.Approvals {
+		byReview := r.Source == policies.SourceReview && a.Source == policies.SourceReview && a.SourceID == r.SourceID
+		byPerson := r.Source != policies.SourceReview && strings.EqualFold(a.Login, r.Login)
+		if byReview || byPerson {
+			n++
+			continue
+		}
+		kept = append(kept, a)
+	}
+	if n == 0 {
+		return Reply{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s has no approval at gate %s to withdraw", r.Login, g.ID), "NothingToWithdraw", nil)
+	}
+	g.Approvals = kept
+	st := policies.Tally(o.requirements(g.ID), g.ID, g.Approvals, o.s.Request.Excluded())
+	g.Status = &st
+	var parts []string
+	for _, need := range st.Needs {
+		parts = append(parts, need.Summary)
+	}
+	return Reply{Message: fmt.Sprintf("approval withdrawn at %s: %s", g.ID, strings.Join(parts, "; "))}, nil
 }
 
 // recordWait records a wait in a cluster on the worker's metrics handler.

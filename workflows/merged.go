@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -88,6 +89,24 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 	if err := workflow.ExecuteActivity(actx, (*Activities).PlansInMerge, in.Repo, in.MergeSHA).Get(ctx, &res.Plans); err != nil {
 		return res, err
 	}
+	// The facts the policies judge the PR by are read from GitHub, once,
+	// and travel with every deployment; a fact that cannot be read stops
+	// the merge here (fail closed), with the reason on the PR.
+	var facts *PRFacts
+	if len(res.Plans) > 0 && workflow.GetVersion(ctx, versionPRFacts, workflow.DefaultVersion, 1) == 1 {
+		fctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 4},
+		})
+		var f PRFacts
+		if err := workflow.ExecuteActivity(fctx, (*Activities).ReadPRFacts, in).Get(ctx, &f); err != nil {
+			body := fmt.Sprintf("### prdeploy: nothing deployed from `%s`\n\nThe policies judge a deployment by facts read from GitHub (labels, changed files, commit authors, who merged), and they could not be read: %s\n\nNothing was deployed. When GitHub answers again, redeliver this PR's `pull_request` *closed* delivery from the GitHub App's advanced settings to try again.\n",
+				short12(in.MergeSHA), errorText(err))
+			_ = workflow.ExecuteActivity(actx, (*Activities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
+			return res, temporal.NewNonRetryableApplicationError("the pull request's facts could not be read from GitHub: "+errorText(err), "FactsUnavailable", nil)
+		}
+		facts = &f
+	}
 	var lines []string
 	for _, p := range res.Plans {
 		if p.Error != "" {
@@ -98,6 +117,9 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 			id := DeployWorkflowID(cluster, p.Deployment)
 			req := DeployRequest{Repo: in.Repo, SHA: in.MergeSHA, PlanPath: p.Path, Cluster: cluster, DeploymentID: p.Deployment,
 				PR: in.PR, PRAuthor: in.Author, MergedBy: in.MergedBy, PolicySHA: p.PolicySHA}
+			if facts != nil {
+				req.PRAuthor, req.MergedBy, req.PolicySHA, req.Facts = facts.Author, facts.MergedBy, facts.PolicySHA, facts
+			}
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID: id, TaskQueue: TaskQueue,
 				ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
@@ -133,6 +155,38 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 		short12(in.MergeSHA), strings.Join(lines, "\n"))
 	err := workflow.ExecuteActivity(actx, (*Activities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
 	return res, err
+}
+
+// versionPRFacts: MergedPR reads the PR's facts from GitHub before it
+// starts deployments (histories before it did not).
+const versionPRFacts = "pr-facts"
+
+// ReadPRFacts reads a merged PR's facts from GitHub and checks they are
+// those of this merge.
+func (a *Activities) ReadPRFacts(ctx context.Context, in MergedPRInput) (PRFacts, error) {
+	if a.PullRequests == nil {
+		return PRFacts{}, Permanent(errors.New("this worker cannot read pull requests from GitHub"))
+	}
+	f, err := a.PullRequests.PullRequestFacts(ctx, in.Repo, in.PR)
+	if err != nil {
+		return f, classify(err)
+	}
+	if f.MergeSHA != in.MergeSHA {
+		return f, Permanent(fmt.Errorf("GitHub says PR #%d merged as %s, not %s", in.PR, short12(f.MergeSHA), short12(in.MergeSHA)))
+	}
+	if f.PolicySHA == "" {
+		return f, Permanent(fmt.Errorf("the deploy branch before PR #%d's commits could not be found", in.PR))
+	}
+	return f, nil
+}
+
+// errorText is an activity error as people read it.
+func errorText(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
 }
 
 // PlansInMerge is the activity behind MergedPR's first step.

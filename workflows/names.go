@@ -26,7 +26,9 @@ const (
 	UpdateCancel   = "cancel"
 	UpdateRollback = "rollback"
 	UpdateHold     = "hold"
-	QueryStatus    = "status"
+	// UpdateUnapprove withdraws approvals of the waiting gate.
+	UpdateUnapprove = "unapprove"
+	QueryStatus     = "status"
 )
 
 // Signals between workflows.

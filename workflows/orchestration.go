@@ -103,11 +103,21 @@ type Status struct {
 // ApproveRequest is an approval from a person, from some channel.
 type ApproveRequest struct {
 	// Gate is the gate approved; empty means the gate that waits now.
-	Gate     string `json:"gate,omitempty"`
+	Gate string `json:"gate,omitempty"`
+	// Commit is the commit an approving review approves (reviews only).
+	Commit   string `json:"commit,omitempty"`
 	Login    string `json:"login"`
 	Source   string `json:"source"`
 	SourceID string `json:"sourceId"`
 	Note     string `json:"note,omitempty"`
+}
+
+// UnapproveRequest withdraws approvals: /unapprove (the person's own),
+// or a dismissed review (Source review, by its SourceID).
+type UnapproveRequest struct {
+	Login    string `json:"login"`
+	Source   string `json:"source"`
+	SourceID string `json:"sourceId,omitempty"`
 }
 
 // CommandRequest is /pause, /resume, /cancel or /rollback.
@@ -205,6 +215,19 @@ func (o *orchestration) setup(ctx workflow.Context) error {
 		},
 	})
 	if err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateUnapprove, o.unapprove, workflow.UpdateHandlerOptions{
+		Validator: func(ctx workflow.Context, r UnapproveRequest) error {
+			if err := notFinished(); err != nil {
+				return err
+			}
+			if r.Login == "" && r.SourceID == "" {
+				return errors.New("a withdrawal needs a login or a review id")
+			}
+			return nil
+		},
+	}); err != nil {
 		return err
 	}
 	for _, c := range []struct {

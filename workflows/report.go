@@ -164,7 +164,7 @@ func BuildReport(st Status, links ReportLinks) Report {
 			r.Conclusion = "action_required"
 		}
 		if waiting != "" {
-			r.Actions = append(r.Actions, ReportAction{Label: "Approve", Description: "Approve gate " + limit(waiting, 26), Identifier: ActionApprove})
+			r.Actions = append(r.Actions, ReportAction{Label: "Approve", Description: "Approve gate " + limit(waiting, 26), Identifier: ApproveIdentifier(waiting)})
 		}
 		if st.Paused {
 			r.Actions = append(r.Actions, ReportAction{Label: "Resume", Description: "Resume the rollout", Identifier: ActionResume})
@@ -250,7 +250,7 @@ func waveName(st Status, w int) string {
 func approvals(st Status, g GateState) string {
 	status := g.Status
 	if (status == nil || len(status.Needs) == 0) && st.Prepared != nil {
-		t := policies.Tally(st.Prepared.Requirements, g.ID, g.Approvals, st.Request.PRAuthor)
+		t := policies.Tally(st.Prepared.Requirements, g.ID, g.Approvals, st.Request.Excluded())
 		status = &t
 	}
 	if status != nil && len(status.Needs) > 0 {

@@ -22,6 +22,9 @@ type DeployRequest struct {
 	// before the merge, so a PR cannot loosen the rules that govern its
 	// own rollout. Empty means SHA.
 	PolicySHA string `json:"policySha,omitempty"`
+	// Facts are the PR's facts read from GitHub at merge (nil for
+	// deployments started by builds before they were read).
+	Facts *PRFacts `json:"facts,omitempty"`
 }
 
 // PreparedDeployment is what the Prepare activity returns: the shape of the

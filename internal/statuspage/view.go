@@ -229,7 +229,7 @@ func gate(st workflows.Status, g workflows.GateState, now time.Time) Gate {
 	}
 	status := g.Status
 	if status == nil && st.Prepared != nil {
-		t := policies.Tally(st.Prepared.Requirements, g.ID, g.Approvals, st.Request.PRAuthor)
+		t := policies.Tally(st.Prepared.Requirements, g.ID, g.Approvals, st.Request.Excluded())
 		status = &t
 	}
 	if status != nil && !g.Open {
