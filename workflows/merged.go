@@ -105,7 +105,9 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 			_ = workflow.ExecuteActivity(actx, (*Activities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
 			return res, temporal.NewNonRetryableApplicationError("the pull request's facts could not be read from GitHub: "+errorText(err), "FactsUnavailable", nil)
 		}
-		facts = &f
+		if f.MergeSHA != "" {
+			facts = &f
+		}
 	}
 	var lines []string
 	for _, p := range res.Plans {
@@ -165,7 +167,8 @@ const versionPRFacts = "pr-facts"
 // those of this merge.
 func (a *Activities) ReadPRFacts(ctx context.Context, in MergedPRInput) (PRFacts, error) {
 	if a.PullRequests == nil {
-		return PRFacts{}, Permanent(errors.New("this worker cannot read pull requests from GitHub"))
+		// Not wired yet (issue 13 in progress): no facts, the old rules.
+		return PRFacts{}, nil
 	}
 	f, err := a.PullRequests.PullRequestFacts(ctx, in.Repo, in.PR)
 	if err != nil {
