@@ -130,7 +130,7 @@ func TestMergeDeploysAndReports(t *testing.T) {
 		return false
 	})
 	runs, _, _ := host.snapshot()
-	if r := runs["deploy:c1/web-9"]; r.Name != workflows.DeployCheckName || r.Report.Conclusion != "action_required" || r.Report.Actions[0].Identifier != workflows.ActionApprove {
+	if r := runs["deploy:c1/web-9"]; r.Name != workflows.DeployCheckName || r.Report.Conclusion != "action_required" || !strings.HasPrefix(r.Report.Actions[0].Identifier, workflows.ActionApprove+"@") {
 		t.Fatalf("check run while waiting: %+v", r)
 	}
 	for _, who := range []string{"ana"} { // no rule names the gate: one approval opens it

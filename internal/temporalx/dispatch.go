@@ -57,7 +57,7 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 			pr = ev.PullRequests[0]
 		}
 		in := workflows.PRCommandInput{Repo: ev.Repo, PR: pr, Source: workflows.SourceCheckRun, SourceID: ev.CheckRunID, Actor: ev.Sender,
-			Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: ev.Identifier}}}
+			Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: func() string { a, _ := workflows.SplitIdentifier(ev.Identifier); return a }()}}}
 		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceCheckRun, ev.Origin().ID), workflows.PRCommandWorkflow, in, e)
 	case webhook.SlackAction:
 		target, tenant, _ := strings.Cut(ev.Value, "|")
