@@ -56,8 +56,9 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 		if len(ev.PullRequests) > 0 {
 			pr = ev.PullRequests[0]
 		}
+		action, _ := workflows.SplitIdentifier(ev.Identifier)
 		in := workflows.PRCommandInput{Repo: ev.Repo, PR: pr, Source: workflows.SourceCheckRun, SourceID: ev.CheckRunID, Actor: ev.Sender,
-			Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: func() string { a, _ := workflows.SplitIdentifier(ev.Identifier); return a }()}}}
+			Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: action}}}
 		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceCheckRun, ev.Origin().ID), workflows.PRCommandWorkflow, in, e)
 	case webhook.SlackAction:
 		target, tenant, _ := strings.Cut(ev.Value, "|")
