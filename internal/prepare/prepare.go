@@ -119,6 +119,7 @@ func (p *Preparer) Prepare(ctx context.Context, req workflows.DeployRequest) (wo
 	if err != nil {
 		return none, workflows.Permanent(fmt.Errorf("rendering %s: %w", req.PlanPath, err))
 	}
+	defer renderer.Close()
 	st := &stored{Plan: cut, Manifests: map[string]payload.Ref{}}
 	if c, ok := repo.Fleet.Cluster(req.Cluster); ok {
 		st.KubeContext = c.KubeContext
