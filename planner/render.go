@@ -245,6 +245,13 @@ func (r *Renderer) Render(t TenantTarget, s ServiceRollout) (*Manifest, error) {
 		return nil, fmt.Errorf("render %s/%s from %s: %w", t.Name, s.Name, source, r.explain(resp))
 	}
 	out := resp.YAML
+	violations, err := r.fleet.BoundaryOf(t.Name).CheckManifest(t.Namespace, out)
+	if err != nil {
+		return nil, fmt.Errorf("render %s/%s: %w", t.Name, s.Name, err)
+	}
+	if len(violations) > 0 {
+		return nil, &BoundaryError{Tenant: t.Name, Service: s.Name, Violations: violations}
+	}
 	if !usesImage(out, ref) {
 		return nil, fmt.Errorf("render %s/%s: the manifests from %s do not run %s; make the workloads there use image %s so the plan can replace its tag", t.Name, s.Name, source, s.Image, def.Image)
 	}
