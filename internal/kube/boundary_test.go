@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/prdeploy/prdeploy/planner"
 	"github.com/prdeploy/prdeploy/workflows"
@@ -136,4 +138,58 @@ func TestBoundaryAndRBACBeforeApply(t *testing.T) {
 		})
 	}
 	t.Logf("object → verdict at apply\n%s", table.String())
+}
+
+// TestBoundaryFixturesAtApply decides planner's boundary fixtures (tenant
+// namespace tenant-acme) as the Apply activity does, with each kind's
+// scope from the real apiserver's discovery, and compares the verdict with
+// the PR's (kustomize's built-in schema): they must agree.
+func TestBoundaryFixturesAtApply(t *testing.T) {
+	c := newClient(t)
+	files, _ := filepath.Glob("../../planner/testdata/boundary/*.yaml")
+	if len(files) < 20 {
+		t.Fatalf("only %d fixtures", len(files))
+	}
+	var table strings.Builder
+	table.WriteString("| fixture | at the PR | at apply |\n|---|---|---|\n")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		want := strings.TrimPrefix(lines[0], "# want: ")
+		b := planner.DefaultBoundary()
+		if over, ok := strings.CutPrefix(lines[1], "# boundary: "); ok {
+			var o planner.Boundary
+			if err := yaml.Unmarshal([]byte(over), &o); err != nil {
+				t.Fatal(err)
+			}
+			b = (&planner.Fleet{Boundary: &o}).BoundaryOf("acme")
+		}
+		pr, err := b.CheckManifest("tenant-acme", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := c.Violations("tenant-acme", b, mustDecode(t, string(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules := func(vs []planner.Violation) string {
+			var out []string
+			for _, v := range vs {
+				out = append(out, v.Rule)
+			}
+			if len(out) == 0 {
+				return "allowed"
+			}
+			return strings.Join(out, ",")
+		}
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		if got := rules(vs); got != want || rules(pr) != want {
+			t.Errorf("%s: at apply %s, at the PR %s, want %s", name, got, rules(pr), want)
+		}
+		fmt.Fprintf(&table, "| %s | %s | %s |\n", name, rules(pr), rules(vs))
+	}
+	t.Logf("object → verdict\n%s", table.String())
 }
