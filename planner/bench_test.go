@@ -101,6 +101,7 @@ func BenchmarkRender(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer rd.Close()
 	b.ReportAllocs()
 	b.ResetTimer()
 	n := 0

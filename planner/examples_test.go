@@ -22,6 +22,7 @@ func TestExampleRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rd.Close()
 	rendered := 0
 	for _, p := range r.Plans {
 		e, err := Expand(p, r.Fleet)

@@ -54,6 +54,7 @@ func (f *Fleet) check(c checker) {
 			c.errorf(p+".path", "path %q must be a clean path relative to the repository root (no leading /, no ..)", s.Path)
 		}
 	}
+	f.Boundary.check(c, "boundary")
 	tenants := map[string]bool{}
 	namespaces := map[string]string{}
 	clusterNames := f.ClusterNames()
@@ -86,6 +87,7 @@ func (f *Fleet) check(c checker) {
 				c.errorf(p+".labels."+k, "invalid label key %q", k)
 			}
 		}
+		t.Boundary.check(c, p+".boundary")
 		for j, s := range t.Services {
 			if !services[s] {
 				c.errorf(fmt.Sprintf("%s.services[%d]", p, j), "unknown service %q; known: %s", s, quoteList(serviceNames))

@@ -310,6 +310,7 @@ func TestRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rd.Close()
 	query, _ := e.Service("query")
 	alpha := e.Waves[2].Tenants[0]
 	bravo := e.Waves[1].Tenants[0]

@@ -1,16 +1,18 @@
 package planner
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
@@ -46,10 +48,14 @@ type ObjectRef struct {
 
 // Renderer renders manifests with kustomize from a repository. It copies the
 // repository into memory once, so that rendering many (tenant, service)
-// pairs reads nothing more. A Renderer is not safe for concurrent use.
+// pairs reads nothing more. Kustomize runs in a sandbox process that has
+// the repository and nothing else: no network, no programs to run (see
+// sandbox.go). A Renderer is not safe for concurrent use; Close ends its
+// sandbox.
 type Renderer struct {
-	mem   filesys.FileSystem
-	kust  *krusty.Kustomizer
+	files map[string][]byte // memRepo/<path> → content
+	dirs  map[string]bool   // memRepo/<path>
+	sb    *sandbox
 	fleet *Fleet
 }
 
@@ -60,10 +66,16 @@ const (
 
 // NewRenderer prepares rendering from the repository: it copies the
 // repository (without .git) into memory and checks that every kustomization
-// refers only to files inside it. Rendering never fetches remote bases: what
-// a merged plan deploys is exactly what its commit holds.
+// refers only to files inside it. Rendering never fetches anything: what a
+// merged plan deploys is exactly what its commit holds.
 func NewRenderer(repo *Repo) (*Renderer, error) {
-	mem := filesys.MakeFsInMemory()
+	return newRenderer(repo, true)
+}
+
+// newRenderer can skip the early check of references, so that tests show
+// the sandbox refusing on its own.
+func newRenderer(repo *Repo, checkRefs bool) (*Renderer, error) {
+	r := &Renderer{files: map[string][]byte{}, dirs: map[string]bool{}, fleet: repo.Fleet}
 	var kustomizations []string
 	err := fs.WalkDir(repo.FS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -73,29 +85,44 @@ func NewRenderer(repo *Repo) (*Renderer, error) {
 			if d.Name() == ".git" {
 				return fs.SkipDir
 			}
-			return mem.MkdirAll(path.Join(memRepo, p))
+			r.dirs[path.Join(memRepo, p)] = true
+			return nil
 		}
 		data, err := fs.ReadFile(repo.FS, p)
 		if err != nil {
 			return err
 		}
-		switch path.Base(p) {
-		case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		if isKustomization(p) {
 			kustomizations = append(kustomizations, p)
 		}
-		return mem.WriteFile(path.Join(memRepo, p), data)
+		r.files[path.Join(memRepo, p)] = data
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the repository for rendering: %w", err)
 	}
 	for _, k := range kustomizations {
-		if err := checkLocalRefs(mem, k); err != nil {
+		if !checkRefs {
+			break
+		}
+		if err := r.checkLocalRefs(k); err != nil {
 			return nil, err
 		}
 	}
-	opts := krusty.MakeDefaultOptions()
-	opts.Reorder = krusty.ReorderOptionLegacy
-	return &Renderer{mem: mem, kust: krusty.MakeKustomizer(opts), fleet: repo.Fleet}, nil
+	r.sb = &sandbox{files: r.files}
+	runtime.AddCleanup(r, func(sb *sandbox) { sb.close() }, r.sb)
+	return r, nil
+}
+
+// Close ends the renderer's sandbox process, if one runs.
+func (r *Renderer) Close() error {
+	r.sb.close()
+	return nil
+}
+
+func (r *Renderer) exists(p string) bool {
+	_, ok := r.files[p]
+	return ok || r.dirs[p]
 }
 
 // kustomizationRefs are the fields of a kustomization that name other files.
@@ -117,17 +144,16 @@ type generatorRefs struct {
 	Env   string   `json:"env"`
 }
 
-// checkLocalRefs fails when a kustomization refers to anything that is not a
-// file or directory of the repository (a URL, a remote git base, a path
-// outside the repository).
-func checkLocalRefs(mem filesys.FileSystem, file string) error {
-	data, err := mem.ReadFile(path.Join(memRepo, file))
-	if err != nil {
-		return err
-	}
+// checkLocalRefs fails early, with the place, when a kustomization's usual
+// fields refer to anything that is not a file or directory of the
+// repository (a URL, a remote git base, a path outside the repository).
+// It is a courtesy, not the guarantee: the sandbox refuses every fetch,
+// from these fields and from any other.
+func (r *Renderer) checkLocalRefs(file string) error {
+	data := r.files[path.Join(memRepo, file)]
 	var k kustomizationRefs
 	if err := yaml.Unmarshal(data, &k); err != nil {
-		return fmt.Errorf("%s: invalid kustomization: %w", file, err)
+		return Error{File: file, Message: fmt.Sprintf("invalid kustomization: %v", err)}
 	}
 	refs := slices.Concat(k.Resources, k.Components, k.Bases, k.PatchesStrategicMerge)
 	for _, p := range k.Patches {
@@ -149,8 +175,8 @@ func checkLocalRefs(mem filesys.FileSystem, file string) error {
 	dir := path.Dir(path.Join(memRepo, file))
 	for _, ref := range refs {
 		target := path.Join(dir, ref)
-		if strings.Contains(ref, "://") || path.IsAbs(ref) || !strings.HasPrefix(target, memRepo+"/") || !mem.Exists(target) {
-			return fmt.Errorf("%s: %q is not a file or directory of this repository; prdeploy renders only what the commit holds (no remote bases, no paths outside the repository)", file, ref)
+		if strings.Contains(ref, "://") || path.IsAbs(ref) || !strings.HasPrefix(target, memRepo+"/") || !r.exists(target) {
+			return Error{File: file, Pos: lineCol(data, ref), Message: fmt.Sprintf("%q is not a file or directory of this repository; %s", ref, onlyTheCommit)}
 		}
 	}
 	return nil
@@ -191,7 +217,7 @@ func (r *Renderer) Render(t TenantTarget, s ServiceRollout) (*Manifest, error) {
 	}
 	source := def.Path
 	overlay := path.Join("tenants", t.Name, s.Name)
-	if r.mem.Exists(path.Join(memRepo, overlay, "kustomization.yaml")) || r.mem.Exists(path.Join(memRepo, overlay, "kustomization.yml")) {
+	if r.exists(path.Join(memRepo, overlay, "kustomization.yaml")) || r.exists(path.Join(memRepo, overlay, "kustomization.yml")) {
 		source = overlay
 	}
 	dir := path.Join(memRender, t.Name, s.Name)
@@ -211,27 +237,108 @@ func (r *Renderer) Render(t TenantTarget, s ServiceRollout) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.mem.MkdirAll(dir); err != nil {
-		return nil, err
-	}
-	if err := r.mem.WriteFile(path.Join(dir, "kustomization.yaml"), data); err != nil {
-		return nil, err
-	}
-	rm, err := r.kust.Run(r.mem, dir)
+	resp, err := r.sb.render(dir, data)
 	if err != nil {
 		return nil, fmt.Errorf("render %s/%s from %s: %w", t.Name, s.Name, source, err)
 	}
-	out, err := rm.AsYaml()
+	if resp.Err != "" {
+		return nil, fmt.Errorf("render %s/%s from %s: %w", t.Name, s.Name, source, r.explain(resp))
+	}
+	out := resp.YAML
+	violations, err := r.fleet.BoundaryOf(t.Name).CheckManifest(t.Namespace, out)
 	if err != nil {
 		return nil, fmt.Errorf("render %s/%s: %w", t.Name, s.Name, err)
+	}
+	if len(violations) > 0 {
+		return nil, &BoundaryError{Tenant: t.Name, Service: s.Name, Violations: violations}
 	}
 	if !usesImage(out, ref) {
 		return nil, fmt.Errorf("render %s/%s: the manifests from %s do not run %s; make the workloads there use image %s so the plan can replace its tag", t.Name, s.Name, source, s.Image, def.Image)
 	}
 	sum := sha256.Sum256(out)
-	m := &Manifest{Tenant: t.Name, Service: s.Name, Cluster: t.Cluster, Namespace: t.Namespace, YAML: out, Digest: hex.EncodeToString(sum[:])}
-	for _, res := range rm.Resources() {
-		m.Objects = append(m.Objects, ObjectRef{APIVersion: res.GetApiVersion(), Kind: res.GetKind(), Namespace: res.GetNamespace(), Name: res.GetName()})
-	}
+	m := &Manifest{Tenant: t.Name, Service: s.Name, Cluster: t.Cluster, Namespace: t.Namespace, YAML: out, Digest: hex.EncodeToString(sum[:]), Objects: resp.Objects}
 	return m, nil
+}
+
+// onlyTheCommit says why a reference is refused.
+const onlyTheCommit = "prdeploy renders only what the commit holds, without network: no URLs, remote bases, Helm charts, plugins or paths outside the repository"
+
+// urlRE finds URLs (and git URLs such as file:// or ssh://) in kustomize's
+// error text.
+var urlRE = regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://[^\\s'\"`,\\]]+")
+
+// gitRefRE finds what kustomize takes for a remote git base.
+var gitRefRE = regexp.MustCompile(`(?:[A-Za-z][A-Za-z0-9+.-]*://|git@)[^\s'"]+|(?:github\.com|gitlab\.com|bitbucket\.org)/[^\s'"]+`)
+
+func isKustomization(p string) bool {
+	switch path.Base(p) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
+}
+
+// pluginRE finds the kind of an external plugin kustomize refused.
+var pluginRE = regexp.MustCompile(`unable to load external plugin '([^']+)'`)
+
+// explain turns a failed render into an error at the reference that
+// caused it, when it was a fetch, a remote base, Helm or a plugin: the
+// first file kustomize read that names what it tried to reach.
+func (r *Renderer) explain(resp sandboxResponse) error {
+	type lookup struct{ needle, what string }
+	var lookups []lookup
+	for _, u := range resp.Refused {
+		lookups = append(lookups, lookup{u, u})
+	}
+	for _, u := range urlRE.FindAllString(resp.Err, -1) {
+		lookups = append(lookups, lookup{u, u})
+	}
+	if m := pluginRE.FindStringSubmatch(resp.Err); m != nil {
+		lookups = append(lookups, lookup{"kind: " + m[1], fmt.Sprintf("the plugin %s", m[1])})
+	}
+	if strings.Contains(resp.Err, "--enable-helm") {
+		for _, n := range []string{"helmCharts:", "helmChartInflationGenerator:", "HelmChartInflationGenerator"} {
+			lookups = append(lookups, lookup{n, "a Helm chart"})
+		}
+	}
+	for _, l := range lookups {
+		for _, name := range resp.Read {
+			rel, ok := strings.CutPrefix(name, memRepo+"/")
+			if !ok {
+				continue // the kustomization prdeploy wrote
+			}
+			if pos := lineCol(r.files[name], l.needle); pos.Line > 0 {
+				return Error{File: rel, Pos: pos, Message: fmt.Sprintf("%s is not in the repository at this commit; %s", l.what, onlyTheCommit)}
+			}
+		}
+	}
+	// A remote git base fails for want of git before kustomize says which
+	// one: it is a remote-looking reference in a kustomization it read.
+	if strings.Contains(resp.Err, "'git'") {
+		for _, name := range resp.Read {
+			rel, ok := strings.CutPrefix(name, memRepo+"/")
+			if !ok || !isKustomization(rel) {
+				continue
+			}
+			if loc := gitRefRE.FindIndex(r.files[name]); loc != nil {
+				data := r.files[name]
+				ref := string(data[loc[0]:loc[1]])
+				return Error{File: rel, Pos: lineCol(data, ref), Message: fmt.Sprintf("the remote base %s is not in the repository at this commit; %s", ref, onlyTheCommit)}
+			}
+		}
+	}
+	if len(resp.Refused) > 0 {
+		return fmt.Errorf("%s is not in the repository at this commit; %s (kustomize: %s)", resp.Refused[0], onlyTheCommit, resp.Err)
+	}
+	return errors.New(resp.Err)
+}
+
+// lineCol is where needle first appears in data, or the zero Pos.
+func lineCol(data []byte, needle string) Pos {
+	i := bytes.Index(data, []byte(needle))
+	if i < 0 || needle == "" {
+		return Pos{}
+	}
+	line := bytes.Count(data[:i], []byte("\n")) + 1
+	return Pos{Line: line, Col: i - bytes.LastIndexByte(data[:i], '\n')}
 }

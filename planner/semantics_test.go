@@ -145,6 +145,7 @@ func TestRenderOnlyFromTheRepository(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer rd.Close()
 		_, err = rd.Render(TenantTarget{Name: "alpha", Cluster: "eu", Namespace: "tenant-alpha"}, ServiceRollout{Name: "web", Image: "registry.example.com/acme/web:2.0.0"})
 		if err == nil || !strings.Contains(err.Error(), "do not run registry.example.com/acme/web:2.0.0") {
 			t.Errorf("err = %v", err)

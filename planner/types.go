@@ -66,8 +66,10 @@ type Fleet struct {
 	Clusters   []Cluster     `yaml:"clusters"`
 	Services   []ServiceDef  `yaml:"services"`
 	Tenants    []FleetTenant `yaml:"tenants"`
-	File       string        `yaml:"-"`
-	pos        Positions
+	// Boundary is what every tenant may hold, unless it says otherwise.
+	Boundary *Boundary `yaml:"boundary"`
+	File     string    `yaml:"-"`
+	pos      Positions
 }
 
 // Cluster is one Kubernetes cluster tenants live in.
@@ -95,6 +97,8 @@ type FleetTenant struct {
 	Labels    map[string]string `yaml:"labels"`
 	// Services limits which services run in this tenant. Empty: all of them.
 	Services []string `yaml:"services"`
+	// Boundary replaces the lists of the fleet's boundary that it sets.
+	Boundary *Boundary `yaml:"boundary"`
 }
 
 // Plan is a deploy plan file (deploys/*.yaml) as written.

@@ -92,6 +92,10 @@ type ServiceTarget struct {
 	ManifestRef    string `json:"manifestRef,omitempty"`
 	ManifestDigest string `json:"manifestDigest,omitempty"`
 	ForceConflicts bool   `json:"forceConflicts,omitempty"`
+	// Boundary is what the tenant may hold (fleet.yaml), checked again
+	// before apply. Absent when it is the default boundary, and in
+	// histories from before it existed: the default applies.
+	Boundary *planner.Boundary `json:"boundary,omitempty"`
 }
 
 // Lock returns the lock that guards the target.

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/prdeploy/prdeploy/planner"
 )
 
 // FieldManager is the server-side apply field manager prdeploy applies as.
@@ -83,6 +85,27 @@ func Decode(manifests []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
+// Violations returns every way the objects cross the boundary of a tenant
+// whose namespace is namespace. The cluster's discovery says which kinds
+// are cluster-scoped; a kind it does not serve counts as cluster-scoped
+// when the object has no namespace.
+func (a *Applier) Violations(namespace string, b planner.Boundary, objs []*unstructured.Unstructured) ([]planner.Violation, error) {
+	var out []planner.Violation
+	for _, obj := range objs {
+		gvk := obj.GroupVersionKind()
+		clusterScoped := obj.GetNamespace() == ""
+		m, err := a.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		switch {
+		case err == nil:
+			clusterScoped = m.Scope.Name() != meta.RESTScopeNameNamespace
+		case !meta.IsNoMatchError(err):
+			return nil, fmt.Errorf("looking up %s in the cluster: %w", gvk, err)
+		}
+		out = append(out, b.Check(namespace, obj.Object, clusterScoped)...)
+	}
+	return out, nil
+}
+
 // Apply server-side applies the objects in the order given (the planner
 // renders them ordered by kind) and reports what each apply did.
 func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, force bool) ([]Change, error) {
@@ -125,7 +148,7 @@ func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured, 
 	cur, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
 	exists := err == nil
 	if err != nil && !apierrors.IsNotFound(err) {
-		return c, fmt.Errorf("reading %s: %w", describe(obj), err)
+		return c, fmt.Errorf("reading %s: %w%s", describe(obj), err, forbiddenHint(err))
 	}
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: force}
 	if exists {
@@ -163,7 +186,15 @@ func applyError(obj *unstructured.Unstructured, err error) error {
 	if apierrors.IsConflict(err) {
 		return &ConflictError{Object: describe(obj), Causes: conflictCauses(err)}
 	}
-	return fmt.Errorf("apply %s: %w", describe(obj), err)
+	return fmt.Errorf("apply %s: %w%s", describe(obj), err, forbiddenHint(err))
+}
+
+// forbiddenHint says what to do when the cluster refuses prdeploy.
+func forbiddenHint(err error) string {
+	if !apierrors.IsForbidden(err) {
+		return ""
+	}
+	return "; prdeploy's role in this cluster does not allow it (examples/kubernetes/target-cluster/rbac.yaml): remove the object from the manifests, or widen the role together with the tenant's boundary in fleet.yaml"
 }
 
 // equalIgnoringServerFields compares two versions of an object without the

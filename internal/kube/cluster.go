@@ -39,8 +39,7 @@ type Cluster struct {
 var _ workflows.Cluster = (*Cluster)(nil)
 
 // ManifestError is a target whose manifests cannot be applied as they are
-// (unreadable, or touching another tenant's namespace); retrying cannot
-// fix it.
+// (unreadable, or crossing the tenant's boundary); retrying cannot fix it.
 type ManifestError struct {
 	Target string
 	Reason string
@@ -78,14 +77,6 @@ func (c *Cluster) manifests(ctx context.Context, t workflows.ServiceTarget) ([]*
 	objs, err = Decode(data)
 	if err != nil {
 		return nil, &ManifestError{Target: targetName(t), Reason: err.Error()}
-	}
-	for _, o := range objs {
-		if o.GetKind() == "Namespace" && o.GetName() != t.Namespace {
-			return nil, &ManifestError{Target: targetName(t), Reason: fmt.Sprintf("Namespace %s is not the tenant's namespace %s", o.GetName(), t.Namespace)}
-		}
-		if ns := o.GetNamespace(); ns != "" && ns != t.Namespace {
-			return nil, &ManifestError{Target: targetName(t), Reason: fmt.Sprintf("%s is outside the tenant's namespace %s", describe(o), t.Namespace)}
-		}
 	}
 	if t.ManifestDigest != "" {
 		c.mu.Lock()
@@ -149,6 +140,9 @@ func (c *Cluster) Snapshot(ctx context.Context, t workflows.ServiceTarget) (work
 	cl, err := c.client(t)
 	if err != nil {
 		return workflows.SnapshotRef{}, err
+	}
+	if err := checkBoundary(cl, t, objs); err != nil {
+		return workflows.SnapshotRef{}, classify(err)
 	}
 	var s snapshot
 	for _, o := range objs {
@@ -219,6 +213,9 @@ func (c *Cluster) Apply(ctx context.Context, t workflows.ServiceTarget) (workflo
 	cl, err := c.client(t)
 	if err != nil {
 		return res, err
+	}
+	if err := checkBoundary(cl, t, objs); err != nil {
+		return res, classify(err)
 	}
 	changes, err := cl.Apply(ctx, objs, t.ForceConflicts)
 	for _, ch := range changes {

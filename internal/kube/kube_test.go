@@ -410,11 +410,12 @@ func TestRestartIsIdempotent(t *testing.T) {
 
 func TestManifestsOutsideTheTenantAreRefused(t *testing.T) {
 	store := NewMemoryStore()
-	cl := &Cluster{Clients: oneCluster{}, Store: store}
+	cl := &Cluster{Clients: oneCluster{newClient(t)}, Store: store}
 	tg := stage(t, store, "d1", "tenant-a", service("tenant-b", "v1", ""))
 	_, err := cl.Apply(context.Background(), tg)
 	var perm workflows.PermanentError
-	if !errors.As(err, &perm) || !strings.Contains(err.Error(), "Namespace tenant-b is not the tenant's namespace tenant-a") {
+	if !errors.As(err, &perm) || !strings.Contains(err.Error(), `Namespace tenant-b: a tenant's manifests may hold its own Namespace tenant-a only (boundary rule "namespace")`) ||
+		!strings.Contains(err.Error(), `Deployment tenant-b/web: the tenant's namespace is tenant-a (boundary rule "namespace")`) {
 		t.Fatalf("got %v", err)
 	}
 	tg.ManifestDigest = Digest([]byte("something else"))

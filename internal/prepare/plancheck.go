@@ -99,6 +99,12 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 		}
 		res.Deployments = append(res.Deployments, exec.Deployment)
 		summary.WriteString(exec.Markdown() + "\n")
+		md, anns := renderProblems(repo, exec, file) // boundary.go
+		summary.WriteString(md)
+		if len(anns) > 0 {
+			conclusion = "failure"
+			annotations = append(annotations, anns[:min(len(anns), maxAnnotations-len(annotations))]...)
+		}
 		var decision policies.Decision
 		if polErr != nil {
 			decision = policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, polErr)

@@ -55,6 +55,8 @@ type stored struct {
 	KubeContext string `json:"kubeContext,omitempty"`
 	// Manifests by "tenant/service".
 	Manifests map[string]payload.Ref `json:"manifests"`
+	// Boundaries are the tenants' boundaries that are not the default.
+	Boundaries map[string]planner.Boundary `json:"boundaries,omitempty"`
 }
 
 // PlanKey is where the prepared plan of a deployment in a cluster is kept.
@@ -119,7 +121,8 @@ func (p *Preparer) Prepare(ctx context.Context, req workflows.DeployRequest) (wo
 	if err != nil {
 		return none, workflows.Permanent(fmt.Errorf("rendering %s: %w", req.PlanPath, err))
 	}
-	st := &stored{Plan: cut, Manifests: map[string]payload.Ref{}}
+	defer renderer.Close()
+	st := &stored{Plan: cut, Manifests: map[string]payload.Ref{}, Boundaries: boundaries(repo.Fleet, cut)}
 	if c, ok := repo.Fleet.Cluster(req.Cluster); ok {
 		st.KubeContext = c.KubeContext
 	}
@@ -224,6 +227,7 @@ func (p *Preparer) Tenants(ctx context.Context, req workflows.TenantsRequest) ([
 			out[i].Services[j].KubeContext = st.KubeContext
 		}
 	}
+	withBoundaries(st, out)
 	return out, nil
 }
 
