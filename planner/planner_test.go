@@ -264,6 +264,7 @@ tenants:
 		`fleet.yaml:7:12: services[0].image: invalid image repository "registry.example.com/acme/ingest:1.0"; write it without tag, e.g. registry.example.com/ingest`,
 		`fleet.yaml:8:11: services[0].path: path "../outside" must be a clean path relative to the repository root (no leading /, no ..)`,
 		`fleet.yaml:11:24: tenants[1].cluster: unknown cluster "mars"; known: eu`,
+		`fleet.yaml:11:41: tenants[1].namespace: namespace "tenant-a" is named for tenant "a" (tenant-<name>) but belongs to tenant "b"; give each tenant its own namespace, e.g. tenant-b, or list "tenant-a" in allowNamespaces to share it on purpose`,
 		`fleet.yaml:11:62: tenants[1].services[0]: unknown service "query"; known: ingest`,
 		`fleet.yaml:12:12: tenants[2].name: tenant "a" is defined twice`,
 		`fleet.yaml:12:39: tenants[2].namespace: namespace name "Tenant_C" must be a DNS label: lower-case letters, digits and '-', at most 63`,

@@ -66,8 +66,13 @@ type Fleet struct {
 	Clusters   []Cluster     `yaml:"clusters"`
 	Services   []ServiceDef  `yaml:"services"`
 	Tenants    []FleetTenant `yaml:"tenants"`
-	File       string        `yaml:"-"`
-	pos        Positions
+	// AllowNamespaces lists namespaces tenants may use although they are
+	// refused by default: Kubernetes' own (kube-system, kube-public,
+	// kube-node-lease, default) and namespaces that follow another tenant's
+	// naming pattern. Listing one is an explicit decision to share it.
+	AllowNamespaces []string `yaml:"allowNamespaces"`
+	File            string   `yaml:"-"`
+	pos             Positions
 }
 
 // Cluster is one Kubernetes cluster tenants live in.
