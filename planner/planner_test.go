@@ -221,26 +221,52 @@ func splitWant(data []byte) ([]byte, []string) {
 	return data[:i], want
 }
 
+// TestDuplicateDeploymentIDs: a plan that reuses a deployment id gets the
+// error, whichever name sorts first; without knowing which plan is new,
+// both are told.
 func TestDuplicateDeploymentIDs(t *testing.T) {
 	fleet, _ := os.ReadFile("testdata/repo/fleet.yaml")
 	plan, _ := os.ReadFile("testdata/repo/deploys/hotfix.yaml")
 	fsys := fstest.MapFS{
 		"fleet.yaml":         {Data: fleet},
-		"deploys/a.yaml":     {Data: plan},
+		"deploys/a.yaml":     {Data: plan}, // new: sorts before the plan it copies
 		"deploys/b.yaml":     {Data: plan},
 		"deploys/notes.txt":  {Data: []byte("not a plan")},
 		"deploys/old/c.yaml": {Data: []byte("nested dirs are not plans")},
 	}
-	r, err := LoadRepo(fsys)
-	want := `deploys/b.yaml:4:9: metadata.name: deployment id "query-hotfix" is already used by deploys/a.yaml:4; deployment ids are unique in the repository, pick a new one`
-	if err == nil || err.Error() != want {
-		t.Errorf("err = %v\nwant %s", err, want)
-	}
-	if len(r.Plans) != 2 {
-		t.Errorf("read %d plans, want 2", len(r.Plans))
-	}
-	if got := Errors(err, "deploys/a.yaml"); len(got) != 0 {
-		t.Errorf("Errors for a.yaml = %v, want none", got)
+	for _, tc := range []struct {
+		name    string
+		changed []string
+		want    []string
+	}{
+		{name: "the new plan sorts first", changed: []string{"deploys/a.yaml"}, want: []string{
+			`deploys/a.yaml:4:9: metadata.name: deployment id "query-hotfix" is already used by deploys/b.yaml:4; deployment ids are unique in the repository, pick a new one`,
+		}},
+		{name: "the new plan sorts last", changed: []string{"deploys/b.yaml", "fleet.yaml"}, want: []string{
+			`deploys/b.yaml:4:9: metadata.name: deployment id "query-hotfix" is already used by deploys/a.yaml:4; deployment ids are unique in the repository, pick a new one`,
+		}},
+		{name: "both are new", changed: []string{"deploys/a.yaml", "deploys/b.yaml"}, want: []string{
+			`deploys/a.yaml:4:9: metadata.name: deployment id "query-hotfix" is also used by deploys/b.yaml:4; deployment ids are unique in the repository, give one of them a new id`,
+			`deploys/b.yaml:4:9: metadata.name: deployment id "query-hotfix" is also used by deploys/a.yaml:4; deployment ids are unique in the repository, give one of them a new id`,
+		}},
+		{name: "unknown which is new", want: []string{
+			`deploys/a.yaml:4:9: metadata.name: deployment id "query-hotfix" is also used by deploys/b.yaml:4; deployment ids are unique in the repository, give one of them a new id`,
+			`deploys/b.yaml:4:9: metadata.name: deployment id "query-hotfix" is also used by deploys/a.yaml:4; deployment ids are unique in the repository, give one of them a new id`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := LoadRepoWith(fsys, LoadOptions{Changed: tc.changed})
+			var got []string
+			for _, e := range Errors(err, "deploys/a.yaml", "deploys/b.yaml") {
+				got = append(got, e.Error())
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if len(r.Plans) != 2 {
+				t.Errorf("read %d plans, want 2", len(r.Plans))
+			}
+		})
 	}
 }
 
