@@ -52,7 +52,7 @@ func newDecoder(file string, limits sizeLimits) *decoder {
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 	if len(d.errs) > MaxErrorsPerFile {
-		return // enough to fix first; finish says that more were left out
+		return // enough to fix first; LimitErrors says that more were left out
 	}
 	e := Error{File: d.file, Path: path, Message: fmt.Sprintf(format, args...)}
 	if n != nil {
@@ -261,10 +261,11 @@ func yamlSyntaxError(file string, data []byte, err error) Error {
 }
 
 // tabIndent finds a tab in the indentation of the line an error was
-// reported at, or of the line before it (where an unclosed construct ends).
+// reported at, or of a line next to it (yaml.v3 counts some lines from 0,
+// and reports an unclosed construct on the line after it).
 func tabIndent(data []byte, line int) (int, int, bool) {
 	lines := bytes.Split(data, []byte("\n"))
-	for _, l := range []int{line, line - 1} {
+	for _, l := range []int{line, line + 1, line - 1} {
 		if l < 1 || l > len(lines) {
 			continue
 		}
@@ -512,10 +513,15 @@ func describeValue(n *yaml.Node) string {
 // value starts, for later validation errors. Other packages that read YAML
 // from the user's repository (policies) use it so that every file prdeploy
 // reads reports errors the same way.
+//
+// The file's cost is bounded like a plan's (MaxFileBytes, MaxNodes): over a
+// limit, the only error is that one, at its position. At most a little more
+// than MaxErrorsPerFile errors are collected; pass the caller's complete
+// list for the file through LimitErrors.
 func Decode(file string, data []byte, v any) (Positions, ErrorList) {
 	d := newDecoder(file, fileLimits)
 	d.parseDocument(data, v)
-	return d.pos, finish(d.errs)
+	return d.pos, d.errs
 }
 
 // At returns the position of path, or of its nearest ancestor that has one,

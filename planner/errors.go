@@ -121,11 +121,11 @@ const (
 	MaxErrorsPerFile = 100
 )
 
-// finish sorts the problems of one file and keeps the first
-// MaxErrorsPerFile, saying so when it drops some. Collecting stops a little
-// after the limit (see decoder.errorf and checker.errorf), so that a file
-// with a million problems costs no more than one with a hundred.
-func finish(l ErrorList) ErrorList {
+// LimitErrors sorts the problems of one file and keeps the first
+// MaxErrorsPerFile, saying so when it drops some. Collecting should stop a
+// little after the limit (as decoder.errorf and checker.errorf do), so that
+// a file with a million problems costs no more than one with a hundred.
+func LimitErrors(l ErrorList) ErrorList {
 	l.Sort()
 	if len(l) <= MaxErrorsPerFile {
 		return l

@@ -141,12 +141,12 @@ func (e *ExecutionPlan) ForCluster(cluster string) *ExecutionPlan {
 func Expand(p *Plan, f *Fleet) (*ExecutionPlan, error) {
 	errs := slices.Clone(p.problems)
 	if len(p.pos) == 0 && len(errs) > 0 {
-		return nil, finish(errs).Err()
+		return nil, LimitErrors(errs).Err()
 	}
 	x := &expander{plan: p, fleet: f, c: checker{file: p.File, pos: p.pos, errs: &errs}}
 	e := x.run()
 	if len(errs) > 0 {
-		return nil, finish(errs.Unique()).Err()
+		return nil, LimitErrors(errs.Unique()).Err()
 	}
 	return e, nil
 }

@@ -18,11 +18,11 @@ func ParseFleet(file string, data []byte) (*Fleet, error) {
 	d.parseDocument(data, f)
 	f.pos = d.pos
 	if len(d.errs) > 0 && len(d.pos) == 0 {
-		return f, finish(d.errs).Err()
+		return f, LimitErrors(d.errs).Err()
 	}
 	errs := d.errs
 	f.check(checker{file: file, pos: f.pos, errs: &errs})
-	return f, finish(errs).Err()
+	return f, LimitErrors(errs).Err()
 }
 
 func (f *Fleet) check(c checker) {

@@ -41,7 +41,7 @@ func (c checker) at(path string) Pos {
 
 func (c checker) errorf(path, format string, args ...any) {
 	if len(*c.errs) > MaxErrorsPerFile {
-		return // enough to fix first; finish says that more were left out
+		return // enough to fix first; LimitErrors says that more were left out
 	}
 	*c.errs = append(*c.errs, Error{File: c.file, Pos: c.at(path), Path: path, Message: fmt.Sprintf(format, args...)})
 }
@@ -71,12 +71,12 @@ func ParsePlan(file string, data []byte) (*Plan, error) {
 	p.pos = d.pos
 	if len(d.errs) > 0 && len(d.pos) == 0 {
 		p.problems = d.errs
-		return p, finish(d.errs).Err() // not a plan at all: nothing more to say
+		return p, LimitErrors(d.errs).Err() // not a plan at all: nothing more to say
 	}
 	errs := d.errs
 	p.check(checker{file: file, pos: p.pos, errs: &errs})
 	p.problems = errs
-	return p, finish(slices.Clone(errs)).Err()
+	return p, LimitErrors(slices.Clone(errs)).Err()
 }
 
 func (p *Plan) check(c checker) {
