@@ -431,7 +431,7 @@ func TestFleetNamespaces(t *testing.T) {
 	head := "apiVersion: prdeploy.dev/v1\nkind: Fleet\nclusters: [{name: eu}, {name: us}]\ntenants:\n"
 	for _, tc := range []struct {
 		name, tenants, allow string
-		want             []string
+		want                 []string
 	}{
 		{name: "reserved", tenants: `
   - {name: a, cluster: eu, namespace: kube-system}
