@@ -95,7 +95,7 @@ func LoadRepoWith(fsys fs.FS, opts LoadOptions) (*Repo, error) {
 			errs = append(errs, e)
 			continue
 		case err != nil:
-			errs = append(errs, Error{File: name, Message: err.Error()})
+			errs = append(errs, Error{File: name, Pos: Pos{Line: 1, Col: 1}, Message: fmt.Sprintf("cannot read the plan: %v", err)})
 			continue
 		}
 		budget -= int64(len(data))
