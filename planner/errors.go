@@ -109,7 +109,7 @@ const (
 	// or policy file may hold once every alias is expanded.
 	MaxNodes = 100_000
 	// MaxFleetNodes is the same bound for fleet.yaml.
-	MaxFleetNodes = 1_000_000
+	MaxFleetNodes = 500_000
 	// MaxFiles is the most plan files read from deploys/, and the most
 	// policy files read from policies/.
 	MaxFiles = 10_000

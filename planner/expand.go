@@ -219,6 +219,9 @@ func expandChecks(c *CheckSpec, settleWritten bool) CheckSpec {
 }
 
 func (x *expander) unknown(path, what, name string, known []string) {
+	if x.c.full() {
+		return
+	}
 	if why := lookalike(name, cmp.Or(x.fleet.File, FleetFile), known); why != "" {
 		x.c.errorf(path, "unknown %s %q: %s", what, name, why)
 		return
@@ -379,6 +382,9 @@ func (x *expander) selectTenants(targeted map[string]bool, services []ServiceRol
 // or in a wave) is not in the plan's selection, with a fix that works for
 // that reason.
 func (x *expander) notSelected(path, name string) {
+	if x.c.full() {
+		return
+	}
 	sel := x.plan.Spec.Tenants
 	here := "remove it here"
 	if c := x.plan.Spec.Rollout.Canary; c != nil && len(c.Tenants) == 1 && strings.HasPrefix(path, "spec.rollout.canary.") {

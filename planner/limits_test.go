@@ -169,7 +169,7 @@ func TestHostileFleetFailsAlone(t *testing.T) {
 		t.Errorf("took %v and %d MB; want under 1s and 100 MB", d, alloc>>20)
 	}
 	want := `fleet.yaml:26:` // the line of the aliases
-	if errs := Errors(err); len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), want) || !strings.Contains(errs[0].Message, "more than 1000000 YAML values") {
+	if errs := Errors(err); len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), want) || !strings.Contains(errs[0].Message, "more than 500000 YAML values") {
 		t.Errorf("errors = %v, want one at %s…", errs, want)
 	}
 	if len(r.Plans) != 2 {
@@ -215,5 +215,30 @@ func TestFilesPerRepository(t *testing.T) {
 		if len(errs) != 1 || !strings.HasPrefix(errs[0].Message, "not read: deploys/ holds 10002 plan files and at most 10000 are read") {
 			t.Errorf("%s: %v", f, errs)
 		}
+	}
+}
+
+// TestManyProblemsAreCheap: a plan at the value limit whose every entry is
+// a problem costs no more than one with a hundred problems: explaining
+// stops when the file has as many problems as are reported.
+func TestManyProblemsAreCheap(t *testing.T) {
+	var excl, wave []string
+	for i := range 20_000 {
+		excl = append(excl, fmt.Sprintf("x%d", i))
+		wave = append(wave, fmt.Sprintf("w%d", i))
+	}
+	src := planHeader + "  tenants: {names: [alpha], exclude: [" + strings.Join(excl, ",") + "]}\n  rollout:\n    waves: [{name: w, tenants: [" + strings.Join(wave, ",") + "]}]\n"
+	fleet := loadTestRepo(t).Fleet
+	var err error
+	d, alloc := cost(func() {
+		p, _ := ParsePlan("deploys/x.yaml", []byte(src))
+		_, err = Expand(p, fleet)
+	})
+	t.Logf("%d bytes: %v, %.1f MB allocated", len(src), d, float64(alloc)/(1<<20))
+	if n := len(Errors(err, "deploys/x.yaml")); n != MaxErrorsPerFile+1 {
+		t.Errorf("%d errors, want %d", n, MaxErrorsPerFile+1)
+	}
+	if d > time.Second || alloc > 100<<20 {
+		t.Errorf("took %v and %d MB; want under 1s and 100 MB", d, alloc>>20)
 	}
 }

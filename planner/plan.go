@@ -40,11 +40,15 @@ func (c checker) at(path string) Pos {
 }
 
 func (c checker) errorf(path, format string, args ...any) {
-	if len(*c.errs) > MaxErrorsPerFile {
+	if c.full() {
 		return // enough to fix first; LimitErrors says that more were left out
 	}
 	*c.errs = append(*c.errs, Error{File: c.file, Pos: c.at(path), Path: path, Message: fmt.Sprintf(format, args...)})
 }
+
+// full reports whether the file has as many problems as are reported, so
+// that checks stop spending work on explaining more.
+func (c checker) full() bool { return len(*c.errs) > MaxErrorsPerFile }
 
 // has reports whether path was written in the file.
 func (c checker) has(path string) bool { _, ok := c.pos[path]; return ok }
