@@ -41,8 +41,9 @@ lint: ## go vet, gofmt and staticcheck (when it installs from the module proxy)
 bench: deps kube-binaries ## Run the benchmarks (figures for the issues' closing notes)
 	PRDEPLOY_REAL=required $(GO) test -run '^$$' -bench . -benchmem -timeout $(TEST_TIMEOUT) ./...
 
-fuzz: ## Fuzz the plan parser (FUZZTIME=60s)
-	$(GO) test ./planner -run '^$$' -fuzz FuzzParsePlan -fuzztime $(FUZZTIME)
+fuzz: ## Fuzz the plan parser, then the whole repository loader (FUZZTIME=60s each)
+	$(GO) test ./planner -run '^$$' -fuzz '^FuzzParsePlan$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./planner -run '^$$' -fuzz '^FuzzLoadRepo$$' -fuzztime $(FUZZTIME)
 
 demo: build ## The whole story on embedded defaults: PR → plan check → merge → rollout → /approve (DEMO_NONINTERACTIVE=1 to exit at the end)
 	@./hack/demo.sh

@@ -2,11 +2,14 @@ package planner
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -21,25 +24,36 @@ type scalarValue interface {
 // starts in the file. Validation uses it to point at the offending value.
 type Positions map[string]Pos
 
-// maxAliases bounds alias expansion so a hostile file cannot make the decoder
-// do exponential work ("billion laughs").
-const maxAliases = 1000
+// sizeLimits bound what one file may cost to read: its bytes, and its YAML
+// values (nodes) once every alias is expanded.
+type sizeLimits struct {
+	bytes int64
+	nodes int
+}
+
+var (
+	fileLimits  = sizeLimits{bytes: MaxFileBytes, nodes: MaxNodes}
+	fleetLimits = sizeLimits{bytes: MaxFleetBytes, nodes: MaxFleetNodes}
+)
 
 // decoder turns a yaml.Node tree into a Go value strictly: unknown fields,
 // duplicate keys and wrong types are errors with file:line:col, and decoding
 // goes on after an error so that one pass reports everything.
 type decoder struct {
-	file    string
-	errs    ErrorList
-	pos     Positions
-	aliases int
+	file   string
+	limits sizeLimits
+	errs   ErrorList
+	pos    Positions
 }
 
-func newDecoder(file string) *decoder {
-	return &decoder{file: file, pos: Positions{}}
+func newDecoder(file string, limits sizeLimits) *decoder {
+	return &decoder{file: file, limits: limits, pos: Positions{}}
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	if len(d.errs) > MaxErrorsPerFile {
+		return // enough to fix first; LimitErrors says that more were left out
+	}
 	e := Error{File: d.file, Path: path, Message: fmt.Sprintf(format, args...)}
 	if n != nil {
 		e.Pos = Pos{Line: n.Line, Col: n.Column}
@@ -48,34 +62,172 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 }
 
 // parseDocument parses data as a single YAML document and decodes it into v.
+// What it costs is bounded before it is spent: the bytes of the file, an
+// estimate of its YAML values before parsing, and the exact count of values
+// with every alias expanded before decoding (an alias copies the value it
+// names, so a small file can stand for billions of values).
 func (d *decoder) parseDocument(data []byte, v any) {
+	if int64(len(data)) > d.limits.bytes {
+		d.errs = append(d.errs, tooLarge(d.file, int64(len(data)), d.limits.bytes))
+		return
+	}
+	if off, dense := denseAt(data, d.limits.nodes); dense {
+		line, col := lineCol(data, off)
+		d.errs = append(d.errs, Error{File: d.file, Pos: Pos{Line: line, Col: col},
+			Message: fmt.Sprintf("the file holds more than %d YAML values (at most %d are read per file); split it or write it shorter", d.limits.nodes, d.limits.nodes)})
+		return
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		d.errs = append(d.errs, yamlSyntaxError(d.file, data, err))
 		return
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		d.errs = append(d.errs, Error{File: d.file, Pos: Pos{Line: 1, Col: 1}, Message: "file is empty; expected a YAML mapping"})
+	if doc.Kind == 0 || len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		d.errs = append(d.errs, emptyFile(d.file, data))
+		return
+	}
+	if !d.checkSize(doc.Content[0]) {
 		return
 	}
 	d.decode(doc.Content[0], reflect.ValueOf(v).Elem(), "")
-	d.checkSingleDocument(data)
+	// A plan file holds one plan, and anything after "---" would otherwise
+	// be ignored.
+	var second yaml.Node
+	if dec.Decode(&second) == nil {
+		line := second.Line
+		if len(second.Content) > 0 {
+			line = second.Content[0].Line
+		}
+		d.errs = append(d.errs, Error{File: d.file, Pos: Pos{Line: max(line, 1), Col: 1},
+			Message: "a file holds one document; found another after \"---\": put each plan in its own file"})
+	}
 }
 
-// checkSingleDocument reports a second YAML document in the file: a plan
-// file holds one plan, and anything after "---" would otherwise be ignored.
-func (d *decoder) checkSingleDocument(data []byte) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var first, second yaml.Node
-	if dec.Decode(&first) != nil || dec.Decode(&second) != nil {
-		return
+// tooLarge is the error for a file over the byte limit: it is not read.
+func tooLarge(file string, size, limit int64) Error {
+	return Error{File: file, Pos: Pos{Line: 1, Col: 1},
+		Message: fmt.Sprintf("the file is %s; at most %s are read per file, so it was not read: split it or write it shorter", byteSize(size), byteSize(limit))}
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
 	}
-	line := 1
-	if len(second.Content) > 0 {
-		line = second.Content[0].Line
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+// emptyFile says that the file holds no value: nothing, only comments, only
+// "---", or null.
+func emptyFile(file string, data []byte) Error {
+	msg := "file is empty; expected a YAML mapping"
+	if t := bytes.TrimSpace(data); bytes.HasPrefix(t, []byte("---")) && len(bytes.TrimSpace(bytes.TrimLeft(t, "-"))) == 0 {
+		msg = "file is empty (it holds only \"---\", which starts a document but gives it no content); expected a YAML mapping"
 	}
-	d.errs = append(d.errs, Error{File: d.file, Pos: Pos{Line: line, Col: 1},
-		Message: "a file holds one document; found another after \"---\": put each plan in its own file"})
+	return Error{File: file, Pos: Pos{Line: 1, Col: 1}, Message: msg}
+}
+
+// denseAt estimates, before parsing, how many YAML values data holds, by
+// counting the characters that can start or separate one (flow and block
+// indicators, alias marks and line breaks, outside comments). Every value
+// needs one of them nearby, so a file under the limit parses into a few
+// times the limit at most; a file over it is refused at the offset where
+// the count passed the limit. The exact count comes after parsing.
+func denseAt(data []byte, limit int) (int, bool) {
+	n := 0
+	comment := false
+	prev := byte('\n')
+	for i, b := range data {
+		switch {
+		case comment:
+			comment = b != '\n'
+		case b == '#' && (prev == ' ' || prev == '\t' || prev == '\n'):
+			comment = true
+		case b == ',', b == '[', b == '{', b == ':', b == '?', b == '*', b == '&', b == '\n':
+			n++
+		case b == '-' && (i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\t'):
+			n++
+		}
+		if n > limit {
+			return i, true
+		}
+		prev = b
+	}
+	return 0, false
+}
+
+// lineCol converts a byte offset to a 1-based line and column (in runes).
+func lineCol(data []byte, off int) (int, int) {
+	before := data[:off]
+	line := bytes.Count(before, []byte("\n")) + 1
+	start := bytes.LastIndexByte(before, '\n') + 1
+	return line, utf8.RuneCount(before[start:]) + 1
+}
+
+// checkSize counts the document's values with every alias expanded, in
+// document order, and reports the file at the value where the count passes
+// the limit, or at an alias that names the value it sits in (which would
+// expand forever). Anchored values are counted once and remembered, so the
+// count costs one walk of the parsed tree however the aliases nest.
+func (d *decoder) checkSize(root *yaml.Node) bool {
+	size := map[*yaml.Node]int{} // expanded size of each anchored value walked
+	open := map[*yaml.Node]bool{}
+	total := 0
+	var walk func(n *yaml.Node) bool
+	walk = func(n *yaml.Node) bool {
+		if n.Kind == yaml.AliasNode {
+			switch {
+			case n.Alias == nil:
+				d.errorf(n, "", "unknown YAML alias *%s", n.Value)
+				return false
+			case open[n.Alias]:
+				d.errorf(n, "", "alias *%s names a value that contains it, so it would never end; write the value out", n.Value)
+				return false
+			}
+			s, ok := size[n.Alias]
+			if !ok { // not walked before the alias: count it on its own
+				before := total
+				if !walk(n.Alias) {
+					return false
+				}
+				s = total - before
+				total = before
+			}
+			total += s
+			if total > d.limits.nodes {
+				d.errorf(n, "", "alias *%s makes the file more than %d YAML values once expanded (it copies %d values each time it is used); at most %d are read per file: write the value out once, or shorten it", n.Value, d.limits.nodes, s, d.limits.nodes)
+				return false
+			}
+			return true
+		}
+		before := total
+		total++
+		if total > d.limits.nodes {
+			d.errorf(n, "", "the file holds more than %d YAML values; at most %d are read per file: split it or write it shorter", d.limits.nodes, d.limits.nodes)
+			return false
+		}
+		if n.Anchor != "" {
+			open[n] = true
+		}
+		for _, c := range n.Content {
+			if !walk(c) {
+				return false
+			}
+		}
+		if n.Anchor != "" {
+			delete(open, n)
+			size[n] = total - before
+		}
+		return true
+	}
+	return walk(root)
 }
 
 // yamlSyntaxError converts yaml.v3's "yaml: line N: msg" into an Error.
@@ -99,22 +251,37 @@ func yamlSyntaxError(file string, data []byte, err error) Error {
 			}
 		}
 	}
+	if line, col, ok := tabIndent(data, e.Line); ok {
+		// yaml.v3 says "found character that cannot start any token" or
+		// "found a tab character that violates indentation"; say what to do.
+		e.Pos = Pos{Line: line, Col: col}
+		e.Message = "invalid YAML: a tab is used for indentation; YAML indents with spaces only, so replace the tab with spaces"
+	}
 	return e
+}
+
+// tabIndent finds a tab in the indentation of the line an error was
+// reported at, or of a line next to it (yaml.v3 counts some lines from 0,
+// and reports an unclosed construct on the line after it).
+func tabIndent(data []byte, line int) (int, int, bool) {
+	lines := bytes.Split(data, []byte("\n"))
+	for _, l := range []int{line, line + 1, line - 1} {
+		if l < 1 || l > len(lines) {
+			continue
+		}
+		text := lines[l-1]
+		indent := text[:len(text)-len(bytes.TrimLeft(text, " \t"))]
+		if i := bytes.IndexByte(indent, '\t'); i >= 0 {
+			return l, i + 1, true
+		}
+	}
+	return 0, 0, false
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.AliasNode {
-		d.aliases++
-		if d.aliases > maxAliases {
-			if d.aliases == maxAliases+1 {
-				d.errorf(n, path, "too many YAML aliases (more than %d)", maxAliases)
-			}
-			return
-		}
-		if n.Alias == nil {
-			d.errorf(n, path, "unknown YAML alias")
-			return
-		}
+		// checkSize has bounded what aliases expand to and refused aliases
+		// that name their own container.
 		d.decode(n.Alias, v, path)
 		return
 	}
@@ -176,6 +343,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		v.SetInt(i)
 	case reflect.Float64:
+		if pct, ok := percent(n); ok {
+			d.errorf(n, path, "expected a number, got %q; write a ratio as a fraction: %g for %s", n.Value, pct/100, n.Value)
+			return
+		}
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
 			d.errorf(n, path, "expected a number, got %s", describeValue(n))
 			return
@@ -195,6 +366,19 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	default:
 		panic(fmt.Sprintf("planner: decoder does not support %s", v.Type()))
 	}
+}
+
+// percent reports whether n is a percentage such as "90%", and its number.
+func percent(n *yaml.Node) (float64, bool) {
+	if n.Kind != yaml.ScalarNode {
+		return 0, false
+	}
+	num, ok := strings.CutSuffix(strings.TrimSpace(n.Value), "%")
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	return f, err == nil
 }
 
 // fieldInfo describes one YAML field of a struct.
@@ -329,8 +513,13 @@ func describeValue(n *yaml.Node) string {
 // value starts, for later validation errors. Other packages that read YAML
 // from the user's repository (policies) use it so that every file prdeploy
 // reads reports errors the same way.
+//
+// The file's cost is bounded like a plan's (MaxFileBytes, MaxNodes): over a
+// limit, the only error is that one, at its position. At most a little more
+// than MaxErrorsPerFile errors are collected; pass the caller's complete
+// list for the file through LimitErrors.
 func Decode(file string, data []byte, v any) (Positions, ErrorList) {
-	d := newDecoder(file)
+	d := newDecoder(file, fileLimits)
 	d.parseDocument(data, v)
 	return d.pos, d.errs
 }

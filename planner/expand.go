@@ -141,12 +141,12 @@ func (e *ExecutionPlan) ForCluster(cluster string) *ExecutionPlan {
 func Expand(p *Plan, f *Fleet) (*ExecutionPlan, error) {
 	errs := slices.Clone(p.problems)
 	if len(p.pos) == 0 && len(errs) > 0 {
-		return nil, errs.Err()
+		return nil, LimitErrors(errs).Err()
 	}
 	x := &expander{plan: p, fleet: f, c: checker{file: p.File, pos: p.pos, errs: &errs}}
 	e := x.run()
 	if len(errs) > 0 {
-		return nil, errs.Unique().Err()
+		return nil, LimitErrors(errs.Unique()).Err()
 	}
 	return e, nil
 }
@@ -219,6 +219,13 @@ func expandChecks(c *CheckSpec, settleWritten bool) CheckSpec {
 }
 
 func (x *expander) unknown(path, what, name string, known []string) {
+	if x.c.full() {
+		return
+	}
+	if why := lookalike(name, cmp.Or(x.fleet.File, FleetFile), known); why != "" {
+		x.c.errorf(path, "unknown %s %q: %s", what, name, why)
+		return
+	}
 	if m := closest(name, known); m != "" {
 		x.c.errorf(path, "unknown %s %q (did you mean %q?); known: %s", what, name, m, quoteList(known))
 		return
@@ -371,6 +378,45 @@ func (x *expander) selectTenants(targeted map[string]bool, services []ServiceRol
 	return out
 }
 
+// notSelected explains why a tenant that the rollout places (as a canary
+// or in a wave) is not in the plan's selection, with a fix that works for
+// that reason.
+func (x *expander) notSelected(path, name string) {
+	if x.c.full() {
+		return
+	}
+	sel := x.plan.Spec.Tenants
+	here := "remove it here"
+	if c := x.plan.Spec.Rollout.Canary; c != nil && len(c.Tenants) == 1 && strings.HasPrefix(path, "spec.rollout.canary.") {
+		here = "name another canary tenant here" // without it the canary would be empty
+	}
+	if i := slices.Index(sel.Exclude, name); i >= 0 {
+		x.c.errorf(path, "tenant %q is excluded by spec.tenants.exclude[%d]; remove it from exclude, or %s", name, i, here)
+		return
+	}
+	var t *FleetTenant
+	for i := range x.fleet.Tenants {
+		if x.fleet.Tenants[i].Name == name {
+			t = &x.fleet.Tenants[i]
+		}
+	}
+	switch {
+	case t == nil:
+		var known []string
+		for _, t := range x.fleet.Tenants {
+			known = append(known, t.Name)
+		}
+		slices.Sort(known)
+		x.unknown(path, "tenant", name, known)
+	case !slices.Contains(x.plan.Spec.Clusters, t.Cluster):
+		x.c.errorf(path, "tenant %q lives in cluster %q, which the plan does not target; add %q to spec.clusters and select the tenant, or %s", name, t.Cluster, t.Cluster, here)
+	case slices.Contains(sel.Names, name):
+		// Selected by name and yet not selected: already reported there.
+	default:
+		x.c.errorf(path, "tenant %q is not in the plan's tenant selection; add it to spec.tenants.names (or make the selector match it), or %s", name, here)
+	}
+}
+
 func matches(s *LabelSelector, labels map[string]string) bool {
 	for k, v := range s.MatchLabels {
 		if labels[k] != v {
@@ -413,7 +459,7 @@ func (x *expander) waves(sel selection) ([]Wave, []string) {
 	take := func(path, wave, name string) (TenantTarget, bool) {
 		t, ok := sel.tenants[name]
 		if !ok {
-			x.c.errorf(path, "tenant %q is not in the plan's tenant selection; select it in spec.tenants or remove it here", name)
+			x.notSelected(path, name)
 			return t, false
 		}
 		if prev, ok := placed[name]; ok {

@@ -1,25 +1,28 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
+	"strings"
 )
 
 // ParseFleet reads fleet.yaml strictly and checks it: names are DNS labels,
 // every tenant lives in a known cluster, no name or namespace is used twice
 // in one cluster, services have valid image repositories.
 func ParseFleet(file string, data []byte) (*Fleet, error) {
-	d := newDecoder(file)
+	d := newDecoder(file, fleetLimits)
 	f := &Fleet{File: file}
 	d.parseDocument(data, f)
 	f.pos = d.pos
 	if len(d.errs) > 0 && len(d.pos) == 0 {
-		return f, d.errs.Err()
+		return f, LimitErrors(d.errs).Err()
 	}
 	errs := d.errs
 	f.check(checker{file: file, pos: f.pos, errs: &errs})
-	return f, errs.Err()
+	return f, LimitErrors(errs).Err()
 }
 
 func (f *Fleet) check(c checker) {
@@ -57,6 +60,18 @@ func (f *Fleet) check(c checker) {
 	f.Boundary.check(c, "boundary")
 	tenants := map[string]bool{}
 	namespaces := map[string]string{}
+	tenantNames := map[string]bool{}
+	for _, t := range f.Tenants {
+		tenantNames[t.Name] = true
+	}
+	patterns := namespacePatterns(f.Tenants)
+	for i, ns := range f.AllowNamespaces {
+		p := fmt.Sprintf("allowNamespaces[%d]", i)
+		checkName(c, p, "namespace", ns)
+		if !slices.ContainsFunc(f.Tenants, func(t FleetTenant) bool { return t.Namespace == ns }) {
+			c.errorf(p, "allowNamespaces lists %q, which no tenant uses; remove it", ns)
+		}
+	}
 	clusterNames := f.ClusterNames()
 	serviceNames := f.ServiceNames()
 	for i, t := range f.Tenants {
@@ -82,6 +97,9 @@ func (f *Fleet) check(c checker) {
 			}
 			namespaces[key] = t.Name
 		}
+		if !c.reported(p + ".namespace") {
+			checkNamespace(c, p+".namespace", t, f, patterns, tenantNames)
+		}
 		for k := range t.Labels {
 			if !labelKeyRE.MatchString(k) {
 				c.errorf(p+".labels."+k, "invalid label key %q", k)
@@ -96,12 +114,100 @@ func (f *Fleet) check(c checker) {
 	}
 }
 
+// Namespaces tenants do not get unless fleet.yaml lists them in
+// allowNamespaces: Kubernetes keeps its own objects there (kube-system,
+// kube-public, kube-node-lease, and any kube- prefix), and "default" is
+// where everything lands that names no namespace.
+var reservedNamespaces = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+
+func reservedNamespace(ns string) bool {
+	return slices.Contains(reservedNamespaces, ns) || strings.HasPrefix(ns, "kube-")
+}
+
+// namespacePattern is how a fleet names tenants' namespaces: the text
+// around the tenant name, e.g. "tenant-" and "" for tenant-<name>.
+type namespacePattern struct{ prefix, suffix string }
+
+func (p namespacePattern) String() string { return p.prefix + "<name>" + p.suffix }
+
+// maxNamespacePatterns bounds the patterns checked, so that a fleet where
+// every tenant names its namespace differently costs tenants × 32, not
+// tenants².
+const maxNamespacePatterns = 32
+
+// namespacePatterns returns the patterns of the tenants whose namespace
+// holds their name, most used first.
+func namespacePatterns(tenants []FleetTenant) []namespacePattern {
+	count := map[namespacePattern]int{}
+	for _, t := range tenants {
+		if t.Name == "" {
+			continue
+		}
+		if pat, ok := patternOf(t.Namespace, t.Name); ok {
+			count[pat]++
+		}
+	}
+	out := slices.Collect(maps.Keys(count))
+	slices.SortFunc(out, func(a, b namespacePattern) int {
+		return cmp.Or(count[b]-count[a], cmp.Compare(a.prefix, b.prefix), cmp.Compare(a.suffix, b.suffix))
+	})
+	return out[:min(len(out), maxNamespacePatterns)]
+}
+
+// patternOf finds name in ns as a whole word (between the ends of ns and
+// '-'), so that tenant "a" in "tenant-a" gives tenant-<name>, not
+// ten<name>nt-a.
+func patternOf(ns, name string) (namespacePattern, bool) {
+	for i := 0; i+len(name) <= len(ns); i++ {
+		j := strings.Index(ns[i:], name)
+		if j < 0 {
+			break
+		}
+		i += j
+		end := i + len(name)
+		if (i == 0 || ns[i-1] == '-') && (end == len(ns) || ns[end] == '-') {
+			return namespacePattern{ns[:i], ns[end:]}, true
+		}
+	}
+	return namespacePattern{}, false
+}
+
+// checkNamespace refuses a namespace that belongs to Kubernetes, or that
+// is named like another tenant's (tenant-bravo for tenant alpha): a
+// manifest for one tenant would land among another's objects, and people
+// reading the fleet would believe it is the other tenant's. Both pass when
+// the fleet lists the namespace in allowNamespaces.
+func checkNamespace(c checker, p string, t FleetTenant, f *Fleet, patterns []namespacePattern, tenants map[string]bool) {
+	ns := t.Namespace
+	if ns == "" || slices.Contains(f.AllowNamespaces, ns) {
+		return
+	}
+	if reservedNamespace(ns) {
+		c.errorf(p, "namespace %q belongs to Kubernetes, not to a tenant; give tenant %q its own namespace, or list %q in allowNamespaces to deploy there on purpose", ns, t.Name, ns)
+		return
+	}
+	for _, pat := range patterns {
+		if len(ns) < len(pat.prefix)+len(pat.suffix) || !strings.HasPrefix(ns, pat.prefix) || !strings.HasSuffix(ns, pat.suffix) {
+			continue
+		}
+		other := ns[len(pat.prefix) : len(ns)-len(pat.suffix)]
+		if other != t.Name && tenants[other] {
+			c.errorf(p, "namespace %q is named for tenant %q (%s) but belongs to tenant %q; give each tenant its own namespace, e.g. %s%s%s, or list %q in allowNamespaces to share it on purpose", ns, other, pat, t.Name, pat.prefix, t.Name, pat.suffix, ns)
+			return
+		}
+	}
+}
+
 func checkName(c checker, p, what, name string) {
 	switch {
 	case name == "":
 		c.errorf(p, "%s name is required", what)
 	case !dnsLabelRE.MatchString(name):
-		c.errorf(p, "%s name %q must be a DNS label: lower-case letters, digits and '-', at most 63", what, name)
+		msg := fmt.Sprintf("%s name %q must be a DNS label: lower-case letters, digits and '-', at most 63", what, name)
+		if why := lookalike(name, "", nil); why != "" {
+			msg += "; " + why
+		}
+		c.errorf(p, "%s", msg)
 	}
 }
 

@@ -13,7 +13,9 @@ var (
 	pathComponent   = `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`
 	repoName        = `(?:` + domainPart + `/)?` + pathComponent + `(?:/` + pathComponent + `)*`
 	tagPattern      = `[\w][\w.-]{0,127}`
-	digestPattern   = `[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`
+	// digestPattern is loose on purpose, so that checkDigest can say what
+	// is wrong with a digest rather than "invalid image reference".
+	digestPattern = `[^:@/]+:[^:@/]*`
 
 	repoRE  = regexp.MustCompile(`^` + repoName + `$`)
 	tagRE   = regexp.MustCompile(`^` + tagPattern + `$`)
@@ -51,6 +53,11 @@ func ParseImage(s string) (ImageRef, error) {
 	if len(ref.Repository) > 255 {
 		return ImageRef{}, fmt.Errorf("image name %q is longer than 255 characters", ref.Repository)
 	}
+	if ref.Digest != "" {
+		if err := checkDigest(ref.Digest); err != nil {
+			return ImageRef{}, fmt.Errorf("image %q: %w", s, err)
+		}
+	}
 	if ref.Tag == "" && ref.Digest == "" {
 		return ImageRef{}, fmt.Errorf("image %q has no tag or digest; pin the version, e.g. %s:1.2.3", s, s)
 	}
@@ -65,3 +72,40 @@ func validRepository(s string) bool { return repoRE.MatchString(s) }
 
 // validTag reports whether s is a valid image tag.
 func validTag(s string) bool { return tagRE.MatchString(s) }
+
+// Digests, after the OCI image specification (descriptor.md, "Digests"):
+// algorithm ":" encoded, where the algorithm is lower-case components
+// joined by + . _ or -. The registered algorithms fix their encoding:
+// sha256 and blake3 are exactly 64 lower-case hex digits, sha512 exactly
+// 128. Other algorithms pass when they follow the grammar and, because the
+// digest is part of an image reference that the kubelet parses, when the
+// encoded part is at least 32 hex digits (distribution/reference).
+var (
+	digestAlgorithmRE = regexp.MustCompile(`^[a-z0-9]+(?:[+._-][a-z0-9]+)*$`)
+	lowerHexRE        = regexp.MustCompile(`^[0-9a-f]*$`)
+	referenceHexRE    = regexp.MustCompile(`^[0-9a-fA-F]{32,}$`)
+	registeredDigests = map[string]int{"sha256": 64, "sha512": 128, "blake3": 64}
+)
+
+func checkDigest(d string) error {
+	alg, enc, _ := strings.Cut(d, ":")
+	if !digestAlgorithmRE.MatchString(alg) {
+		return fmt.Errorf("invalid digest algorithm %q; write it in lower case, e.g. sha256:<64 hex digits>", alg)
+	}
+	if n, ok := registeredDigests[alg]; ok {
+		switch {
+		case !lowerHexRE.MatchString(enc):
+			if lowerHexRE.MatchString(strings.ToLower(enc)) {
+				return fmt.Errorf("%s digest must be lower-case hex: %s:%s", alg, alg, strings.ToLower(enc))
+			}
+			return fmt.Errorf("%s digest holds characters other than 0-9 and a-f", alg)
+		case len(enc) != n:
+			return fmt.Errorf("%s digest has %d hex digits; a %s digest has exactly %d", alg, len(enc), alg, n)
+		}
+		return nil
+	}
+	if !referenceHexRE.MatchString(enc) {
+		return fmt.Errorf("%s digest must be at least 32 hex digits for an image reference", alg)
+	}
+	return nil
+}

@@ -40,8 +40,15 @@ func (c checker) at(path string) Pos {
 }
 
 func (c checker) errorf(path, format string, args ...any) {
+	if c.full() {
+		return // enough to fix first; LimitErrors says that more were left out
+	}
 	*c.errs = append(*c.errs, Error{File: c.file, Pos: c.at(path), Path: path, Message: fmt.Sprintf(format, args...)})
 }
+
+// full reports whether the file has as many problems as are reported, so
+// that checks stop spending work on explaining more.
+func (c checker) full() bool { return len(*c.errs) > MaxErrorsPerFile }
 
 // has reports whether path was written in the file.
 func (c checker) has(path string) bool { _, ok := c.pos[path]; return ok }
@@ -62,18 +69,18 @@ func (c checker) reported(path string) bool {
 // limits, the service DAG. It returns the plan even when there are errors,
 // so that a caller can go on to report cross-file problems too.
 func ParsePlan(file string, data []byte) (*Plan, error) {
-	d := newDecoder(file)
+	d := newDecoder(file, fileLimits)
 	p := &Plan{File: file}
 	d.parseDocument(data, p)
 	p.pos = d.pos
 	if len(d.errs) > 0 && len(d.pos) == 0 {
 		p.problems = d.errs
-		return p, d.errs.Err() // not YAML at all: nothing more to say
+		return p, LimitErrors(d.errs).Err() // not a plan at all: nothing more to say
 	}
 	errs := d.errs
 	p.check(checker{file: file, pos: p.pos, errs: &errs})
 	p.problems = errs
-	return p, errs.Err()
+	return p, LimitErrors(slices.Clone(errs)).Err()
 }
 
 func (p *Plan) check(c checker) {
@@ -379,7 +386,7 @@ func (p *Plan) checkChecks(c checker) {
 			}
 		}
 	}
-	if pa := ch.PodsAvailable; pa != nil && c.has("spec.checks.podsAvailable.minReadyRatio") {
+	if pa := ch.PodsAvailable; pa != nil && c.has("spec.checks.podsAvailable.minReadyRatio") && !c.reported("spec.checks.podsAvailable.minReadyRatio") {
 		if pa.MinReadyRatio <= 0 || pa.MinReadyRatio > 1 {
 			c.errorf("spec.checks.podsAvailable.minReadyRatio", "minReadyRatio must be in (0, 1], got %g", pa.MinReadyRatio)
 		}

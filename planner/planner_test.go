@@ -221,26 +221,52 @@ func splitWant(data []byte) ([]byte, []string) {
 	return data[:i], want
 }
 
+// TestDuplicateDeploymentIDs: a plan that reuses a deployment id gets the
+// error, whichever name sorts first; without knowing which plan is new,
+// both are told.
 func TestDuplicateDeploymentIDs(t *testing.T) {
 	fleet, _ := os.ReadFile("testdata/repo/fleet.yaml")
 	plan, _ := os.ReadFile("testdata/repo/deploys/hotfix.yaml")
 	fsys := fstest.MapFS{
 		"fleet.yaml":         {Data: fleet},
-		"deploys/a.yaml":     {Data: plan},
+		"deploys/a.yaml":     {Data: plan}, // new: sorts before the plan it copies
 		"deploys/b.yaml":     {Data: plan},
 		"deploys/notes.txt":  {Data: []byte("not a plan")},
 		"deploys/old/c.yaml": {Data: []byte("nested dirs are not plans")},
 	}
-	r, err := LoadRepo(fsys)
-	want := `deploys/b.yaml:4:9: metadata.name: deployment id "query-hotfix" is already used by deploys/a.yaml:4; deployment ids are unique in the repository, pick a new one`
-	if err == nil || err.Error() != want {
-		t.Errorf("err = %v\nwant %s", err, want)
-	}
-	if len(r.Plans) != 2 {
-		t.Errorf("read %d plans, want 2", len(r.Plans))
-	}
-	if got := Errors(err, "deploys/a.yaml"); len(got) != 0 {
-		t.Errorf("Errors for a.yaml = %v, want none", got)
+	for _, tc := range []struct {
+		name    string
+		changed []string
+		want    []string
+	}{
+		{name: "the new plan sorts first", changed: []string{"deploys/a.yaml"}, want: []string{
+			`deploys/a.yaml:4:9: metadata.name: deployment id "query-hotfix" is already used by deploys/b.yaml:4; deployment ids are unique in the repository, pick a new one`,
+		}},
+		{name: "the new plan sorts last", changed: []string{"deploys/b.yaml", "fleet.yaml"}, want: []string{
+			`deploys/b.yaml:4:9: metadata.name: deployment id "query-hotfix" is already used by deploys/a.yaml:4; deployment ids are unique in the repository, pick a new one`,
+		}},
+		{name: "both are new", changed: []string{"deploys/a.yaml", "deploys/b.yaml"}, want: []string{
+			`deploys/a.yaml:4:9: metadata.name: deployment id "query-hotfix" is also used by deploys/b.yaml:4; deployment ids are unique in the repository, give one of them a new id`,
+			`deploys/b.yaml:4:9: metadata.name: deployment id "query-hotfix" is also used by deploys/a.yaml:4; deployment ids are unique in the repository, give one of them a new id`,
+		}},
+		{name: "unknown which is new", want: []string{
+			`deploys/a.yaml:4:9: metadata.name: deployment id "query-hotfix" is also used by deploys/b.yaml:4; deployment ids are unique in the repository, give one of them a new id`,
+			`deploys/b.yaml:4:9: metadata.name: deployment id "query-hotfix" is also used by deploys/a.yaml:4; deployment ids are unique in the repository, give one of them a new id`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := LoadRepoWith(fsys, LoadOptions{Changed: tc.changed})
+			var got []string
+			for _, e := range Errors(err, "deploys/a.yaml", "deploys/b.yaml") {
+				got = append(got, e.Error())
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if len(r.Plans) != 2 {
+				t.Errorf("read %d plans, want 2", len(r.Plans))
+			}
+		})
 	}
 }
 
@@ -264,6 +290,7 @@ tenants:
 		`fleet.yaml:7:12: services[0].image: invalid image repository "registry.example.com/acme/ingest:1.0"; write it without tag, e.g. registry.example.com/ingest`,
 		`fleet.yaml:8:11: services[0].path: path "../outside" must be a clean path relative to the repository root (no leading /, no ..)`,
 		`fleet.yaml:11:24: tenants[1].cluster: unknown cluster "mars"; known: eu`,
+		`fleet.yaml:11:41: tenants[1].namespace: namespace "tenant-a" is named for tenant "a" (tenant-<name>) but belongs to tenant "b"; give each tenant its own namespace, e.g. tenant-b, or list "tenant-a" in allowNamespaces to share it on purpose`,
 		`fleet.yaml:11:62: tenants[1].services[0]: unknown service "query"; known: ingest`,
 		`fleet.yaml:12:12: tenants[2].name: tenant "a" is defined twice`,
 		`fleet.yaml:12:39: tenants[2].namespace: namespace name "Tenant_C" must be a DNS label: lower-case letters, digits and '-', at most 63`,
@@ -289,6 +316,19 @@ func TestParseImage(t *testing.T) {
 		{in: "ingest:latest", err: `uses the tag "latest"`},
 		{in: "Acme/Ingest:1", err: "invalid image reference"},
 		{in: "ingest:", err: "invalid image reference"},
+		{in: "ingest@sha512:" + strings.Repeat("c", 128), want: "ingest@sha512:" + strings.Repeat("c", 128)},
+		{in: "ingest@blake3:" + strings.Repeat("d", 64), want: "ingest@blake3:" + strings.Repeat("d", 64)},
+		{in: "ingest@sha256+b16:" + strings.Repeat("E", 40), want: "ingest@sha256+b16:" + strings.Repeat("E", 40)}, // unregistered, per the grammar
+		{in: "ingest@sha256:" + strings.Repeat("a", 63), err: "sha256 digest has 63 hex digits; a sha256 digest has exactly 64"},
+		{in: "ingest@sha256:" + strings.Repeat("a", 65), err: "has exactly 64"},
+		{in: "ingest@sha256:" + strings.Repeat("A", 64), err: "sha256 digest must be lower-case hex: sha256:" + strings.Repeat("a", 64)},
+		{in: "ingest@sha256:" + strings.Repeat("g", 64), err: "characters other than 0-9 and a-f"},
+		{in: "ingest@sha512:" + strings.Repeat("a", 64), err: "a sha512 digest has exactly 128"},
+		{in: "ingest@SHA256:" + strings.Repeat("a", 64), err: `invalid digest algorithm "SHA256"`},
+		{in: "ingest@sha256-:" + strings.Repeat("a", 64), err: `invalid digest algorithm "sha256-"`},
+		{in: "ingest@md5:" + strings.Repeat("a", 31), err: "at least 32 hex digits"},
+		{in: "ingest@multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8", err: "at least 32 hex digits"},
+		{in: "ingest@sha256:", err: "sha256 digest has 0 hex digits"},
 		{in: "", err: "invalid image reference"},
 	} {
 		ref, err := ParseImage(tc.in)
@@ -383,5 +423,60 @@ func TestDenseCycleIsFast(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Expand did not finish in 10s on a dense cycle")
+	}
+}
+
+// TestFleetNamespaces: tenants do not get Kubernetes' namespaces, nor a
+// namespace named for another tenant, unless allowNamespaces says so.
+func TestFleetNamespaces(t *testing.T) {
+	head := "apiVersion: prdeploy.dev/v1\nkind: Fleet\nclusters: [{name: eu}, {name: us}]\ntenants:\n"
+	for _, tc := range []struct {
+		name, tenants, allow string
+		want                 []string
+	}{
+		{name: "reserved", tenants: `
+  - {name: a, cluster: eu, namespace: kube-system}
+  - {name: b, cluster: eu, namespace: kube-public}
+  - {name: c, cluster: eu, namespace: kube-node-lease}
+  - {name: d, cluster: eu, namespace: default}
+  - {name: e, cluster: eu, namespace: kube-flannel}
+`, want: []string{
+			`fleet.yaml:5:39: tenants[0].namespace: namespace "kube-system" belongs to Kubernetes, not to a tenant; give tenant "a" its own namespace, or list "kube-system" in allowNamespaces to deploy there on purpose`,
+			`fleet.yaml:6:39: tenants[1].namespace: namespace "kube-public" belongs to Kubernetes, not to a tenant; give tenant "b" its own namespace, or list "kube-public" in allowNamespaces to deploy there on purpose`,
+			`fleet.yaml:7:39: tenants[2].namespace: namespace "kube-node-lease" belongs to Kubernetes, not to a tenant; give tenant "c" its own namespace, or list "kube-node-lease" in allowNamespaces to deploy there on purpose`,
+			`fleet.yaml:8:39: tenants[3].namespace: namespace "default" belongs to Kubernetes, not to a tenant; give tenant "d" its own namespace, or list "default" in allowNamespaces to deploy there on purpose`,
+			`fleet.yaml:9:39: tenants[4].namespace: namespace "kube-flannel" belongs to Kubernetes, not to a tenant; give tenant "e" its own namespace, or list "kube-flannel" in allowNamespaces to deploy there on purpose`,
+		}},
+		{name: "another tenant's namespace in another cluster", tenants: `
+  - {name: alpha, cluster: eu, namespace: tenant-alpha}
+  - {name: bravo, cluster: eu, namespace: tenant-bravo}
+  - {name: mallory, cluster: us, namespace: tenant-alpha}
+  - {name: eve, cluster: us, namespace: tenant-bravo-x}
+`, want: []string{
+			`fleet.yaml:7:45: tenants[2].namespace: namespace "tenant-alpha" is named for tenant "alpha" (tenant-<name>) but belongs to tenant "mallory"; give each tenant its own namespace, e.g. tenant-mallory, or list "tenant-alpha" in allowNamespaces to share it on purpose`,
+		}},
+		{name: "allowed explicitly", tenants: `
+  - {name: alpha, cluster: eu, namespace: tenant-alpha}
+  - {name: shared, cluster: us, namespace: tenant-alpha}
+  - {name: legacy, cluster: us, namespace: default}
+`, allow: "allowNamespaces: [tenant-alpha, default, kube-system]\n", want: []string{
+			`fleet.yaml:8:42: allowNamespaces[2]: allowNamespaces lists "kube-system", which no tenant uses; remove it`,
+		}},
+		{name: "a look-alike character in a name", tenants: `
+  - {name: аlpha, cluster: eu, namespace: tenant-alpha}
+`, want: []string{
+			`fleet.yaml:5:12: tenants[0].name: tenant name "аlpha" must be a DNS label: lower-case letters, digits and '-', at most 63; it holds U+0430 CYRILLIC SMALL LETTER A at position 1; names are ASCII (a-z, 0-9 and '-')`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseFleet("fleet.yaml", []byte(head+strings.TrimPrefix(tc.tenants, "\n")+tc.allow))
+			var got []string
+			for _, e := range Errors(err) {
+				got = append(got, e.Error())
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
 	}
 }

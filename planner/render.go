@@ -176,7 +176,7 @@ func (r *Renderer) checkLocalRefs(file string) error {
 	for _, ref := range refs {
 		target := path.Join(dir, ref)
 		if strings.Contains(ref, "://") || path.IsAbs(ref) || !strings.HasPrefix(target, memRepo+"/") || !r.exists(target) {
-			return Error{File: file, Pos: lineCol(data, ref), Message: fmt.Sprintf("%q is not a file or directory of this repository; %s", ref, onlyTheCommit)}
+			return Error{File: file, Pos: posOf(data, ref), Message: fmt.Sprintf("%q is not a file or directory of this repository; %s", ref, onlyTheCommit)}
 		}
 	}
 	return nil
@@ -307,7 +307,7 @@ func (r *Renderer) explain(resp sandboxResponse) error {
 			if !ok {
 				continue // the kustomization prdeploy wrote
 			}
-			if pos := lineCol(r.files[name], l.needle); pos.Line > 0 {
+			if pos := posOf(r.files[name], l.needle); pos.Line > 0 {
 				return Error{File: rel, Pos: pos, Message: fmt.Sprintf("%s is not in the repository at this commit; %s", l.what, onlyTheCommit)}
 			}
 		}
@@ -323,7 +323,7 @@ func (r *Renderer) explain(resp sandboxResponse) error {
 			if loc := gitRefRE.FindIndex(r.files[name]); loc != nil {
 				data := r.files[name]
 				ref := string(data[loc[0]:loc[1]])
-				return Error{File: rel, Pos: lineCol(data, ref), Message: fmt.Sprintf("the remote base %s is not in the repository at this commit; %s", ref, onlyTheCommit)}
+				return Error{File: rel, Pos: posOf(data, ref), Message: fmt.Sprintf("the remote base %s is not in the repository at this commit; %s", ref, onlyTheCommit)}
 			}
 		}
 	}
@@ -333,8 +333,8 @@ func (r *Renderer) explain(resp sandboxResponse) error {
 	return errors.New(resp.Err)
 }
 
-// lineCol is where needle first appears in data, or the zero Pos.
-func lineCol(data []byte, needle string) Pos {
+// posOf is where needle first appears in data, or the zero Pos.
+func posOf(data []byte, needle string) Pos {
 	i := bytes.Index(data, []byte(needle))
 	if i < 0 || needle == "" {
 		return Pos{}

@@ -3,7 +3,9 @@ package planner
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -31,14 +33,38 @@ func IsPlanFile(p string) bool {
 	return dir == PlansDir+"/" && (strings.HasSuffix(file, ".yaml") || strings.HasSuffix(file, ".yml"))
 }
 
-// LoadRepo reads fleet.yaml and every plan under deploys/, and checks what
-// spans files: deployment ids are unique in the repository. It returns the
-// repository with every problem found, so callers can report them all.
-func LoadRepo(fsys fs.FS) (*Repo, error) {
+// LoadOptions say what LoadRepoWith is loading for.
+type LoadOptions struct {
+	// Changed lists the repository paths that the change being checked adds
+	// or modifies: at a pull request, its plan files; at a merge, the plan
+	// files the merge changes. A deployment id shared by changed and
+	// unchanged plans is reported on the changed plans only, since the
+	// change reused the id. Without Changed (or when every plan sharing the
+	// id is changed, or none is), every plan sharing the id is reported.
+	Changed []string
+}
+
+// LoadRepo reads the repository with no knowledge of what changed: see
+// LoadRepoWith.
+func LoadRepo(fsys fs.FS) (*Repo, error) { return LoadRepoWith(fsys, LoadOptions{}) }
+
+// LoadRepoWith reads fleet.yaml and every plan under deploys/, and checks
+// what spans files: deployment ids are unique in the repository. It returns
+// the repository with every problem found, so callers can report them all.
+//
+// What it reads is bounded (see MaxFileBytes and the limits beside it): a
+// file over a limit fails on its own, with an error at its position, and
+// the other files are read as usual; plans past MaxFiles or MaxRepoBytes
+// are reported as not read.
+func LoadRepoWith(fsys fs.FS, opts LoadOptions) (*Repo, error) {
 	r := &Repo{FS: fsys}
 	var errs ErrorList
-	data, err := fs.ReadFile(fsys, FleetFile)
+	data, err := ReadFile(fsys, FleetFile, MaxFleetBytes)
 	if err != nil {
+		var e Error
+		if errors.As(err, &e) {
+			return r, ErrorList{e}
+		}
 		return r, ErrorList{{File: FleetFile, Message: fmt.Sprintf("cannot read the fleet: %v; the repository root needs a fleet.yaml", err)}}
 	}
 	r.Fleet, err = ParseFleet(FleetFile, data)
@@ -48,31 +74,94 @@ func LoadRepo(fsys fs.FS) (*Repo, error) {
 	if err != nil {
 		return r, err
 	}
+	names = slices.DeleteFunc(names, func(n string) bool { return !IsPlanFile(n) })
 	slices.Sort(names)
-	ids := map[string]*Plan{}
-	for _, name := range names {
-		if !IsPlanFile(name) {
+	ids := map[string][]*Plan{}
+	budget := int64(MaxRepoBytes)
+	for i, name := range names {
+		if i >= MaxFiles {
+			errs = append(errs, Error{File: name, Pos: Pos{Line: 1, Col: 1}, Message: fmt.Sprintf(
+				"not read: %s/ holds %d plan files and at most %d are read (in name order); delete the plans of finished deployments", PlansDir, len(names), MaxFiles)})
 			continue
 		}
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			errs = append(errs, Error{File: name, Message: err.Error()})
+		data, err := ReadFile(fsys, name, min(MaxFileBytes, budget))
+		var e Error
+		switch {
+		case errors.As(err, &e) && budget < MaxFileBytes:
+			errs = append(errs, Error{File: name, Pos: Pos{Line: 1, Col: 1}, Message: fmt.Sprintf(
+				"not read: the plans under %s/ before this one fill the %s read per repository; delete the plans of finished deployments", PlansDir, byteSize(MaxRepoBytes))})
+			continue
+		case errors.As(err, &e):
+			errs = append(errs, e)
+			continue
+		case err != nil:
+			errs = append(errs, Error{File: name, Pos: Pos{Line: 1, Col: 1}, Message: fmt.Sprintf("cannot read the plan: %v", err)})
 			continue
 		}
+		budget -= int64(len(data))
 		p, err := ParsePlan(name, data)
 		errs = appendErr(errs, err)
 		r.Plans = append(r.Plans, p)
 		if id := p.Metadata.Name; id != "" {
-			if first, dup := ids[id]; dup {
-				pos := first.pos["metadata.name"]
-				errs = append(errs, Error{File: name, Pos: p.pos["metadata.name"], Path: "metadata.name",
-					Message: fmt.Sprintf("deployment id %q is already used by %s:%d; deployment ids are unique in the repository, pick a new one", id, first.File, pos.Line)})
-			} else {
-				ids[id] = p
-			}
+			ids[id] = append(ids[id], p)
 		}
 	}
+	errs = append(errs, duplicateIDs(ids, opts.Changed)...)
 	return r, errs.Err()
+}
+
+// duplicateIDs reports deployment ids used by more than one plan, on the
+// plans that the change made (see LoadOptions.Changed), each naming a plan
+// that had the id first.
+func duplicateIDs(ids map[string][]*Plan, changed []string) ErrorList {
+	var errs ErrorList
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		plans := ids[id]
+		if len(plans) < 2 {
+			continue
+		}
+		blamed := slices.DeleteFunc(slices.Clone(plans), func(p *Plan) bool { return !slices.Contains(changed, p.File) })
+		format := "deployment id %q is already used by %s:%d; deployment ids are unique in the repository, pick a new one"
+		if len(blamed) == 0 || len(blamed) == len(plans) {
+			blamed = plans // which came first is unknown: each is told
+			format = "deployment id %q is also used by %s:%d; deployment ids are unique in the repository, give one of them a new id"
+		}
+		for _, p := range blamed {
+			// Name a plan that is not blamed (it had the id first), else
+			// another one that is.
+			i := slices.IndexFunc(plans, func(o *Plan) bool { return !slices.Contains(blamed, o) })
+			if i < 0 {
+				i = slices.IndexFunc(plans, func(o *Plan) bool { return o != p })
+			}
+			other := plans[i]
+			errs = append(errs, Error{File: p.File, Pos: p.pos["metadata.name"], Path: "metadata.name",
+				Message: fmt.Sprintf(format, id, other.File, other.pos["metadata.name"].Line)})
+		}
+	}
+	return errs
+}
+
+// ReadFile reads a file of the repository, at most limit bytes of it. A
+// larger file is not read: the error is an Error at the file's first line
+// that says how large it is and what the limit is.
+func ReadFile(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
+		return nil, tooLarge(name, st.Size(), limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, Error{File: name, Pos: Pos{Line: 1, Col: 1},
+			Message: fmt.Sprintf("the file is larger than %s, the most read per file, so it was not read: split it or write it shorter", byteSize(limit))}
+	}
+	return data, nil
 }
 
 func appendErr(errs ErrorList, err error) ErrorList {

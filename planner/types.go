@@ -68,8 +68,13 @@ type Fleet struct {
 	Tenants    []FleetTenant `yaml:"tenants"`
 	// Boundary is what every tenant may hold, unless it says otherwise.
 	Boundary *Boundary `yaml:"boundary"`
-	File     string    `yaml:"-"`
-	pos      Positions
+	// AllowNamespaces lists namespaces tenants may use although they are
+	// refused by default: Kubernetes' own (kube-system, kube-public,
+	// kube-node-lease, default) and namespaces that follow another tenant's
+	// naming pattern. Listing one is an explicit decision to share it.
+	AllowNamespaces []string `yaml:"allowNamespaces"`
+	File            string   `yaml:"-"`
+	pos             Positions
 }
 
 // Cluster is one Kubernetes cluster tenants live in.

@@ -35,29 +35,74 @@ func IsPolicyFile(p string) bool {
 // A repository without a policies directory has no rules. Every problem in
 // every file is reported in one planner.ErrorList, at file:line:col; on
 // error there is no RuleSet, and callers deny (see LoadFailed).
+//
+// What it reads is bounded like plans (planner.MaxFileBytes per file,
+// planner.MaxNodes YAML values per file with aliases expanded,
+// planner.MaxFiles files, planner.MaxErrorsPerFile problems per file): a
+// file over a limit gets one error at its position, and the other files are
+// still checked, so that every problem is reported in one pass.
 func Load(fsys fs.FS, rev Revision) (*RuleSet, error) {
 	if rev.SHA == "" {
 		return nil, ErrNoRevision
 	}
-	set := &RuleSet{Revision: rev}
-	entries, err := fs.ReadDir(fsys, planner.PoliciesDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return set, nil
-	}
+	set, errs, err := load(fsys)
 	if err != nil {
 		return nil, fmt.Errorf("policies: reading %s/ at %s: %w", planner.PoliciesDir, rev.Short(), err)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	set.Revision = rev
+	return set, nil
+}
+
+// Validate checks the policy files of fsys the way Load does, for a
+// command that validates a repository (prdeploy policy validate, plan
+// validate): it returns every problem at file:line:col, sorted, or nil
+// when the policies load. A policies/ directory that cannot be listed is
+// one problem without a position.
+func Validate(fsys fs.FS) planner.ErrorList {
+	_, errs, err := load(fsys)
+	if err != nil {
+		return planner.ErrorList{{File: planner.PoliciesDir, Message: fmt.Sprintf("cannot read the policy files: %v", err)}}
+	}
+	errs.Sort()
+	return errs
+}
+
+// load reads and checks every policy file. err is set only when the
+// directory cannot be listed; problems in files are in errs.
+func load(fsys fs.FS) (*RuleSet, planner.ErrorList, error) {
+	set := &RuleSet{}
+	entries, err := fs.ReadDir(fsys, planner.PoliciesDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return set, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	var errs planner.ErrorList
 	byName := map[string]Rule{}
 	policies := map[string]string{}
+	read := 0
 	for _, e := range entries {
 		name := path.Join(planner.PoliciesDir, e.Name())
 		if e.IsDir() || !IsPolicyFile(name) {
 			continue
 		}
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			errs = append(errs, planner.Error{File: name, Message: fmt.Sprintf("cannot read the policy file: %v", err)})
+		if read++; read > planner.MaxFiles {
+			errs = append(errs, planner.Error{File: name, Pos: planner.Pos{Line: 1, Col: 1},
+				Message: fmt.Sprintf("not read: %s/ holds more than %d policy files, the most read", planner.PoliciesDir, planner.MaxFiles)})
+			continue
+		}
+		data, err := planner.ReadFile(fsys, name, planner.MaxFileBytes)
+		var tooLarge planner.Error
+		switch {
+		case errors.As(err, &tooLarge):
+			errs = append(errs, tooLarge)
+			continue
+		case err != nil:
+			errs = append(errs, planner.Error{File: name, Pos: planner.Pos{Line: 1, Col: 1}, Message: fmt.Sprintf("cannot read the policy file: %v", err)})
 			continue
 		}
 		set.Files = append(set.Files, name)
@@ -68,21 +113,18 @@ func Load(fsys fs.FS, rev Revision) (*RuleSet, error) {
 			}
 			policies[c.policy] = name
 		}
-		for i, r := range rules {
+		for _, r := range rules {
 			if prev, dup := byName[r.Name]; dup {
-				c.errorf(fmt.Sprintf("rules[%d].name", i), "rule %q is already defined at %s:%d; rule names are unique across all policy files", r.Name, prev.File, prev.Line)
+				c.errorf(fmt.Sprintf("rules[%d].name", r.index), "rule %q is already defined at %s:%d; rule names are unique across all policy files", r.Name, prev.File, prev.Line)
 				continue
 			}
 			byName[r.Name] = r
 			set.Rules = append(set.Rules, r)
 		}
-		errs = append(errs, *c.errs...)
+		errs = append(errs, planner.LimitErrors(*c.errs)...)
 	}
 	slices.Sort(set.Files)
-	if err := errs.Err(); err != nil {
-		return nil, err
-	}
-	return set, nil
+	return set, errs, nil
 }
 
 // fileChecker records problems in one policy file against its positions.
@@ -97,7 +139,7 @@ type fileChecker struct {
 }
 
 func (c fileChecker) errorf(p, format string, args ...any) {
-	if c.seen[p] {
+	if c.seen[p] || len(*c.errs) > planner.MaxErrorsPerFile {
 		return
 	}
 	c.seen[p] = true
@@ -163,7 +205,7 @@ func loadFile(file string, data []byte) (fileChecker, []Rule) {
 		}
 		seen[rs.Name] = true
 		if ok {
-			r.Policy, r.File, r.Line = doc.Metadata.Name, file, c.pos.At(p).Line
+			r.Policy, r.File, r.Line, r.index = doc.Metadata.Name, file, c.pos.At(p).Line, i
 			rules = append(rules, r)
 		}
 	}

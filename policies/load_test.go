@@ -2,6 +2,7 @@ package policies
 
 import (
 	"errors"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,6 +93,27 @@ func TestLoadErrors(t *testing.T) {
 				`policies/b.yaml:4:9: metadata.name: policy "production" is already defined in policies/a.yaml`,
 				`policies/b.yaml:8:11: rules[1].name: rule "no-fridays" is already defined at policies/a.yaml:6; rule names are unique across all policy files`,
 			},
+		},
+		{
+			name: "duplicate name across files after an invalid rule",
+			files: map[string]string{
+				"policies/a.yaml": head + "  - name: no-fridays\n    deny: no\n",
+				"policies/b.yaml": strings.Replace(head, "production", "staging", 1) + "  - name: broken\n  - name: no-fridays\n    deny: no\n",
+			},
+			want: []string{
+				`policies/b.yaml:6:5: rules[0]: rule "broken" has no effect`,
+				`policies/b.yaml:7:11: rules[1].name: rule "no-fridays" is already defined at policies/a.yaml:6; rule names are unique across all policy files`,
+			},
+		},
+		{
+			name:  "a tab in the indentation",
+			files: map[string]string{"policies/a.yaml": head + "  - name: x\n\tdeny: no\n"},
+			want:  []string{`policies/a.yaml:7:1: invalid YAML: a tab is used for indentation; YAML indents with spaces only, so replace the tab with spaces`},
+		},
+		{
+			name:  "only ---",
+			files: map[string]string{"policies/a.yaml": "---\n"},
+			want:  []string{`policies/a.yaml:1:1: file is empty (it holds only "---"`},
 		},
 		{
 			name:  "duplicate names in one file",
@@ -324,5 +346,66 @@ func TestEvaluateMisuse(t *testing.T) {
 		if call() == nil {
 			t.Errorf("%s: Evaluate succeeded; want an error", name)
 		}
+	}
+}
+
+// TestValidate: the check a CLI runs on a working tree needs no revision,
+// and returns every problem at file:line:col.
+func TestValidate(t *testing.T) {
+	good := policy("  - name: x\n    deny: no\n")
+	if errs := Validate(mapFS(map[string]string{"policies/a.yaml": good})); errs != nil {
+		t.Errorf("Validate(valid policies) = %v", errs)
+	}
+	if errs := Validate(fstest.MapFS{"fleet.yaml": {Data: []byte(fleetYAML)}}); errs != nil {
+		t.Errorf("Validate(no policies/) = %v", errs)
+	}
+	errs := Validate(mapFS(map[string]string{
+		"policies/a.yaml": good,
+		"policies/b.yaml": "rules: [\n",
+	}))
+	if len(errs) != 1 || errs[0].Error() != "policies/b.yaml:2:1: invalid YAML: did not find expected node content" {
+		t.Errorf("Validate = %v", errs)
+	}
+}
+
+// TestHostilePolicyFiles: a policy file that would cost too much fails on
+// its own at its position, in little time and memory, and the problems of
+// the other files are still reported.
+func TestHostilePolicyFiles(t *testing.T) {
+	var bomb strings.Builder
+	bomb.WriteString(policy("  - name: x\n    deny: no\n"))
+	bomb.WriteString("x: &l [" + strings.Repeat("a,", 20_000) + "a]\n")
+	bomb.WriteString("y: [" + strings.Repeat("*l,", 300) + "*l]\n")
+	files := map[string]string{
+		"policies/bomb.yaml": bomb.String(),
+		"policies/big.yaml":  policy("  - name: y\n    deny: no\n") + "# " + strings.Repeat("x", 10<<20) + "\n",
+		"policies/c.yaml":    strings.Replace(policy("  - name: z\n    deny: no\n    when: nope\n"), "production", "other", 1),
+	}
+	var errs planner.ErrorList
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	errs = Validate(mapFS(files))
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; took > time.Second || alloc > 100<<20 {
+		t.Errorf("Validate took %v and %d MB; want under 1s and 100 MB", took, alloc>>20)
+	}
+	want := []string{
+		"policies/big.yaml:1:1: the file is 10.0 MiB; at most 1 MiB are read per file",
+		"policies/bomb.yaml:9:",
+		"policies/c.yaml:8:11: rules[0].when: invalid condition: undeclared reference to 'nope'",
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("errors:\n%v\nwant %d", errs, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(errs[i].Error(), w) {
+			t.Errorf("error %d: %s\nwant %s…", i, errs[i], w)
+		}
+	}
+	if !strings.Contains(errs[1].Message, "more than 100000 YAML values once expanded") {
+		t.Errorf("bomb: %s", errs[1].Message)
 	}
 }

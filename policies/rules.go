@@ -71,6 +71,8 @@ type Rule struct {
 	Message string
 
 	when cel.Program
+	// index is the rule's place in its file's rules list.
+	index int
 }
 
 // Require asks for approvals before the rollout passes a gate.
