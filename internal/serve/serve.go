@@ -159,9 +159,14 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 	if o.Probes != nil {
 		probes = o.Probes
 	}
-	deps := readinessDeps{Temporal: tc, GitHub: gh, Payloads: store}
-	if o.Cluster == nil {
-		deps.Kube = clients
+	// A webhook role needs Temporal and GitHub; a worker also the payload
+	// bucket and the clusters.
+	deps := readinessDeps{Temporal: tc, GitHub: gh}
+	if work {
+		deps.Payloads = store
+		if o.Cluster == nil {
+			deps.Kube = clients
+		}
 	}
 	ready, err := newReadiness(ctx, deps, log)
 	if err != nil {
