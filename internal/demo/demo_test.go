@@ -145,7 +145,9 @@ func TestFollowerGivesUp(t *testing.T) {
 		t.Errorf("stuck: %v", err)
 	}
 	f = &follower{say: say, poll: time.Millisecond, bound: 50 * time.Millisecond,
-		describe: func(context.Context) (workflows.Status, error) { return workflows.Status{}, errors.New("no such workflow") }}
+		describe: func(context.Context) (workflows.Status, error) {
+			return workflows.Status{}, errors.New("no such workflow")
+		}}
 	_, err = f.until(context.Background(), "the rollout to end", func(st workflows.Status) bool { return false })
 	if err == nil || err.Error() != "gave up after 50ms waiting for the rollout to end; its status could not be read: no such workflow" {
 		t.Errorf("unreadable: %v", err)
