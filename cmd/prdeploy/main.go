@@ -73,6 +73,9 @@ func newRootCmd() *cobra.Command {
 	root.SetVersionTemplate(versionText(readBuildInfo()))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newPlanCmd(), newPolicyCmd(), newDemoCmd(), newServeCmd(), newStatusCmd(), newRestartCmd(), newVersionCmd())
+	// Added now, not when Execute runs, so that they refuse typos too.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
 	requireKnownSubcommands(root)
 	return root
 }
@@ -100,7 +103,7 @@ func requireKnownSubcommands(cmd *cobra.Command) {
 		}
 		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
 		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-			msg += fmt.Sprintf("; did you mean %q?", strings.Join(s, `" or "`))
+			msg += `; did you mean "` + strings.Join(s, `" or "`) + `"?`
 		} else {
 			var names []string
 			for _, c := range cmd.Commands() {

@@ -79,6 +79,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"stauts"}, exitUsage, "", `unknown command "stauts" for "prdeploy"; did you mean "status"?`},
 		{[]string{"plan", "frobnicate"}, exitUsage, "", `unknown command "frobnicate" for "prdeploy plan"; commands: show, validate`},
 		{[]string{"plan", "validate", "--nope", "x"}, exitUsage, "", "Run 'prdeploy plan validate --help' for usage."},
+		{[]string{"completion", "bsh"}, exitUsage, "", `did you mean "bash" or "fish" or "zsh"?`},
 		{[]string{"plan"}, exitOK, "Available Commands:", ""},
 		{[]string{}, exitOK, "Available Commands:", ""},
 	} {
@@ -106,6 +107,10 @@ func TestVersion(t *testing.T) {
 	}
 	if code, flag, _ := runCLI(t, "--version"); code != 0 || flag != out {
 		t.Errorf("--version: exit %d:\n%s\nwant:\n%s", code, flag, out)
+	}
+	stamped := versionText(buildInfo{Version: "v1.2.3", Commit: "0123abc", CommitTime: "2026-11-26T15:30:00Z", Modified: true, Go: "go1.26.8", Platform: "linux/amd64", TemporalSDK: "v1.50.0", TemporalServer: "v1.32.0"})
+	if !strings.Contains(stamped, "prdeploy v1.2.3\n  commit:          0123abc (2026-11-26T15:30:00Z), with local changes\n") {
+		t.Errorf("a stamped build:\n%s", stamped)
 	}
 	code, out, _ = runCLI(t, "version", "-o", "json")
 	var v struct{ Version, Go, TemporalSDK, TemporalServer string }
