@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,6 +44,7 @@ func newRestartCmd() *cobra.Command {
 		maxParallel     int
 		timeout, settle time.Duration
 		wait            bool
+		waitTimeout     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "restart SERVICE --cluster C (--tenants a,b | --all) [--repo DIR] [--wait]",
@@ -79,6 +81,8 @@ Temporal is found as for ` + "`prdeploy status`" + `: --config, or --temporal-ad
 				return usageError{fmt.Errorf("--timeout must be positive, not %v", timeout)}
 			case settle < 0:
 				return usageError{fmt.Errorf("--settle must not be negative, not %v", settle)}
+			case waitTimeout <= 0:
+				return usageError{fmt.Errorf("--wait-timeout must be positive, not %v", waitTimeout)}
 			case strings.Contains(id, "/"):
 				return usageError{fmt.Errorf("--id %q must not contain /", id)}
 			}
@@ -115,7 +119,13 @@ Temporal is found as for ` + "`prdeploy status`" + `: --config, or --temporal-ad
 				return err
 			}
 			defer tc.Close()
-			return startRestart(cmd.Context(), tc, in, wait, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			ctx := cmd.Context()
+			if wait {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, waitTimeout)
+				defer cancel()
+			}
+			return startRestart(ctx, tc, in, wait, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	tf.add(cmd)
@@ -129,6 +139,7 @@ Temporal is found as for ` + "`prdeploy status`" + `: --config, or --temporal-ad
 	cmd.Flags().StringVar(&as, "as", "", "who asks for the restart: it holds the locks in that name (default $USER)")
 	cmd.Flags().StringVar(&id, "id", "", "name of the restart; the same ID again is not run twice (default: the UTC second, 20261126T153000Z)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the restart until it ends; exit 1 if a tenant failed")
+	cmd.Flags().DurationVar(&waitTimeout, "wait-timeout", time.Hour, "with --wait, stop following after this long (exit 1; the restart goes on)")
 	return cmd
 }
 
@@ -297,12 +308,16 @@ func followRestart(ctx context.Context, tc client.Client, run client.WorkflowRun
 	defer tick.Stop()
 	for {
 		select {
+		case <-ctx.Done():
+			return workflows.RestartResult{}, gaveUp(ctx, run.GetID(), shown)
 		case e := <-done:
 			var app *temporal.ApplicationError
 			if errors.As(e.err, &app) && app.Type() == "RestartFailed" && app.HasDetails() {
 				if err := app.Details(&e.res); err != nil {
 					return e.res, fmt.Errorf("reading the failed restart's result: %w", err)
 				}
+			} else if e.err != nil && ctx.Err() != nil {
+				return e.res, gaveUp(ctx, run.GetID(), shown)
 			} else if e.err != nil {
 				return e.res, fmt.Errorf("restart %s: %w", run.GetID(), e.err)
 			}
@@ -316,6 +331,24 @@ func followRestart(ctx context.Context, tc client.Client, run client.WorkflowRun
 			}
 		}
 	}
+}
+
+// gaveUp says why following a restart stopped, and what it was waiting for.
+func gaveUp(ctx context.Context, id string, shown map[string]string) error {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ctx.Err()
+	}
+	var waiting []string
+	for _, t := range slices.Sorted(maps.Keys(shown)) {
+		if p := shown[t]; p != workflows.TenantSucceeded && p != workflows.TenantFailed {
+			waiting = append(waiting, t+" "+p)
+		}
+	}
+	what := "no tenant had started"
+	if len(waiting) > 0 {
+		what = "still going: " + strings.Join(waiting, ", ")
+	}
+	return fmt.Errorf("gave up waiting for restart %s to end after --wait-timeout (%s); it goes on (see the Temporal UI, or run again with --wait and the same --id)", id, what)
 }
 
 // restartOutcome prints how each tenant ended; a tenant that did not

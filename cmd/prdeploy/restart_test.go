@@ -113,7 +113,7 @@ func TestRestartRefuses(t *testing.T) {
 		{"no cluster", []string{"web", "--all"}, 2, "--cluster is required"},
 		{"not a repo", []string{"web", "--cluster", "prod-eu", "--all", "--repo", t.TempDir()}, 2, "is not a GitOps repository root"},
 		// Valid: it gets as far as Temporal, which is not there.
-		{"valid", []string{"web", "--cluster", "prod-us", "--all"}, 1, "connecting to Temporal at 127.0.0.1:1"},
+		{"valid", []string{"web", "--cluster", "prod-us", "--all"}, 1, "cannot reach Temporal at 127.0.0.1:1: connection refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, append(base, tc.args...)...)

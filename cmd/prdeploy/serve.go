@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -22,7 +23,18 @@ func newServeCmd() *cobra.Command {
 every workflow and activity, and, unless temporal.address is set, an embedded
 Temporal server whose data lives in dataDir (deployments survive a restart).
 SIGTERM or Ctrl-C stops it gracefully: no more webhooks, the worker drains,
-then Temporal stops. See examples/prdeploy.yaml for every option.`,
+then Temporal stops. See examples/prdeploy.yaml for every option.
+
+At start it checks what it can: the configuration, the kubeconfig file, that
+GitHub accepts the App's (or token's) credentials, and Temporal; it exits 1
+with the reason if one is wrong. GET /readyz then reports each dependency
+(Temporal, GitHub, the payload bucket, each kubeconfig context's API server)
+as JSON, 503 while one does not answer.
+
+Unlike status and restart, serve does not read TEMPORAL_ADDRESS or
+TEMPORAL_NAMESPACE: its configuration file says where Temporal is, and a
+shell's setting for the temporal CLI must not move a server to another
+cluster; the --temporal-* flags override the file explicitly.`,
 		Args: wrapArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.LoadWith(file, temporal)
@@ -32,10 +44,17 @@ then Temporal stops. See examples/prdeploy.yaml for every option.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
-			return serve.RunRole(ctx, cfg, role, log, nil)
+			var src serve.TemporalSource
+			if cmd.Flags().Changed("temporal-address") {
+				src.Address = "--temporal-address"
+			}
+			if cmd.Flags().Changed("temporal-namespace") {
+				src.Namespace = "--temporal-namespace"
+			}
+			return serve.Serve(ctx, cfg, serve.Options{Role: role, Logger: log, TemporalSource: src})
 		},
 	}
-	cmd.Flags().StringVar(&file, "config", "prdeploy.yaml", "configuration file")
+	cmd.Flags().StringVar(&file, "config", cmp.Or(os.Getenv(envConfig), "prdeploy.yaml"), "configuration `FILE` ($"+envConfig+")")
 	cmd.Flags().StringVar(&temporal.Address, "temporal-address", "", "an existing Temporal cluster's frontend `host:port` instead of the embedded server (overrides temporal.address)")
 	cmd.Flags().StringVar(&temporal.Namespace, "temporal-namespace", "", "Temporal `namespace` (overrides temporal.namespace)")
 	cmd.Flags().StringVar(&temporal.TLSCert, "temporal-tls-cert", "", "client certificate `FILE` for Temporal mTLS (overrides temporal.tlsCert)")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,26 +25,64 @@ import (
 // recentLimit is how many deployments `prdeploy status` lists.
 const recentLimit = 20
 
+// Environment variables that give the flags their defaults: the
+// configuration file, and Temporal's address and namespace under the names
+// the temporal CLI reads.
+const (
+	envConfig            = "PRDEPLOY_CONFIG"
+	envTemporalAddress   = "TEMPORAL_ADDRESS"
+	envTemporalNamespace = "TEMPORAL_NAMESPACE"
+)
+
 // temporalFlags say how a command reaches Temporal: through the
-// configuration of `prdeploy serve`, or an address on the command line.
+// configuration of `prdeploy serve`, or an address on the command line
+// (or in TEMPORAL_ADDRESS).
 type temporalFlags struct {
 	config, address, namespace string
+	// oldNamespace is --namespace, the deprecated name of
+	// --temporal-namespace (kubectl users read it as Kubernetes').
+	oldNamespace string
 }
 
 func (f *temporalFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.config, "config", "prdeploy.yaml", "configuration `FILE` of prdeploy serve, which says where Temporal is (with --temporal-address, read only if given)")
-	cmd.Flags().StringVar(&f.address, "temporal-address", "", "Temporal frontend `host:port`, instead of the configuration's")
-	cmd.Flags().StringVar(&f.namespace, "namespace", "", "Temporal `namespace` (default: the configuration's, else \"default\")")
+	cmd.Flags().StringVar(&f.config, "config", cmp.Or(os.Getenv(envConfig), "prdeploy.yaml"), "configuration `FILE` of prdeploy serve, which says where Temporal is; with --temporal-address, read only if given ($"+envConfig+")")
+	cmd.Flags().StringVar(&f.address, "temporal-address", os.Getenv(envTemporalAddress), "Temporal frontend `host:port`, instead of the configuration's ($"+envTemporalAddress+")")
+	cmd.Flags().StringVar(&f.namespace, "temporal-namespace", os.Getenv(envTemporalNamespace), "Temporal `namespace` (default: the configuration's, else \"default\") ($"+envTemporalNamespace+")")
+	cmd.Flags().StringVar(&f.oldNamespace, "namespace", "", "Temporal namespace (deprecated: use --temporal-namespace)")
+	_ = cmd.Flags().MarkHidden("namespace")
+}
+
+// source says where the address and namespace came from, for errors.
+func (f *temporalFlags) source(cmd *cobra.Command) serve.TemporalSource {
+	src := serve.TemporalSource{Serve: true}
+	switch {
+	case cmd.Flags().Changed("temporal-address"):
+		src.Address = "--temporal-address"
+	case f.address != "":
+		src.Address = envTemporalAddress
+	}
+	switch {
+	case cmd.Flags().Changed("temporal-namespace"):
+		src.Namespace = "--temporal-namespace"
+	case cmd.Flags().Changed("namespace"):
+		src.Namespace = "--namespace"
+	case f.namespace != "":
+		src.Namespace = envTemporalNamespace
+	default:
+		src.Namespace = "temporal.namespace in " + f.config + " (or --temporal-namespace)"
+	}
+	return src
 }
 
 // dial connects to Temporal. Without --temporal-address the configuration
-// file is required; with it, the file is read only when --config is given
-// (for its TLS options).
+// file is required; with it, the file is read only when --config (or
+// PRDEPLOY_CONFIG) is given (for its TLS options).
 func (f *temporalFlags) dial(cmd *cobra.Command) (client.Client, error) {
 	cfg := &config.Config{}
-	if f.address == "" || cmd.Flags().Changed("config") {
+	configGiven := cmd.Flags().Changed("config") || os.Getenv(envConfig) != ""
+	if f.address == "" || configGiven {
 		if _, err := os.Stat(f.config); err != nil {
-			return nil, usageError{fmt.Errorf("cannot read the configuration %s: %w; give --config FILE, or --temporal-address host:port", f.config, err)}
+			return nil, usageError{fmt.Errorf("cannot read the configuration %s: %w; give --config FILE (or $%s), or --temporal-address host:port (or $%s)", f.config, err, envConfig, envTemporalAddress)}
 		}
 		c, err := config.LoadClient(f.config)
 		if err != nil {
@@ -54,6 +93,12 @@ func (f *temporalFlags) dial(cmd *cobra.Command) (client.Client, error) {
 	if f.address != "" {
 		cfg.Temporal.Address, cfg.Temporal.Listen = f.address, ""
 	}
+	if cmd.Flags().Changed("namespace") {
+		fmt.Fprintln(cmd.ErrOrStderr(), "prdeploy: warning: --namespace is deprecated (it is Temporal's namespace, not Kubernetes'); use --temporal-namespace")
+		if !cmd.Flags().Changed("temporal-namespace") {
+			f.namespace = f.oldNamespace
+		}
+	}
 	if f.namespace != "" {
 		cfg.Temporal.Namespace = f.namespace
 	}
@@ -61,7 +106,7 @@ func (f *temporalFlags) dial(cmd *cobra.Command) (client.Client, error) {
 		cfg.Temporal.Namespace = "default"
 	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return serve.Dial(cmd.Context(), cfg, log)
+	return serve.DialFrom(cmd.Context(), cfg, log, f.source(cmd))
 }
 
 func newStatusCmd() *cobra.Command {
@@ -88,7 +133,7 @@ serve. --temporal-address overrides it (no configuration file needed then).`,
   prdeploy status web-7
 
   # As JSON, for scripts (a deployment gives a list: one view per cluster)
-  prdeploy status prod-eu/web-7 --output json | jq '.[0].Phase'`,
+  prdeploy status prod-eu/web-7 --output json | jq '.[0].phase'`,
 		Args: wrapArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
@@ -180,17 +225,23 @@ func deploymentViews(ctx context.Context, src statuspage.Source, ref workflows.D
 	return views, nil
 }
 
-// listItem is a deployment of the list as JSON, shaped like the status
-// page's JSON entries.
+// listItem is a deployment of the list as JSON (camelCase, like every
+// JSON prdeploy prints).
 type listItem struct {
-	statuspage.Entry
-	View *statuspage.View
+	Deployment string           `json:"deployment"`
+	Cluster    string           `json:"cluster"`
+	Running    bool             `json:"running"`
+	StartedAt  time.Time        `json:"startedAt,omitzero"`
+	ClosedAt   time.Time        `json:"closedAt,omitzero"`
+	View       *statuspage.View `json:"view,omitempty"`
+	// Error says why the deployment's status could not be read.
+	Error string `json:"error,omitempty"`
 }
 
 func listJSON(entries []statuspage.Entry, now time.Time) []listItem {
 	items := []listItem{}
 	for _, e := range entries {
-		it := listItem{Entry: e}
+		it := listItem{Deployment: e.Ref.Deployment, Cluster: e.Ref.Cluster, Running: e.Running, StartedAt: e.StartedAt, ClosedAt: e.ClosedAt, Error: e.Err}
 		if e.Status != nil {
 			v := statuspage.Build(*e.Status, statuspage.Links{}, now)
 			it.View = &v

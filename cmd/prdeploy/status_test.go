@@ -44,7 +44,7 @@ func newFleetEnv(t *testing.T) *fleetEnv {
 // cli runs prdeploy against the env's Temporal.
 func (e *fleetEnv) cli(args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
-	return runCLI(e.t, append(args, "--temporal-address", e.Address, "--namespace", e.Namespace)...)
+	return runCLI(e.t, append(args, "--temporal-address", e.Address, "--temporal-namespace", e.Namespace)...)
 }
 
 // TestStatus runs a deployment to its canary gate on the embedded
@@ -106,14 +106,41 @@ func TestStatus(t *testing.T) {
 		views[0].Gates[0].State != "waiting" || len(views[0].Waves) != 2 || views[0].Waves[0].Rows[0].Tenant != "globex" {
 		t.Errorf("json views: %+v", views)
 	}
+	// One JSON style: camelCase keys, as plan show and the others.
+	for _, key := range []string{`"phase": "waiting-for-approval"`, `"deployment": "web-7"`, `"waves": [`, `"tenant": "globex"`} {
+		if !strings.Contains(out, key) {
+			t.Errorf("status --output json lacks %s (camelCase keys)", key)
+		}
+	}
 	code, out, _ = e.cli("status", "-o", "json")
 	var list []struct {
-		Ref  workflows.DeploymentRef
-		View *statuspage.View
+		Deployment, Cluster string
+		Running             bool
+		View                *statuspage.View
 	}
-	if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list) != 1 || list[0].Ref.Deployment != "web-7" || list[0].View == nil || list[0].View.Total != 3 {
+	if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list) != 1 || list[0].Deployment != "web-7" || !list[0].Running || list[0].View == nil || list[0].View.Total != 3 {
 		t.Errorf("status -o json: exit %d, %v: %s", code, err, out)
 	}
+	if !strings.Contains(out, `"deployment": "web-7"`) || !strings.Contains(out, `"startedAt": "`) || strings.Contains(out, `"Ref"`) {
+		t.Errorf("status -o json is not camelCase:\n%s", out)
+	}
+
+	// TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE stand for the flags, and the
+	// old --namespace still works, with a warning.
+	t.Setenv("TEMPORAL_ADDRESS", e.Address)
+	t.Setenv("TEMPORAL_NAMESPACE", e.Namespace)
+	if code, out, errOut := runCLI(t, "status"); code != 0 || !strings.Contains(out, "web-7") {
+		t.Errorf("status from the environment: exit %d: %s%s", code, out, errOut)
+	}
+	t.Setenv("TEMPORAL_NAMESPACE", "")
+	if code, out, errOut := runCLI(t, "status", "--namespace", e.Namespace); code != 0 || !strings.Contains(out, "web-7") || !strings.Contains(errOut, "warning: --namespace is deprecated") || !strings.Contains(errOut, "--temporal-namespace") {
+		t.Errorf("status --namespace: exit %d: %s%s", code, out, errOut)
+	}
+	// A namespace that does not exist is named, with the setting to fix.
+	if code, _, errOut := runCLI(t, "status", "--temporal-namespace", "nope"); code != 1 || !strings.Contains(errOut, `no namespace "nope" on Temporal at `+e.Address+"; is --temporal-namespace right?") {
+		t.Errorf("unknown namespace: exit %d: %s", code, errOut)
+	}
+	t.Setenv("TEMPORAL_ADDRESS", "")
 
 	for _, tc := range []struct {
 		args []string
@@ -136,13 +163,20 @@ func TestStatus(t *testing.T) {
 // is needed, and a serve that does not run is named.
 func TestStatusWithoutTemporal(t *testing.T) {
 	code, _, errOut := runCLI(t, "status", "--config", t.TempDir()+"/none.yaml")
-	if code != 2 || !strings.Contains(errOut, "give --config FILE, or --temporal-address host:port") {
+	if code != 2 || !strings.Contains(errOut, "give --config FILE (or $PRDEPLOY_CONFIG), or --temporal-address host:port (or $TEMPORAL_ADDRESS)") {
 		t.Errorf("no config: exit %d: %s", code, errOut)
 	}
+	// Dial errors read like prdeploy, not gRPC, and name the setting used.
 	code, _, errOut = runCLI(t, "status", "--temporal-address", "127.0.0.1:1")
-	if code != 1 || !strings.Contains(errOut, "connecting to Temporal at 127.0.0.1:1") {
-		t.Errorf("nothing listening: exit %d: %s", code, errOut)
+	if want := "prdeploy: cannot reach Temporal at 127.0.0.1:1: connection refused; is `prdeploy serve` running, or is --temporal-address right?\n"; code != 1 || errOut != want {
+		t.Errorf("nothing listening: exit %d: %q, want %q", code, errOut, want)
 	}
+	t.Setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+	code, _, errOut = runCLI(t, "status")
+	if code != 1 || !strings.Contains(errOut, "or is TEMPORAL_ADDRESS right?") || strings.Contains(errOut, "desc =") {
+		t.Errorf("nothing listening at $TEMPORAL_ADDRESS: exit %d: %s", code, errOut)
+	}
+	t.Setenv("TEMPORAL_ADDRESS", "")
 
 	// The configuration of a serve whose embedded server does not run.
 	for _, env := range []string{"TEST_TOKEN", "TEST_WEBHOOK_SECRET", "TEST_PAYLOAD_KEY"} {
@@ -157,9 +191,13 @@ payloads: {keys: {k1: env:TEST_PAYLOAD_KEY}}
 		t.Fatal(err)
 	}
 	code, _, errOut = runCLI(t, "status", "web-7", "--config", cfg)
-	if code != 1 || !strings.Contains(errOut, "embedded Temporal server at 127.0.0.1:1 (temporal.listen)") ||
-		!strings.Contains(errOut, "is `prdeploy serve` running with this config?") {
+	if code != 1 || !strings.Contains(errOut, "cannot reach the embedded Temporal server of `prdeploy serve` at 127.0.0.1:1: connection refused") ||
+		!strings.Contains(errOut, "is `prdeploy serve` running with this configuration, or is temporal.listen right?") {
 		t.Errorf("serve not running: exit %d: %s", code, errOut)
+	}
+	t.Setenv("PRDEPLOY_CONFIG", cfg)
+	if code, _, errOut := runCLI(t, "status"); code != 1 || !strings.Contains(errOut, "embedded Temporal server of `prdeploy serve` at 127.0.0.1:1") {
+		t.Errorf("$PRDEPLOY_CONFIG: exit %d: %s", code, errOut)
 	}
 }
 

@@ -192,7 +192,16 @@ func parse(file string, data []byte, readSecrets bool, override Temporal) (*Conf
 			return
 		}
 		if _, err := s.Value(); err != nil {
-			add(path, "%v (example: %s: env:PRDEPLOY_%s)", err, path[strings.LastIndex(path, ".")+1:], strings.ToUpper(path[strings.LastIndex(path, ".")+1:]))
+			// The hint names what the file says, not an example's name.
+			key := path[strings.LastIndex(path, ".")+1:]
+			switch kind, ref, _ := strings.Cut(string(s), ":"); kind {
+			case "env":
+				add(path, "%v: export %s to prdeploy (the file says %s: env:%s), or give a file: %s: file:/path", err, ref, key, ref, key)
+			case "file":
+				add(path, "%v (the file says %s: file:%s)", err, key, ref)
+			default:
+				add(path, "%v (example: %s: env:PRDEPLOY_%s)", err, key, strings.ToUpper(key))
+			}
 		}
 	}
 	if c.Listen == "" {

@@ -87,7 +87,8 @@ payloads:
 		`prdeploy.yaml:6:11: github.apiURL: apiURL "not a url" is not a URL`,
 		`webhookSecrets is required`,
 		`github.repo is required`,
-		`environment variable NOT_SET_ANYWHERE is not set`,
+		// The hint names the variable the file uses, not an example's.
+		`slack.token: environment variable NOT_SET_ANYWHERE is not set: export NOT_SET_ANYWHERE to prdeploy (the file says token: env:NOT_SET_ANYWHERE), or give a file: token: file:/path`,
 		`slack needs a default channel`,
 		`alertmanager.url: url "alertmanager:9093" is not a URL (example: http://alertmanager:9093)`,
 		`payloads.currentKey: currentKey "k3" is not one of payloads.keys`,

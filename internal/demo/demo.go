@@ -11,7 +11,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -54,7 +53,14 @@ type Options struct {
 	// Kubeconfig, when set, is a real cluster (the local control plane of
 	// hack/kube-up.sh) to deploy to instead of the simulated one.
 	Kubeconfig string
+	// WaitBound bounds every wait of the story (default 3 minutes): a
+	// wait that gives up says what it waited for, and the demo fails.
+	WaitBound time.Duration
 }
+
+// defaultWaitBound is Options.WaitBound's default: the story takes about
+// 12 s; a step that takes minutes is stuck.
+const defaultWaitBound = 3 * time.Minute
 
 // Plan is the plan the demo's PR adds.
 const Plan = `apiVersion: prdeploy.dev/v1
@@ -83,6 +89,7 @@ func Run(ctx context.Context, o Options) error {
 	step := func(format string, args ...any) { fmt.Fprintf(out, "\n==> "+format+"\n", args...) }
 	quiet := slog.New(slog.DiscardHandler)
 	start := time.Now()
+	bound := cmp.Or(o.WaitBound, defaultWaitBound)
 
 	step("Starting the GitHub simulator with acme/deploys (from %s)", o.Repo)
 	gh := githubsim.New(githubsim.Options{})
@@ -126,10 +133,14 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("prdeploy serve: %w", err)
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-time.After(bound):
+		return fmt.Errorf("gave up after %v waiting for prdeploy serve to start (embedded Temporal server, webhook server, worker)", bound)
 	}
-	tc, err := client.Dial(client.Options{HostPort: ep.Temporal, Namespace: cfg.Temporal.Namespace, Logger: sdklog.NewStructuredLogger(quiet)})
+	dctx, cancel := context.WithTimeout(ctx, bound)
+	tc, err := client.DialContext(dctx, client.Options{HostPort: ep.Temporal, Namespace: cfg.Temporal.Namespace, Logger: sdklog.NewStructuredLogger(quiet)})
+	cancel()
 	if err != nil {
-		return err
+		return fmt.Errorf("connecting to the embedded Temporal server at %s: %w", ep.Temporal, err)
 	}
 	defer tc.Close()
 	hookURL := "http://" + ep.Addr + webhook.Path
@@ -154,12 +165,15 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	planRun, err := waitRun(ctx, gh, pr.HeadSHA, prepare.PlanCheckName, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
+	planRun, err := waitRun(ctx, gh, pr.HeadSHA, prepare.PlanCheckName, bound, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
 	if err != nil {
 		return err
 	}
 	say("    PR #%d; check run %s: %s — %s", pr.Number, prepare.PlanCheckName, planRun.Conclusion, planRun.Title)
 	say("%s", indent(firstLines(planRun.Summary, 30)))
+	if planRun.Conclusion != "success" {
+		return fmt.Errorf("the plan check of deploys/web-7.yaml failed (%s: %s): the demo's plan does not fit the fleet of %s (it deploys web to globex, initech and umbrella in prod-eu)", planRun.Conclusion, planRun.Title, o.Repo)
+	}
 
 	step("ana merges PR #%d", pr.Number)
 	mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "ana"})
@@ -167,35 +181,20 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	say("    merge commit %s; prdeploy starts deploy:prod-eu/web-7 — watch it live at %s/prod-eu/web-7", mergeSHA[:12], ep.StatusPage)
-	last := ""
-	progress := func(until func(workflows.Status) bool) (workflows.Status, error) {
-		for {
-			st, err := workflows.Describe(ctx, tc, "prod-eu", "web-7")
-			if err == nil {
-				line := progressLine(st)
-				if line != last {
-					say("    %s", line)
-					last = line
-				}
-				if until(st) {
-					return st, nil
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return st, ctx.Err()
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}
-	atGate, err := progress(func(st workflows.Status) bool { return len(st.Gates) > 0 && !st.Gates[0].WaitingSince.IsZero() })
+	f := &follower{say: say, poll: 200 * time.Millisecond, bound: bound,
+		describe: func(ctx context.Context) (workflows.Status, error) {
+			return workflows.Describe(ctx, tc, "prod-eu", "web-7")
+		}}
+	atGate, err := f.until(ctx, "the canary gate after-canary to wait for approvals", func(st workflows.Status) bool {
+		return len(st.Gates) > 0 && !st.Gates[0].WaitingSince.IsZero()
+	})
 	if err != nil {
 		return err
 	}
 	table(out, atGate)
 
 	// The reporter posts the gate's milestone; wait for it, as people would.
-	if err := waitComment(ctx, gh, pr.Number, "waiting at gate `after-canary`"); err != nil {
+	if err := waitComment(ctx, gh, pr.Number, "waiting at gate `after-canary`", bound); err != nil {
 		return err
 	}
 	step("The canary is healthy; gate after-canary waits (prdeploy said so on the PR). People comment:")
@@ -204,19 +203,17 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		outcome, err := commandOutcome(ctx, tc, cm.ID)
+		outcome, err := commandOutcome(ctx, tc, cm.ID, bound)
 		if err != nil {
 			return err
 		}
 		say("    %-4s %-28q → %s", c.who, c.body, outcome)
 	}
-	final, err := progress(func(st workflows.Status) bool {
-		return st.Phase == workflows.PhaseSucceeded || st.Phase == workflows.PhaseFailed
-	})
+	final, err := f.until(ctx, "the rollout to end", func(st workflows.Status) bool { return statuspage.Finished(st.Phase) })
 	if err != nil {
 		return err
 	}
-	deployRun, err := waitRun(ctx, gh, mergeSHA, workflows.DeployCheckName, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
+	deployRun, err := waitRun(ctx, gh, mergeSHA, workflows.DeployCheckName, bound, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
 	if err != nil {
 		return err
 	}
@@ -287,8 +284,8 @@ func SetupGitHub(ctx context.Context, gh *githubsim.Server, repo string, files m
 }
 
 // waitRun waits for a check run that satisfies ok.
-func waitRun(ctx context.Context, gh *githubsim.Server, sha, name string, ok func(githubsim.CheckRun) bool) (githubsim.CheckRun, error) {
-	deadline := time.Now().Add(2 * time.Minute)
+func waitRun(ctx context.Context, gh *githubsim.Server, sha, name string, bound time.Duration, ok func(githubsim.CheckRun) bool) (githubsim.CheckRun, error) {
+	deadline := time.Now().Add(bound)
 	for time.Now().Before(deadline) {
 		runs, _ := gh.CheckRuns("acme/deploys", sha)
 		for _, r := range runs {
@@ -302,16 +299,19 @@ func waitRun(ctx context.Context, gh *githubsim.Server, sha, name string, ok fun
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return githubsim.CheckRun{}, fmt.Errorf("check run %s on %s did not arrive in 2 minutes", name, sha[:12])
+	return githubsim.CheckRun{}, fmt.Errorf("gave up after %v waiting for check run %s on %s to complete", bound, name, sha[:12])
 }
 
 // commandOutcome waits for the PRCommand of a comment and says how it went.
-func commandOutcome(ctx context.Context, c client.Client, commentID int64) (string, error) {
+func commandOutcome(ctx context.Context, c client.Client, commentID int64, bound time.Duration) (string, error) {
 	id := workflows.PRCommandWorkflowID("acme/deploys", workflows.SourceComment, fmt.Sprint(commentID))
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(bound)
 	for {
 		var out []workflows.CommandOutcome
-		err := c.GetWorkflow(ctx, id, "").Get(ctx, &out)
+		// Get waits for the workflow to close: bounded too.
+		gctx, cancel := context.WithDeadline(ctx, deadline)
+		err := c.GetWorkflow(gctx, id, "").Get(gctx, &out)
+		cancel()
 		if err == nil {
 			if len(out) == 0 {
 				return "nothing to do", nil
@@ -322,13 +322,86 @@ func commandOutcome(ctx context.Context, c client.Client, commentID int64) (stri
 			return "✗ " + out[0].Message, nil
 		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("comment %d was not handled: %w", commentID, err)
+			return "", fmt.Errorf("gave up after %v waiting for the command of comment %d to be handled (workflow %s): %w", bound, commentID, id, err)
 		}
-		if errors.Is(err, context.Canceled) {
-			return "", err
+		if ctx.Err() != nil {
+			return "", ctx.Err()
 		}
-		time.Sleep(100 * time.Millisecond) // the workflow may not have started yet
+		select { // the workflow may not have started yet
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
+}
+
+// follower prints a deployment's progress line each time it changes.
+type follower struct {
+	describe func(context.Context) (workflows.Status, error)
+	say      func(format string, args ...any)
+	poll     time.Duration
+	bound    time.Duration
+	last     string
+}
+
+// until waits until the deployment satisfies ok. It gives up, saying what
+// it waited for and where the deployment is, when the deployment ended
+// another way or after f.bound.
+func (f *follower) until(ctx context.Context, what string, ok func(workflows.Status) bool) (workflows.Status, error) {
+	deadline := time.Now().Add(f.bound)
+	var st workflows.Status
+	var lastErr error
+	for {
+		cur, err := f.describe(ctx)
+		if err == nil {
+			st, lastErr = cur, nil
+			if line := progressLine(st); line != f.last {
+				f.say("    %s", line)
+				f.last = line
+			}
+			if ok(st) {
+				return st, nil
+			}
+			if statuspage.Finished(st.Phase) {
+				return st, fmt.Errorf("the deployment ended %s (%d/%d tenants succeeded)%s while the demo waited for %s", st.Phase, st.Counts[workflows.TenantSucceeded], st.Total, why(st), what)
+			}
+		} else {
+			lastErr = err
+		}
+		if time.Now().After(deadline) {
+			where := "its status could not be read"
+			if lastErr == nil {
+				where = "it is " + progressLine(st) + why(st)
+			} else {
+				where += ": " + lastErr.Error()
+			}
+			return st, fmt.Errorf("gave up after %v waiting for %s; %s", f.bound, what, where)
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(f.poll):
+		}
+	}
+}
+
+// why says why a deployment stopped or paused, when it says.
+func why(st workflows.Status) string {
+	var reasons []string
+	for _, r := range []string{st.Error, st.StopReason, st.PauseReason} {
+		if r != "" {
+			reasons = append(reasons, r)
+		}
+	}
+	for _, t := range st.Tenants {
+		if t.Failure != "" {
+			reasons = append(reasons, t.Tenant+": "+t.Failure)
+		}
+	}
+	if len(reasons) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(reasons, "; ") + ")"
 }
 
 func progressLine(st workflows.Status) string {
@@ -375,8 +448,8 @@ func headline(body string) string {
 }
 
 // waitComment waits for a comment on the PR that contains text.
-func waitComment(ctx context.Context, gh *githubsim.Server, pr int, text string) error {
-	deadline := time.Now().Add(time.Minute)
+func waitComment(ctx context.Context, gh *githubsim.Server, pr int, text string, bound time.Duration) error {
+	deadline := time.Now().Add(bound)
 	for time.Now().Before(deadline) {
 		comments, _ := gh.Comments("acme/deploys", pr)
 		for _, c := range comments {
@@ -390,7 +463,7 @@ func waitComment(ctx context.Context, gh *githubsim.Server, pr int, text string)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("no comment saying %q on PR #%d within a minute", text, pr)
+	return fmt.Errorf("gave up after %v waiting for a comment saying %q on PR #%d", bound, text, pr)
 }
 
 // config is serve's configuration for the demo: the simulator as GitHub,

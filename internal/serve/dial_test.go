@@ -53,9 +53,9 @@ func TestDial(t *testing.T) {
 		not      string
 	}{
 		{"embedded not running", config.Temporal{Listen: refused},
-			[]string{"embedded Temporal server at " + refused, "is `prdeploy serve` running with this config?"}, ""},
+			[]string{"cannot reach the embedded Temporal server of `prdeploy serve` at " + refused + ": connection refused; is `prdeploy serve` running with this configuration, or is temporal.listen right?"}, "desc ="},
 		{"external unreachable", config.Temporal{Address: refused},
-			[]string{"connecting to Temporal at " + refused + " (temporal.address)"}, "prdeploy serve"},
+			[]string{"cannot reach Temporal at " + refused + ": connection refused; is Temporal running there, or is temporal.address right?"}, "desc ="},
 		{"bad CA file", config.Temporal{Address: refused, TLSCA: filepath.Join(t.TempDir(), "none.pem")},
 			[]string{"temporal.tlsCA"}, ""},
 		{"nothing configured", config.Temporal{}, []string{"set temporal.address"}, ""},

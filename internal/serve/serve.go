@@ -63,6 +63,9 @@ type Options struct {
 	// Alertmanager adapters: the demo's simulated cluster.
 	Cluster workflows.Cluster
 	Probes  workflows.Prober
+	// TemporalSource names where the Temporal settings came from, for
+	// errors (flags, environment variables; default the config's keys).
+	TemporalSource TemporalSource
 }
 
 // Endpoints are where a running serve can be reached.
@@ -111,6 +114,9 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 		log = slog.Default()
 	}
 	start := time.Now()
+	if err := checkConfigFiles(cfg); err != nil {
+		return err
+	}
 
 	// Listen first: the status page's links need the address.
 	l, err := net.Listen("tcp", cfg.Listen)
@@ -124,7 +130,7 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 
 	m := metrics.New()
-	tc, frontend, uiURL, stopTemporal, err := temporalClient(ctx, cfg, log, m.TemporalHandler())
+	tc, frontend, uiURL, stopTemporal, err := temporalClient(ctx, cfg, log, m.TemporalHandler(), o.TemporalSource)
 	if err != nil {
 		return err
 	}
@@ -152,6 +158,19 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	if o.Probes != nil {
 		probes = o.Probes
+	}
+	// A webhook role needs Temporal and GitHub; a worker also the payload
+	// bucket and the clusters.
+	deps := readinessDeps{Temporal: tc, GitHub: gh}
+	if work {
+		deps.Payloads = store
+		if o.Cluster == nil {
+			deps.Kube = clients
+		}
+	}
+	ready, err := newReadiness(ctx, deps, log)
+	if err != nil {
+		return err
 	}
 	acts := &workflows.Activities{
 		Plans: &prepare.Preparer{Repos: gh, Store: store}, Cluster: cluster,
@@ -235,15 +254,7 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		cctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if _, err := tc.CheckHealth(cctx, &client.CheckHealthRequest{}); err != nil {
-			http.Error(w, "temporal: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
+	mux.Handle("GET /readyz", ready)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
@@ -270,7 +281,7 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 
 // temporalClient connects to the external Temporal cluster, or starts the
 // embedded server (and its Web UI). It returns the UI's address for links.
-func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, mh client.MetricsHandler) (c client.Client, frontend, uiURL string, stop func(), err error) {
+func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, mh client.MetricsHandler, src TemporalSource) (c client.Client, frontend, uiURL string, stop func(), err error) {
 	uiURL = cfg.Temporal.UIURL
 	var stops []func()
 	stop = func() {
@@ -307,7 +318,7 @@ func temporalClient(ctx context.Context, cfg *config.Config, log *slog.Logger, m
 			log.Info("Temporal Web UI", "url", uiURL)
 		}
 	}
-	if c, err = dial(ctx, dialed, log, mh); err != nil {
+	if c, err = dial(ctx, dialed, log, mh, src); err != nil {
 		stop()
 		return nil, "", "", nil, err
 	}

@@ -20,73 +20,87 @@ type Links struct {
 	History func(workflowID string) string
 }
 
-// View is one deployment as the page shows it.
+// View is one deployment as the page shows it (and as JSON: the page's
+// ?format=json and `prdeploy status -o json`, camelCase like every JSON
+// prdeploy prints).
 type View struct {
-	Cluster, Deployment string
-	Phase               string
+	Cluster    string `json:"cluster"`
+	Deployment string `json:"deployment"`
+	Phase      string `json:"phase"`
 	// Live: the deployment has not finished, and the page refreshes.
-	Live                          bool
-	Repo, SHA                     string
-	PR                            int
-	PRURL, ChecksURL, HistoryURL  string
-	Done, Total, Untouched, Ratio int // Ratio: percent done
-	Counts                        []Count
-	PauseReason, StopReason       string
-	Error                         string
-	Services                      []string
-	Waves                         []Wave
-	Gates                         []Gate
-	Failures                      []Failure
-	Started, Finished, Elapsed    string
+	Live        bool      `json:"live"`
+	Repo        string    `json:"repo,omitempty"`
+	SHA         string    `json:"sha,omitempty"`
+	PR          int       `json:"pr,omitempty"`
+	PRURL       string    `json:"prURL,omitempty"`
+	ChecksURL   string    `json:"checksURL,omitempty"`
+	HistoryURL  string    `json:"historyURL,omitempty"`
+	Done        int       `json:"done"`
+	Total       int       `json:"total"`
+	Untouched   int       `json:"untouched"`
+	Ratio       int       `json:"ratio"` // percent done
+	Counts      []Count   `json:"counts"`
+	PauseReason string    `json:"pauseReason,omitempty"`
+	StopReason  string    `json:"stopReason,omitempty"`
+	Error       string    `json:"error,omitempty"`
+	Services    []string  `json:"services"`
+	Waves       []Wave    `json:"waves"`
+	Gates       []Gate    `json:"gates"`
+	Failures    []Failure `json:"failures"`
+	Started     string    `json:"started,omitempty"`
+	Finished    string    `json:"finished,omitempty"`
+	Elapsed     string    `json:"elapsed,omitempty"`
 }
 
 // Count is how many tenants are in a phase.
 type Count struct {
-	Phase string
-	N     int
+	Phase string `json:"phase"`
+	N     int    `json:"n"`
 }
 
 // Wave is a wave of tenants: the started ones as rows, the rest counted.
 type Wave struct {
-	Name       string
-	Canary     bool
-	Gate       string
-	Tenants    int
-	NotStarted int
-	Rows       []Row
+	Name       string `json:"name"`
+	Canary     bool   `json:"canary"`
+	Gate       string `json:"gate,omitempty"`
+	Tenants    int    `json:"tenants"`
+	NotStarted int    `json:"notStarted"`
+	Rows       []Row  `json:"rows"`
 }
 
 // Row is a tenant with a cell per service.
 type Row struct {
-	Tenant string
-	Phase  string
-	Cells  []Cell
+	Tenant string `json:"tenant"`
+	Phase  string `json:"phase"`
+	Cells  []Cell `json:"cells"`
 	// Note is the failure, or the lock waited for.
-	Note string
+	Note string `json:"note,omitempty"`
 }
 
 // Cell is a service of a tenant.
 type Cell struct {
-	Service string
-	Phase   string
+	Service string `json:"service"`
+	Phase   string `json:"phase"`
 	// Title is the detail shown on hover: changes applied, or the error.
-	Title string
+	Title string `json:"title,omitempty"`
 }
 
 // Gate is an approval gate.
 type Gate struct {
-	ID    string
-	Wave  string
-	State string // open, waiting, not-reached
+	ID    string `json:"id"`
+	Wave  string `json:"wave"`
+	State string `json:"state"` // open, waiting, not-reached
 	// Waiting says since when, while the gate waits.
-	Waiting   string
-	Approvals []string // "@ana (comment)"
-	Needs     []string
+	Waiting   string   `json:"waiting,omitempty"`
+	Approvals []string `json:"approvals"` // "@ana (comment)"
+	Needs     []string `json:"needs"`
 }
 
 // Failure is a tenant that failed, paused on a failure or rolled back.
 type Failure struct {
-	Tenant, Phase, Reason string
+	Tenant string `json:"tenant"`
+	Phase  string `json:"phase"`
+	Reason string `json:"reason"`
 }
 
 // Build turns a deployment's status into its view. now is when the page
