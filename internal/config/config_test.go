@@ -233,7 +233,7 @@ func TestAuthConfigErrors(t *testing.T) {
 		"github without repo":   {"publicURL: https://p.example.com\nauth: {mode: github, github: {clientID: a, clientSecret: env:TEST_TOKEN}}", "github.repo: the GitHub login lets in who can read the deploy repository"},
 		"nobody let in":         {"publicURL: https://p.example.com\nauth: {mode: github, github: {clientID: a, clientSecret: env:TEST_TOKEN, repositoryReaders: false}}", "auth.github.teams: nobody would be let in"},
 		"bad team":              {"publicURL: https://p.example.com\nauth: {mode: github, github: {clientID: a, clientSecret: env:TEST_TOKEN, teams: [sre]}}", `auth.github.teams[0]: team "sre" is not org/slug`},
-		"http public URL":       {"publicURL: http://p.example.com\ngithub: {repo: acme/deploys}\nauth: {mode: github, github: {clientID: a, clientSecret: env:TEST_TOKEN}}", "publicURL: the session cookie is Secure"},
+		"http public URL":       {"publicURL: http://p.example.com\nauth: {mode: github, github: {clientID: a, clientSecret: env:TEST_TOKEN}}", "publicURL: the session cookie is Secure"},
 		"no public URL":         {"auth: {mode: github, github: {clientID: a, clientSecret: env:TEST_TOKEN, teams: [a/b]}}", "publicURL: the GitHub login sends people back"},
 		"short session key":     {"auth: {mode: local, sessionKey: env:TEST_SHORT_KEY}", "auth.sessionKey: the session key must be at least 32 bytes"},
 		"proxy without proxies": {"auth: {mode: proxy}", "auth.proxy: mode proxy needs the addresses of the proxy"},
