@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -48,6 +49,7 @@ func TestServeStartsChecksPlansAndStops(t *testing.T) {
 	cfg, err := config.Parse("prdeploy.yaml", fmt.Appendf(nil, `listen: "127.0.0.1:0"
 dataDir: %s
 temporal: {listen: "127.0.0.1:0", uiListen: "127.0.0.1:0"}
+metrics: {listen: "127.0.0.1:0"}
 github:
   apiURL: %s
   token: env:TEST_GITHUB_TOKEN
@@ -62,15 +64,17 @@ payloads:
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 
+	var metricsAddr string
 	run := func() (string, context.CancelFunc, chan error) {
 		rctx, cancel := context.WithCancel(ctx)
-		addrs, done := make(chan string, 1), make(chan error, 1)
+		addrs, done := make(chan Endpoints, 1), make(chan error, 1)
 		start := time.Now()
-		go func() { done <- Run(rctx, cfg, log, func(a string) { addrs <- a }) }()
+		go func() { done <- Serve(rctx, cfg, Options{Logger: log, Ready: func(e Endpoints) { addrs <- e }}) }()
 		select {
-		case a := <-addrs:
+		case e := <-addrs:
 			t.Logf("serve ready in %v", time.Since(start).Round(time.Millisecond))
-			return "http://" + a, cancel, done
+			metricsAddr = e.Metrics
+			return "http://" + e.Addr, cancel, done
 		case err := <-done:
 			t.Fatalf("serve: %v", err)
 		case <-time.After(time.Minute):
@@ -147,8 +151,15 @@ payloads:
 		time.Sleep(50 * time.Millisecond) // polling the simulator for the check run
 	}
 
-	// Prometheus metrics: the deliveries above, GitHub calls, deployments.
-	_, body := get(base + "/metrics")
+	// Prometheus metrics: the deliveries above, GitHub calls, deployments;
+	// on their own listener, on loopback, and not on the public one.
+	if code, _ := get(base + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics on the webhook listener: %d, want 404", code)
+	}
+	if host, _, _ := net.SplitHostPort(metricsAddr); host != "127.0.0.1" {
+		t.Errorf("metrics listen on %q, want loopback", metricsAddr)
+	}
+	_, body := get("http://" + metricsAddr + "/metrics")
 	for _, want := range []string{`prdeploy_webhooks_total{event="ping",result="bad_signature",source="github"} 1`,
 		`prdeploy_webhooks_total{event="ping",result="ignored",source="github"} 2`,
 		`prdeploy_webhooks_total{event="pull_request",result="accepted",source="github"}`,
@@ -207,6 +218,7 @@ func TestSplitRoles(t *testing.T) {
 	t.Setenv("TEST_PAYLOAD_KEY", "base64key://"+base64.URLEncoding.EncodeToString(key[:]))
 	cfg, err := config.Parse("prdeploy.yaml", fmt.Appendf(nil, `listen: "127.0.0.1:0"
 temporal: {address: %q, namespace: %q}
+metrics: {listen: "127.0.0.1:0"}
 github: {apiURL: %q, token: env:TEST_GITHUB_TOKEN, webhookSecrets: env:TEST_WEBHOOK_SECRETS}
 payloads:
   bucket: mem://
