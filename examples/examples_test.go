@@ -488,9 +488,14 @@ func TestDeploymentsServeTheirRole(t *testing.T) {
 					t.Errorf("%s: GET %s on port %s, want %s on port %s (listen %q)", pr.name, g.Path, portOf(g.Port), pr.path, port, cfg.Listen)
 				}
 			}
+			// /metrics is on a listener of its own (metrics.listen).
+			_, metricsPort, err := net.SplitHostPort(cfg.Metrics.Listen)
+			if err != nil {
+				t.Fatalf("metrics.listen %q: %v", cfg.Metrics.Listen, err)
+			}
 			ann := p.dep.Spec.Template.Annotations
-			if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != port || ann["prometheus.io/path"] != "/metrics" {
-				t.Errorf("pod annotations %v, want prometheus.io/scrape true, port %s, path /metrics", ann, port)
+			if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != metricsPort || ann["prometheus.io/path"] != "/metrics" {
+				t.Errorf("pod annotations %v, want prometheus.io/scrape true, port %s, path /metrics", ann, metricsPort)
 			}
 
 			// Where prdeploy writes: the root filesystem is read-only.

@@ -7,7 +7,13 @@
 // A delivery is trusted only when its X-Hub-Signature-256 is the
 // HMAC-SHA256 of the raw body under one of the configured secrets (several
 // during a rotation); anything else is refused before the body is even
-// decoded. A trusted delivery becomes at most one Event:
+// decoded. Until then a request is an outsider's: nothing is allocated from
+// its Content-Length (the body streams through the HMACs into a buffer
+// that grows with what arrived, up to MaxBodyBytes), and a Gate shared by
+// the GitHub and Slack handlers bounds how many such requests, and how
+// many of their bytes, are in flight (503 beyond). A Slack interaction
+// must also come from the configured workspace (403 otherwise). A trusted
+// delivery becomes at most one Event:
 //
 //   - PullRequestChanged: a pull request opened, reopened or pushed to; its
 //     deploy plans are checked and previewed at the head commit.

@@ -70,14 +70,15 @@ func TestObserveSlack(t *testing.T) {
 		{"dispatched", slackReq{body: body}, nil, outcome{SourceSlack, "block_actions", ResultAccepted}},
 		{"wrong secret", slackReq{body: body, signWith: "guess"}, nil, outcome{SourceSlack, UnknownEvent, ResultBadSignature}},
 		{"stale", slackReq{body: body, timestamp: "1"}, nil, outcome{SourceSlack, UnknownEvent, ResultBadSignature}},
-		{"view closed", slackReq{body: slackBody([]byte(`{"type":"view_closed","user":{"id":"U0CAROL12"}}`))}, nil, outcome{SourceSlack, "view_closed", ResultIgnored}},
+		{"view closed", slackReq{body: slackBody([]byte(`{"type":"view_closed","user":{"id":"U0CAROL12"},"team":{"id":"T0PRDEPLOY"}}`))}, nil, outcome{SourceSlack, "view_closed", ResultIgnored}},
 		{"payload not JSON", slackReq{body: slackBody([]byte("{nope"))}, nil, outcome{SourceSlack, UnknownEvent, ResultBadRequest}},
+		{"another workspace", slackReq{body: slackBody([]byte(`{"type":"view_closed","user":{"id":"U0MALLORY"},"team":{"id":"T0ELSEWHERE"}}`))}, nil, outcome{SourceSlack, UnknownEvent, ResultForbidden}},
 		{"dispatcher failed", slackReq{body: body}, errors.New("temporal unavailable"), outcome{SourceSlack, "block_actions", ResultError}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var o observed
-			h, err := NewSlackHandler(SlackConfig{SigningSecrets: []Secret{slackSecret}, Dispatcher: &recorder{err: c.fail}, Logger: quietLogger(), Now: slackClock, Observe: o.observe})
+			h, err := NewSlackHandler(SlackConfig{TeamID: slackTeam, SigningSecrets: []Secret{slackSecret}, Dispatcher: &recorder{err: c.fail}, Logger: quietLogger(), Now: slackClock, Observe: o.observe})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,8 +16,14 @@ import (
 // Path is where GitHub delivers webhooks to prdeploy.
 const Path = "/webhooks/github"
 
-// MaxBodyBytes is the largest body accepted: GitHub caps payloads at 25 MB.
-const MaxBodyBytes = 25 << 20
+// MaxBodyBytes is the largest body accepted by default. GitHub caps
+// payloads at 25 MB, a size only push events reach; prdeploy does not use
+// them. The events it uses carry at most three texts of 65,536 characters
+// (an issue and a comment body and its previous version, a check run's
+// summary and text), about 1.2 MB even with every character escaped, and
+// three times that form-encoded: 8 MB leaves room. A larger delivery gets
+// 413 and is counted as a bad request.
+const MaxBodyBytes = 8 << 20
 
 // DefaultDispatchTimeout bounds Dispatch, under GitHub's 10 s delivery
 // timeout.
@@ -53,6 +58,10 @@ type Config struct {
 	// else are acknowledged (204), counted as ResultOutOfScope and start
 	// nothing.
 	Scope Scope
+	// Gate bounds the requests whose signature is not checked yet; share
+	// one between the handlers of a server. Default: a Gate of its own
+	// with the default limits.
+	Gate *Gate
 }
 
 // ObserveFunc is told, once per request, where it came from (SourceGitHub
@@ -85,6 +94,12 @@ const (
 	ResultBadRequest = "bad_request"
 	// ResultError: the Dispatcher failed; the sender may try again.
 	ResultError = "error"
+	// ResultOverloaded: too many requests were waiting for their
+	// signature check at once; answered 503 before reading the body.
+	ResultOverloaded = "overloaded"
+	// ResultForbidden: correctly signed, but from somewhere prdeploy does
+	// not serve (a Slack workspace other than the configured one).
+	ResultForbidden = "forbidden"
 )
 
 // UnknownEvent is the event ObserveFunc is told when the request did not
@@ -98,8 +113,10 @@ const UnknownEvent = "unknown"
 // them to the Dispatcher before answering.
 //
 //	405  not a POST
-//	413  body over the limit
-//	401  signature missing or wrong (nothing else is done)
+//	401  signature missing or malformed (before the body is read)
+//	503  too many unverified requests at once (before the body is read)
+//	413  body over the limit (at once when its Content-Length says so)
+//	401  signature wrong (nothing else is done)
 //	400  no X-GitHub-Event, or a payload that does not decode
 //	200  ping ("pong")
 //	204  a delivery prdeploy does not act on (IgnoredHeader says why)
@@ -113,6 +130,7 @@ type Handler struct {
 	timeout    time.Duration
 	observe    ObserveFunc
 	scope      Scope
+	gate       *Gate
 }
 
 // NewHandler checks cfg and returns a Handler.
@@ -124,9 +142,12 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.Dispatcher == nil {
 		return nil, errors.New("webhook handler needs a Dispatcher")
 	}
-	h := &Handler{verifier: v, dispatcher: cfg.Dispatcher, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, timeout: cfg.DispatchTimeout, observe: cfg.Observe, scope: cfg.Scope}
+	h := &Handler{verifier: v, dispatcher: cfg.Dispatcher, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, timeout: cfg.DispatchTimeout, observe: cfg.Observe, scope: cfg.Scope, gate: cfg.Gate}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	if h.gate == nil {
+		h.gate = NewGate(0, 0)
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = MaxBodyBytes
@@ -157,28 +178,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (event, result s
 	deliveryID := r.Header.Get(DeliveryHeader)
 	log := h.log.With("delivery", deliveryID, "event", eventType)
 
-	signature := r.Header.Get(SignatureHeader)
-	if signature == "" {
-		log.Warn("webhook rejected", "reason", ErrNoSignature.Error(), "remote", r.RemoteAddr)
-		reply(w, http.StatusUnauthorized, ErrNoSignature.Error())
-		return event, ResultBadSignature
-	}
-	body, err := h.readBody(w, r)
+	want, err := parseSignature(r.Header.Get(SignatureHeader))
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			log.Warn("webhook rejected", "reason", "body too large", "limit", h.maxBody, "remote", r.RemoteAddr)
-			reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.maxBody))
-			return event, ResultBadRequest
-		}
-		log.Warn("webhook rejected", "reason", "reading body", "err", err)
-		reply(w, http.StatusBadRequest, "reading body failed")
-		return event, ResultBadRequest
-	}
-	if err := h.verifier.Verify(signature, body); err != nil {
 		log.Warn("webhook rejected", "reason", err.Error(), "remote", r.RemoteAddr)
 		reply(w, http.StatusUnauthorized, err.Error())
 		return event, ResultBadSignature
+	}
+	body, err := h.readSigned(r, want)
+	if err != nil {
+		log.Warn("webhook rejected", "reason", err.Error(), "remote", r.RemoteAddr)
+		return event, refuseUnverified(w, err)
 	}
 	// Signed by GitHub: its event names are a bounded set.
 	if eventType != "" {
@@ -242,18 +251,43 @@ func untrustedEvent(eventType string) string {
 	return UnknownEvent
 }
 
-// readBody reads at most h.maxBody bytes; a longer body is an
-// *http.MaxBytesError, found before reading when Content-Length says so.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if r.ContentLength > h.maxBody {
-		return nil, &http.MaxBytesError{Limit: h.maxBody}
+// readSigned reads the body through the HMACs of the configured secrets,
+// within the gate, and returns it once its signature matches want.
+func (h *Handler) readSigned(r *http.Request, want []byte) ([]byte, error) {
+	if !h.gate.enter() {
+		return nil, errOverloaded
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	defer h.gate.leave()
+	body := unverifiedBody{gate: h.gate}
+	defer body.release()
+	mac := h.verifier.newMAC()
+	if err := body.read(r.Body, r.ContentLength, h.maxBody, mac); err != nil {
+		return nil, err
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody))
-	return buf.Bytes(), err
+	if err := mac.check(want, ErrSignatureMismatch); err != nil {
+		return nil, err
+	}
+	return body.bytes, nil
+}
+
+// refuseUnverified answers a request refused before its signature
+// matched, and says how it ended.
+func refuseUnverified(w http.ResponseWriter, err error) (result string) {
+	var tooLarge *tooLargeError
+	switch {
+	case errors.Is(err, ErrSignatureMismatch), errors.Is(err, ErrSlackSignatureMismatch):
+		reply(w, http.StatusUnauthorized, err.Error())
+		return ResultBadSignature
+	case errors.Is(err, errOverloaded):
+		w.Header().Set("Retry-After", "1")
+		reply(w, http.StatusServiceUnavailable, err.Error()+"; try again")
+		return ResultOverloaded
+	case errors.As(err, &tooLarge):
+		reply(w, http.StatusRequestEntityTooLarge, err.Error())
+		return ResultBadRequest
+	}
+	reply(w, http.StatusBadRequest, "reading body failed")
+	return ResultBadRequest
 }
 
 // formPayload returns the JSON payload of a body: the body itself, or its

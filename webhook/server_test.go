@@ -553,7 +553,7 @@ func TestBodyLimit(t *testing.T) {
 		}
 	})
 	t.Run("exactly the limit is read", func(t *testing.T) {
-		// A signed ping padded to exactly 25 MB is answered.
+		// A signed ping padded to exactly MaxBodyBytes is answered.
 		head, tail := []byte(`{"zen":"Keep it logically awesome.","hook_id":1,"pad":"`), []byte(`"}`)
 		body := make([]byte, MaxBodyBytes)
 		copy(body, head)

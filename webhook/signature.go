@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"strings"
 )
@@ -76,25 +77,62 @@ func (v *Verifier) String() string {
 // It compares in constant time against every secret, so the time taken does
 // not tell which secret, or how much of the signature, matched.
 func (v *Verifier) Verify(header string, body []byte) error {
+	want, err := parseSignature(header)
+	if err != nil {
+		return err
+	}
+	m := v.newMAC()
+	m.Write(body)
+	return m.check(want, ErrSignatureMismatch)
+}
+
+// parseSignature reads the X-Hub-Signature-256 header, before any of the
+// body is read.
+func parseSignature(header string) ([]byte, error) {
 	if header == "" {
-		return ErrNoSignature
+		return nil, ErrNoSignature
 	}
 	hexSum, ok := strings.CutPrefix(header, signaturePrefix)
 	if !ok || len(hexSum) != hex.EncodedLen(sha256.Size) {
-		return ErrMalformedSignature
+		return nil, ErrMalformedSignature
 	}
 	got := make([]byte, sha256.Size)
 	if _, err := hex.Decode(got, []byte(hexSum)); err != nil {
-		return ErrMalformedSignature
+		return nil, ErrMalformedSignature
 	}
-	match := false
+	return got, nil
+}
+
+// newMAC returns the HMACs of every secret, to stream a body through.
+func (v *Verifier) newMAC() *macs {
+	m := &macs{}
 	for _, key := range v.keys {
-		if hmac.Equal(got, sum(key, body)) {
+		m.sums = append(m.sums, hmac.New(sha256.New, key))
+	}
+	return m
+}
+
+// macs feeds what is written to it to the HMAC of every configured secret.
+type macs struct{ sums []hash.Hash }
+
+func (m *macs) Write(p []byte) (int, error) {
+	for _, h := range m.sums {
+		h.Write(p)
+	}
+	return len(p), nil
+}
+
+// check compares want with every sum, in constant time and always with
+// all of them; mismatch is the error when none matches.
+func (m *macs) check(want []byte, mismatch error) error {
+	match := false
+	for _, h := range m.sums {
+		if hmac.Equal(want, h.Sum(nil)) {
 			match = true
 		}
 	}
 	if !match {
-		return ErrSignatureMismatch
+		return mismatch
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -53,6 +52,7 @@ var (
 	ErrSlackBadTimestamp       = errors.New(SlackTimestampHeader + " is not a Unix time")
 	ErrSlackStaleTimestamp     = fmt.Errorf("%s is more than %s from now", SlackTimestampHeader, SlackMaxSkew)
 	ErrSlackSignatureMismatch  = errors.New(SlackSignatureHeader + " does not match the request under any configured signing secret")
+	ErrSlackOtherWorkspace     = errors.New("the interaction comes from a Slack workspace prdeploy does not serve")
 )
 
 // SlackConfig is what a SlackHandler needs.
@@ -60,6 +60,11 @@ type SlackConfig struct {
 	// SigningSecrets are the Slack app's signing secrets requests may be
 	// signed with; more than one while a secret is rotated. Required.
 	SigningSecrets []Secret
+	// TeamID is the Slack workspace (team) prdeploy serves, "T…".
+	// Required: an app installed in another workspace signs with the same
+	// secret, so a correctly signed interaction from elsewhere is refused
+	// (403).
+	TeamID string
 	// Dispatcher receives every SlackAction. Required.
 	Dispatcher Dispatcher
 	// Logger defaults to slog.Default().
@@ -72,6 +77,9 @@ type SlackConfig struct {
 	// Observe, when set, is told the outcome of every request, with the
 	// interaction type as its event.
 	Observe ObserveFunc
+	// Gate bounds the requests whose signature is not checked yet; share
+	// the GitHub handler's. Default: a Gate of its own.
+	Gate *Gate
 }
 
 // SlackHandler answers Slack interactions (POST SlackPath): it checks the
@@ -79,9 +87,12 @@ type SlackConfig struct {
 // and hands it to the Dispatcher before answering.
 //
 //	405  not a POST
-//	401  signature or timestamp missing, stale or wrong (nothing else is done)
+//	401  signature or timestamp missing, malformed or stale (before the body is read)
+//	503  too many unverified requests at once (before the body is read)
 //	413  body over SlackMaxBodyBytes
+//	401  signature wrong (nothing else is done)
 //	400  a body or payload that does not decode
+//	403  an interaction from another workspace than TeamID
 //	200  dispatched, or an interaction prdeploy does not act on; empty body
 //	500  the Dispatcher failed
 //
@@ -89,11 +100,13 @@ type SlackConfig struct {
 // the decision and answers through the interaction's response_url.
 type SlackHandler struct {
 	keys       [][]byte
+	team       string
 	dispatcher Dispatcher
 	log        *slog.Logger
 	now        func() time.Time
 	timeout    time.Duration
 	observe    ObserveFunc
+	gate       *Gate
 }
 
 // NewSlackHandler checks cfg and returns a SlackHandler.
@@ -101,7 +114,10 @@ func NewSlackHandler(cfg SlackConfig) (*SlackHandler, error) {
 	if len(cfg.SigningSecrets) == 0 {
 		return nil, errors.New("no Slack signing secret configured: set the signing secret from the Slack app's Basic Information page")
 	}
-	h := &SlackHandler{dispatcher: cfg.Dispatcher, log: cfg.Logger, now: cfg.Now, timeout: cfg.DispatchTimeout, observe: cfg.Observe}
+	if cfg.TeamID == "" {
+		return nil, errors.New("no Slack workspace configured: set the team ID (T…) of the workspace prdeploy serves, so that interactions from others are refused")
+	}
+	h := &SlackHandler{team: cfg.TeamID, dispatcher: cfg.Dispatcher, log: cfg.Logger, now: cfg.Now, timeout: cfg.DispatchTimeout, observe: cfg.Observe, gate: cfg.Gate}
 	for i, s := range cfg.SigningSecrets {
 		if s == "" {
 			return nil, fmt.Errorf("signing secret %d of %d for Slack is empty: every configured secret must be set", i+1, len(cfg.SigningSecrets))
@@ -116,6 +132,9 @@ func NewSlackHandler(cfg SlackConfig) (*SlackHandler, error) {
 	}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.gate == nil {
+		h.gate = NewGate(0, 0)
 	}
 	if h.timeout <= 0 {
 		h.timeout = DefaultSlackDispatchTimeout
@@ -176,27 +195,16 @@ func (h *SlackHandler) serve(w http.ResponseWriter, r *http.Request) (event, res
 	}
 	log := h.log.With("source", "slack")
 	signature, timestamp := r.Header.Get(SlackSignatureHeader), r.Header.Get(SlackTimestampHeader)
-	if err := h.checkTimestamp(signature, timestamp); err != nil {
-		log.Warn("slack interaction rejected", "reason", err.Error(), "remote", r.RemoteAddr)
-		reply(w, http.StatusUnauthorized, err.Error())
-		return event, ResultBadSignature
-	}
-	body, err := readLimited(w, r, SlackMaxBodyBytes)
+	want, err := h.checkHeaders(signature, timestamp)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			log.Warn("slack interaction rejected", "reason", "body too large", "limit", SlackMaxBodyBytes, "remote", r.RemoteAddr)
-			reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", SlackMaxBodyBytes))
-			return event, ResultBadRequest
-		}
-		log.Warn("slack interaction rejected", "reason", "reading body", "err", err)
-		reply(w, http.StatusBadRequest, "reading body failed")
-		return event, ResultBadRequest
-	}
-	if err := h.verify(signature, timestamp, body); err != nil {
 		log.Warn("slack interaction rejected", "reason", err.Error(), "remote", r.RemoteAddr)
 		reply(w, http.StatusUnauthorized, err.Error())
 		return event, ResultBadSignature
+	}
+	body, err := h.readSigned(r, timestamp, want)
+	if err != nil {
+		log.Warn("slack interaction rejected", "reason", err.Error(), "remote", r.RemoteAddr)
+		return event, refuseUnverified(w, err)
 	}
 
 	ic, err := slackInteraction(r.Header.Get("Content-Type"), body)
@@ -204,6 +212,13 @@ func (h *SlackHandler) serve(w http.ResponseWriter, r *http.Request) (event, res
 		log.Warn("slack interaction rejected", "reason", err.Error())
 		reply(w, http.StatusBadRequest, err.Error())
 		return event, ResultBadRequest
+	}
+	// Slack wrote the team: the signature covers it. An interaction
+	// type is named only from the configured workspace.
+	if team := interactionTeam(ic); team != h.team {
+		log.Warn("slack interaction rejected", "reason", ErrSlackOtherWorkspace.Error(), "team", headerSafe(team), "slackUser", headerSafe(ic.User.ID))
+		reply(w, http.StatusForbidden, ErrSlackOtherWorkspace.Error())
+		return event, ResultForbidden
 	}
 	if ic.Type != "" {
 		event = string(ic.Type)
@@ -228,45 +243,66 @@ func (h *SlackHandler) serve(w http.ResponseWriter, r *http.Request) (event, res
 	return event, ResultAccepted
 }
 
-// checkTimestamp checks, before the body is read, that both headers are
-// there and that the timestamp is within SlackMaxSkew of now.
-func (h *SlackHandler) checkTimestamp(signature, timestamp string) error {
+// checkHeaders checks, before the body is read, that both headers are
+// there, that the signature is well formed, and that the timestamp is
+// within SlackMaxSkew of now. It returns the signature's bytes.
+func (h *SlackHandler) checkHeaders(signature, timestamp string) ([]byte, error) {
 	if signature == "" || timestamp == "" {
-		return ErrSlackNoSignature
+		return nil, ErrSlackNoSignature
+	}
+	hexSum, ok := strings.CutPrefix(signature, slackSignaturePrefix)
+	if !ok || len(hexSum) != hex.EncodedLen(sha256.Size) {
+		return nil, ErrSlackMalformedSignature
+	}
+	want := make([]byte, sha256.Size)
+	if _, err := hex.Decode(want, []byte(hexSum)); err != nil {
+		return nil, ErrSlackMalformedSignature
 	}
 	secs, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
-		return ErrSlackBadTimestamp
+		return nil, ErrSlackBadTimestamp
 	}
 	skew := h.now().Sub(time.Unix(secs, 0))
 	if skew > SlackMaxSkew || skew < -SlackMaxSkew {
-		return ErrSlackStaleTimestamp
+		return nil, ErrSlackStaleTimestamp
 	}
-	return nil
+	return want, nil
 }
 
-// verify compares the signature, in constant time, against the one of
+// readSigned reads the body through the HMACs of the signing secrets
+// (which sign "v0:<timestamp>:<body>"), within the gate, and returns it
+// once the signature matches want. It compares in constant time against
 // every secret, so the time taken tells neither which secret nor how much
 // of the signature matched.
-func (h *SlackHandler) verify(signature, timestamp string, body []byte) error {
-	hexSum, ok := strings.CutPrefix(signature, slackSignaturePrefix)
-	if !ok || len(hexSum) != hex.EncodedLen(sha256.Size) {
-		return ErrSlackMalformedSignature
+func (h *SlackHandler) readSigned(r *http.Request, timestamp string, want []byte) ([]byte, error) {
+	if !h.gate.enter() {
+		return nil, errOverloaded
 	}
-	got := make([]byte, sha256.Size)
-	if _, err := hex.Decode(got, []byte(hexSum)); err != nil {
-		return ErrSlackMalformedSignature
-	}
-	match := false
+	defer h.gate.leave()
+	body := unverifiedBody{gate: h.gate}
+	defer body.release()
+	mac := &macs{}
 	for _, key := range h.keys {
-		if hmac.Equal(got, slackSum(key, timestamp, body)) {
-			match = true
-		}
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("v0:" + timestamp + ":"))
+		mac.sums = append(mac.sums, m)
 	}
-	if !match {
-		return ErrSlackSignatureMismatch
+	if err := body.read(r.Body, r.ContentLength, SlackMaxBodyBytes, mac); err != nil {
+		return nil, err
 	}
-	return nil
+	if err := mac.check(want, ErrSlackSignatureMismatch); err != nil {
+		return nil, err
+	}
+	return body.bytes, nil
+}
+
+// interactionTeam is the workspace an interaction comes from: its team,
+// else its user's.
+func interactionTeam(ic slackapi.InteractionCallback) string {
+	if ic.Team.ID != "" {
+		return ic.Team.ID
+	}
+	return ic.User.TeamID
 }
 
 // SignSlack returns the X-Slack-Signature Slack sends for body, sent at
@@ -281,20 +317,6 @@ func slackSum(key []byte, ts string, body []byte) []byte {
 	m.Write([]byte("v0:" + ts + ":"))
 	m.Write(body)
 	return m.Sum(nil)
-}
-
-// readLimited reads at most limit bytes of the body; a longer body is an
-// *http.MaxBytesError, found before reading when Content-Length says so.
-func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, &http.MaxBytesError{Limit: limit}
-	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	return buf.Bytes(), err
 }
 
 // slackInteraction decodes the "payload" field of a form-encoded body.
@@ -335,10 +357,7 @@ func slackAction(ic slackapi.InteractionCallback) (*SlackAction, string) {
 	if a.ActionTs != "" {
 		id = a.ActionTs + "/" + ic.User.ID
 	}
-	team := ic.Team.ID
-	if team == "" {
-		team = ic.User.TeamID
-	}
+	team := interactionTeam(ic)
 	name := ic.User.Name
 	if name == "" {
 		name = ic.User.Username

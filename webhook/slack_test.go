@@ -18,6 +18,8 @@ import (
 const (
 	slackSecret     Secret = "8f742231b10e8888abcd99yyyzzz85a5"
 	slackNextSecret Secret = "the signing secret after rotation"
+	// slackTeam is the workspace of testdata/slack.
+	slackTeam = "T0PRDEPLOY"
 )
 
 // slackNow is the clock of the tests: the request in the payload was sent
@@ -31,7 +33,7 @@ func newSlackHandler(t testing.TB, d Dispatcher, secrets ...Secret) *SlackHandle
 	if len(secrets) == 0 {
 		secrets = []Secret{slackSecret}
 	}
-	h, err := NewSlackHandler(SlackConfig{SigningSecrets: secrets, Dispatcher: d, Logger: quietLogger(), Now: slackClock})
+	h, err := NewSlackHandler(SlackConfig{TeamID: slackTeam, SigningSecrets: secrets, Dispatcher: d, Logger: quietLogger(), Now: slackClock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,10 +236,10 @@ func TestSlackIgnored(t *testing.T) {
 	cases := map[string]string{
 		"view closed":  `{"type":"view_closed","user":{"id":"U0CAROL12"},"team":{"id":"T0PRDEPLOY"},"view":{"id":"V0"}}`,
 		"shortcut":     `{"type":"shortcut","callback_id":"x","trigger_id":"1.2.3","user":{"id":"U0CAROL12"},"team":{"id":"T0PRDEPLOY"}}`,
-		"no actions":   `{"type":"block_actions","user":{"id":"U0CAROL12"},"actions":[]}`,
-		"two actions":  `{"type":"block_actions","user":{"id":"U0CAROL12"},"actions":[{"action_id":"a","type":"button"},{"action_id":"b","type":"button"}]}`,
-		"no user":      `{"type":"block_actions","actions":[{"action_id":"approve","type":"button","value":"d"}]}`,
-		"unknown type": `{"type":"something_new"}`,
+		"no actions":   `{"type":"block_actions","user":{"id":"U0CAROL12"},"team":{"id":"T0PRDEPLOY"},"actions":[]}`,
+		"two actions":  `{"type":"block_actions","user":{"id":"U0CAROL12"},"team":{"id":"T0PRDEPLOY"},"actions":[{"action_id":"a","type":"button"},{"action_id":"b","type":"button"}]}`,
+		"no user":      `{"type":"block_actions","team":{"id":"T0PRDEPLOY"},"actions":[{"action_id":"approve","type":"button","value":"d"}]}`,
+		"unknown type": `{"type":"something_new","team":{"id":"T0PRDEPLOY"}}`,
 	}
 	for name, payload := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -269,7 +271,7 @@ func TestSlackDispatchBounded(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	})
-	h, err := NewSlackHandler(SlackConfig{SigningSecrets: []Secret{slackSecret}, Dispatcher: slow, Logger: quietLogger(), Now: slackClock, DispatchTimeout: 20 * time.Millisecond})
+	h, err := NewSlackHandler(SlackConfig{TeamID: slackTeam, SigningSecrets: []Secret{slackSecret}, Dispatcher: slow, Logger: quietLogger(), Now: slackClock, DispatchTimeout: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,15 +301,16 @@ func TestSignSlack(t *testing.T) {
 func TestNewSlackHandlerChecksConfig(t *testing.T) {
 	rec := &recorder{}
 	for name, cfg := range map[string]SlackConfig{
-		"no secret":     {Dispatcher: rec},
-		"empty secret":  {SigningSecrets: []Secret{slackSecret, ""}, Dispatcher: rec},
-		"no dispatcher": {SigningSecrets: []Secret{slackSecret}},
+		"no secret":     {TeamID: slackTeam, Dispatcher: rec},
+		"no team":       {SigningSecrets: []Secret{slackSecret}, Dispatcher: rec},
+		"empty secret":  {TeamID: slackTeam, SigningSecrets: []Secret{slackSecret, ""}, Dispatcher: rec},
+		"no dispatcher": {TeamID: slackTeam, SigningSecrets: []Secret{slackSecret}},
 	} {
 		if _, err := NewSlackHandler(cfg); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	h, err := NewSlackHandler(SlackConfig{SigningSecrets: []Secret{slackSecret}, Dispatcher: rec})
+	h, err := NewSlackHandler(SlackConfig{TeamID: slackTeam, SigningSecrets: []Secret{slackSecret}, Dispatcher: rec})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,7 @@ func TestSlackApprovals(t *testing.T) {
 		return false
 	})
 
-	handler, err := webhook.NewSlackHandler(webhook.SlackConfig{SigningSecrets: []webhook.Secret{"signing-secret"}, Dispatcher: temporalx.Dispatcher{Client: h.c}})
+	handler, err := webhook.NewSlackHandler(webhook.SlackConfig{TeamID: "T0PRDEPLOY", SigningSecrets: []webhook.Secret{"signing-secret"}, Dispatcher: temporalx.Dispatcher{Client: h.c}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/prdeploy/prdeploy/planner"
@@ -17,8 +19,8 @@ import (
 
 // Config is prdeploy.yaml.
 type Config struct {
-	// Listen is the HTTP address of the webhook endpoints, health and
-	// metrics (default ":8080").
+	// Listen is the HTTP address of the webhook endpoints, the status
+	// page and health (default ":8080").
 	Listen string `yaml:"listen"`
 	// PublicURL is where people reach this server: the status page's links
 	// in check runs (default http://localhost:<port listened on>).
@@ -30,6 +32,69 @@ type Config struct {
 	Clusters  Clusters `yaml:"clusters"`
 	Alerts    Alerts   `yaml:"alertmanager"`
 	Payloads  Payloads `yaml:"payloads"`
+	Metrics   Metrics  `yaml:"metrics"`
+	Auth      Auth     `yaml:"auth"`
+}
+
+// Metrics is where /metrics is served: a listener of its own, on loopback
+// unless the operator says otherwise.
+type Metrics struct {
+	// Listen is the address of /metrics (default 127.0.0.1:9090; "off"
+	// turns it off).
+	Listen string `yaml:"listen"`
+}
+
+// Who may see the status page and its JSON (/deployments), by Auth.Mode.
+const (
+	// ModeLocal (default): clients on loopback only.
+	ModeLocal = "local"
+	// ModeGitHub: a GitHub login, for people who can read github.repo or
+	// are in one of auth.github.teams.
+	ModeGitHub = "github"
+	// ModeProxy: an authenticating proxy in front says who, in a header
+	// honoured only from auth.proxy.trustedProxies.
+	ModeProxy = "proxy"
+	// ModeNone: anyone who reaches the listener.
+	ModeNone = "none"
+)
+
+// Auth is the status page's login.
+type Auth struct {
+	// Mode is local (default), github, proxy or none.
+	Mode   string      `yaml:"mode"`
+	GitHub *AuthGitHub `yaml:"github"`
+	Proxy  *AuthProxy  `yaml:"proxy"`
+	// SessionKey signs the session cookies of mode github (at least 32
+	// bytes; every replica needs the same). Default: derived from
+	// auth.github.clientSecret.
+	SessionKey Secret `yaml:"sessionKey"`
+	// SessionHours is how long a login lasts (default 8, at most 168).
+	SessionHours int `yaml:"sessionHours"`
+}
+
+// AuthGitHub is the GitHub login: the OAuth credentials of the same
+// GitHub App, and who is let in.
+type AuthGitHub struct {
+	ClientID     string `yaml:"clientID"`
+	ClientSecret Secret `yaml:"clientSecret"`
+	// Teams ("org/slug") whose members are let in.
+	Teams []string `yaml:"teams"`
+	// RepositoryReaders lets in whoever can read github.repo (default
+	// true; on a public repository that is everyone with a GitHub
+	// account, so set false and name teams).
+	RepositoryReaders *bool `yaml:"repositoryReaders"`
+}
+
+// ReadersAllowed says whether people who can read the repository are let in.
+func (a *AuthGitHub) ReadersAllowed() bool { return a.RepositoryReaders == nil || *a.RepositoryReaders }
+
+// AuthProxy is an authenticating proxy in front of prdeploy.
+type AuthProxy struct {
+	// Header names the user (default X-Forwarded-User).
+	Header string `yaml:"header"`
+	// TrustedProxies are the addresses (CIDRs or IPs) of the proxy: the
+	// header is honoured from them only, and nobody else is let in.
+	TrustedProxies []string `yaml:"trustedProxies"`
 }
 
 // Temporal is an external Temporal cluster; no address means the embedded
@@ -74,6 +139,9 @@ type GitHub struct {
 
 // Slack is the Slack app, when deployments are reported there.
 type Slack struct {
+	// TeamID is the workspace prdeploy serves ("T…"): interactions from
+	// any other are refused.
+	TeamID         string            `yaml:"teamID"`
 	Token          Secret            `yaml:"token"`
 	SigningSecrets Secret            `yaml:"signingSecrets"`
 	Channel        string            `yaml:"channel"`
@@ -278,6 +346,9 @@ func parse(file string, data []byte, readSecrets bool, override Temporal) (*Conf
 		if s.Channel == "" && len(s.Channels) == 0 {
 			add("slack.channel", "slack needs a default channel or channels per cluster (example: channel: \"#deploys\")")
 		}
+		if !slackTeamRE.MatchString(s.TeamID) {
+			add("slack.teamID", "teamID %q is not a Slack workspace ID: interactions from other workspaces are refused, so name yours (example: teamID: T0123ABCD, from the workspace's URL or auth.test)", s.TeamID)
+		}
 		secret("slack.token", s.Token)
 		secret("slack.signingSecrets", s.SigningSecrets)
 	}
@@ -315,6 +386,16 @@ func parse(file string, data []byte, readSecrets bool, override Temporal) (*Conf
 	if p.RetentionDays < 1 {
 		add("payloads.retentionDays", "retentionDays must be at least 1, got %d", p.RetentionDays)
 	}
+	m := &c.Metrics
+	if m.Listen == "" {
+		m.Listen = "127.0.0.1:9090"
+	}
+	if m.Listen != "off" {
+		if _, _, err := net.SplitHostPort(m.Listen); err != nil {
+			add("metrics.listen", "listen %q is not host:port or off (example: listen: 127.0.0.1:9090; 0.0.0.0:9090 for a scraper on the network)", m.Listen)
+		}
+	}
+	checkAuth(&c, add, secret)
 	errs.Sort()
 	if err := errs.Err(); err != nil {
 		return nil, err
@@ -337,4 +418,104 @@ func webURL(api string) string {
 func plumbingBranchInvalid(name string) bool {
 	return strings.HasPrefix(name, "refs/") || strings.ContainsAny(name, " ~^:?*[\\") || strings.Contains(name, "..") ||
 		strings.HasPrefix(name, "-") || strings.HasSuffix(name, "/") || strings.HasSuffix(name, ".lock")
+}
+
+var (
+	slackTeamRE = regexp.MustCompile(`^[TE][A-Z0-9]{2,}$`)
+	teamRE      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	headerRE    = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+)
+
+// checkAuth checks and completes the auth section.
+func checkAuth(c *Config, add func(path, format string, args ...any), secret func(path string, s Secret)) {
+	a := &c.Auth
+	if a.Mode == "" {
+		a.Mode = ModeLocal
+	}
+	if a.SessionHours == 0 {
+		a.SessionHours = 8
+	}
+	if a.SessionHours < 1 || a.SessionHours > 168 {
+		add("auth.sessionHours", "sessionHours must be between 1 and 168, got %d", a.SessionHours)
+	}
+	if a.GitHub != nil && a.Mode != ModeGitHub {
+		add("auth.github", "auth.github is for mode github, and mode is %s", a.Mode)
+	}
+	if a.Proxy != nil && a.Mode != ModeProxy {
+		add("auth.proxy", "auth.proxy is for mode proxy, and mode is %s", a.Mode)
+	}
+	switch a.Mode {
+	case ModeLocal, ModeNone:
+	case ModeGitHub:
+		g := a.GitHub
+		if g == nil {
+			add("auth.github", "mode github needs the GitHub App's OAuth client (example: github: {clientID: Iv1.0123456789abcdef, clientSecret: env:PRDEPLOY_OAUTH_CLIENT_SECRET, teams: [acme/sre]})")
+			break
+		}
+		if g.ClientID == "" || g.ClientSecret == "" {
+			add("auth.github", "clientID and clientSecret are required: the GitHub App's client ID and a client secret from its settings page (example: clientSecret: env:PRDEPLOY_OAUTH_CLIENT_SECRET)")
+		}
+		secret("auth.github.clientSecret", g.ClientSecret)
+		for i, t := range g.Teams {
+			if !teamRE.MatchString(t) {
+				add(fmt.Sprintf("auth.github.teams[%d]", i), "team %q is not org/slug (example: acme/sre)", t)
+			}
+		}
+		if !g.ReadersAllowed() && len(g.Teams) == 0 {
+			add("auth.github.teams", "nobody would be let in: name teams, or let repository readers in")
+		}
+		u, err := url.Parse(c.PublicURL)
+		switch {
+		case c.PublicURL == "" || err != nil:
+			add("publicURL", "the GitHub login sends people back to publicURL/auth/callback: set publicURL (example: publicURL: https://prdeploy.example.com)")
+		case u.Scheme != "https" && !loopbackHost(u.Hostname()):
+			add("publicURL", "the session cookie is Secure: publicURL must be https:// (or a loopback address, for trials)")
+		}
+	case ModeProxy:
+		p := a.Proxy
+		if p == nil || len(p.TrustedProxies) == 0 {
+			add("auth.proxy", "mode proxy needs the addresses of the proxy, whose header alone is trusted (example: proxy: {header: X-Forwarded-User, trustedProxies: [10.0.0.0/8]})")
+			break
+		}
+		if p.Header == "" {
+			p.Header = "X-Forwarded-User"
+		}
+		if !headerRE.MatchString(p.Header) {
+			add("auth.proxy.header", "header %q is not an HTTP header name (example: header: X-Forwarded-User)", p.Header)
+		}
+		for i, cidr := range p.TrustedProxies {
+			if _, err := ParsePrefix(cidr); err != nil {
+				add(fmt.Sprintf("auth.proxy.trustedProxies[%d]", i), "%q is not a CIDR or an IP address (example: 10.0.0.0/8)", cidr)
+			}
+		}
+	default:
+		add("auth.mode", "mode %q is not local, github, proxy or none (example: mode: github)", a.Mode)
+	}
+	if a.SessionKey != "" {
+		secret("auth.sessionKey", a.SessionKey)
+		if v, err := a.SessionKey.Value(); err == nil && v != "" && len(v) < 32 {
+			add("auth.sessionKey", "the session key must be at least 32 bytes (example: openssl rand -base64 48)")
+		}
+	}
+}
+
+// ParsePrefix reads a CIDR, or an IP address as the prefix of that one
+// address.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.IsLoopback()
 }

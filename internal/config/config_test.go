@@ -16,6 +16,7 @@ github:
   repo: acme/deploys
   org: acme
 slack:
+  teamID: T0PRDEPLOY
   token: env:TEST_SLACK_TOKEN
   signingSecrets: env:TEST_SLACK_SIGNING
   channel: "#deploys"
@@ -107,7 +108,7 @@ payloads:
 func TestExampleConfigParses(t *testing.T) {
 	key := filepath.Join(t.TempDir(), "app.pem")
 	os.WriteFile(key, []byte("pem"), 0o600)
-	for _, v := range []string{"PRDEPLOY_WEBHOOK_SECRETS", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRETS", "PRDEPLOY_PAYLOAD_KEY"} {
+	for _, v := range []string{"PRDEPLOY_WEBHOOK_SECRETS", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRETS", "PRDEPLOY_PAYLOAD_KEY", "PRDEPLOY_OAUTH_CLIENT_SECRET"} {
 		t.Setenv(v, "x")
 	}
 	data, err := os.ReadFile("../../examples/prdeploy.yaml")
@@ -181,5 +182,73 @@ payloads: {bucket: "mem://", keys: {k1: env:TEST_KEY}}
 	}
 	if c.Temporal.Address != "temporal.example.com:7233" || c.Temporal.Namespace != "prdeploy" || c.Temporal.TLSCA != "/etc/ca.crt" || c.Temporal.Listen != "" {
 		t.Fatalf("temporal: %+v", c.Temporal)
+	}
+}
+
+// minimal is the smallest configuration serve accepts.
+const minimal = `dataDir: /var/lib/prdeploy
+github: {token: env:TEST_TOKEN, webhookSecrets: env:TEST_TOKEN, repo: acme/deploys}
+payloads: {keys: {k1: env:TEST_TOKEN}}
+`
+
+// TestMetricsAndAuthDefaults is issue 14 item 4: /metrics on loopback and
+// the status page for loopback clients only, unless the operator says
+// otherwise.
+func TestMetricsAndAuthDefaults(t *testing.T) {
+	t.Setenv("TEST_TOKEN", "x")
+	c, err := Parse("prdeploy.yaml", []byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics.Listen != "127.0.0.1:9090" || c.Auth.Mode != ModeLocal || c.Auth.SessionHours != 8 {
+		t.Fatalf("metrics %+v, auth %+v", c.Metrics, c.Auth)
+	}
+	c, err = Parse("prdeploy.yaml", []byte(minimal+`publicURL: https://prdeploy.example.com
+auth:
+  mode: github
+  github: {clientID: Iv1.abc, clientSecret: env:TEST_TOKEN, teams: [acme/sre], repositoryReaders: false}
+metrics: {listen: "off"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics.Listen != "off" || c.Auth.GitHub.ReadersAllowed() || c.Auth.GitHub.Teams[0] != "acme/sre" {
+		t.Fatalf("metrics %+v, auth %+v", c.Metrics, c.Auth.GitHub)
+	}
+	c, err = Parse("prdeploy.yaml", []byte(minimal+`auth:
+  mode: proxy
+  proxy: {trustedProxies: [10.0.0.0/8, 192.168.1.7]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Auth.Proxy.Header != "X-Forwarded-User" {
+		t.Fatalf("proxy %+v", c.Auth.Proxy)
+	}
+}
+
+func TestAuthConfigErrors(t *testing.T) {
+	t.Setenv("TEST_TOKEN", "x")
+	t.Setenv("TEST_SHORT_KEY", "short")
+	for name, c := range map[string]struct{ yaml, want string }{
+		"unknown mode":          {"auth: {mode: ldap}", `auth.mode: mode "ldap" is not local, github, proxy or none`},
+		"github without client": {"publicURL: https://p.example.com\nauth: {mode: github}", "auth.github: mode github needs the GitHub App's OAuth client"},
+		"nobody let in":         {"publicURL: https://p.example.com\nauth: {mode: github, github: {clientID: a, clientSecret: env:TEST_TOKEN, repositoryReaders: false}}", "auth.github.teams: nobody would be let in"},
+		"bad team":              {"publicURL: https://p.example.com\nauth: {mode: github, github: {clientID: a, clientSecret: env:TEST_TOKEN, teams: [sre]}}", `auth.github.teams[0]: team "sre" is not org/slug`},
+		"http public URL":       {"publicURL: http://p.example.com\nauth: {mode: github, github: {clientID: a, clientSecret: env:TEST_TOKEN}}", "publicURL: the session cookie is Secure"},
+		"no public URL":         {"auth: {mode: github, github: {clientID: a, clientSecret: env:TEST_TOKEN, teams: [a/b]}}", "publicURL: the GitHub login sends people back"},
+		"short session key":     {"auth: {mode: local, sessionKey: env:TEST_SHORT_KEY}", "auth.sessionKey: the session key must be at least 32 bytes"},
+		"proxy without proxies": {"auth: {mode: proxy}", "auth.proxy: mode proxy needs the addresses of the proxy"},
+		"bad proxy CIDR":        {"auth: {mode: proxy, proxy: {trustedProxies: [10.0.0.0/33]}}", `auth.proxy.trustedProxies[0]: "10.0.0.0/33" is not a CIDR`},
+		"proxy section, local":  {"auth: {proxy: {trustedProxies: [10.0.0.1]}}", "auth.proxy: auth.proxy is for mode proxy, and mode is local"},
+		"metrics listen":        {"metrics: {listen: 9090}", `metrics.listen: listen "9090" is not host:port or off`},
+		"slack team":            {"slack: {token: env:TEST_TOKEN, signingSecrets: env:TEST_TOKEN, channel: x}", `slack.teamID: teamID "" is not a Slack workspace ID`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("prdeploy.yaml", []byte(minimal+strings.ReplaceAll(c.yaml, `\n`, "\n")+"\n"))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want %q", err, c.want)
+			}
+		})
 	}
 }

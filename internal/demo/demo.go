@@ -486,6 +486,7 @@ func config(gh *githubsim.Server, dir string, o Options, kube *realCluster) (*cf
 	yaml := fmt.Sprintf(`listen: %q
 dataDir: %s
 temporal: {listen: "127.0.0.1:0", uiListen: %q}
+metrics: {listen: "127.0.0.1:0"}
 github:
   apiURL: %s
   token: file:%s

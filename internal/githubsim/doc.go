@@ -64,6 +64,11 @@
 //     AppOptions.PublicKey is set), and POST
 //     /app/installations/{id}/access_tokens, whose tokens act as the App's
 //     bot for an hour — so ghinstallation works unchanged.
+//   - the App's OAuth web flow (oauth.go): GET /login/oauth/authorize
+//     approves at once for the user SignIn named (a "Sign in to GitHub"
+//     page when nobody is signed in), POST /login/oauth/access_token turns
+//     the code (once, 10 minutes) into a user token ("ghu_…", 8 hours)
+//     that acts as that user; OAuthClient gives the client ID and secret.
 //   - every answer carries X-RateLimit-Limit/Remaining/Reset/Used/Resource;
 //     each identity has an hourly budget (Options.RateLimit) after which
 //     requests get GitHub's 403 "API rate limit exceeded".
@@ -108,7 +113,7 @@
 // protection and required checks, commit statuses, check suites as their own
 // resource (a check run's suite is rendered but has no endpoints),
 // check_run created/completed/rerequested and check_suite events, push
-// events, rebase merges, GraphQL, OAuth apps and user-to-server tokens,
+// events, rebase merges, GraphQL, OAuth apps (other than the App's web flow), refresh tokens,
 // fine-grained permissions of installation tokens (they act with write
 // access on the installation's repositories), conditional requests (ETags)
 // except for the commit SHA media type, and asynchronous mergeability (GitHub

@@ -108,6 +108,7 @@ type Server struct {
 	calls  []Call
 	faults []*faultState
 	rate   map[string]*rateBucket
+	oauth  oauthState
 
 	api *http.ServeMux
 }
@@ -333,6 +334,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.logCall(call)
 	}()
+	if strings.HasPrefix(path, "/login/oauth/") { // github.com's login pages (oauth.go)
+		s.serveOAuth(sw, r)
+		return
+	}
 
 	s.mu.Lock()
 	sw.Header().Set("X-GitHub-Request-Id", fmt.Sprintf("SIM0:%04X:%06X", s.app.id, len(s.calls)+1))

@@ -34,6 +34,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	webhooks           *prometheus.CounterVec
+	statusAccess       *prometheus.CounterVec
 	githubRequests     *prometheus.CounterVec
 	githubRateLimit    *prometheus.GaugeVec // no labels: absent until GitHub sends the header
 	slackErrors        *prometheus.CounterVec
@@ -48,8 +49,12 @@ func New() *Metrics {
 		reg: prometheus.NewRegistry(),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "webhooks_total",
-			Help: "Webhook requests answered, by source (github, slack), event (the X-GitHub-Event or Slack interaction type; unknown when missing or unverified) and result (accepted, ignored, bad_signature, bad_request, error).",
+			Help: "Webhook requests answered, by source (github, slack), event (the X-GitHub-Event or Slack interaction type; unknown when missing or unverified) and result (accepted, ignored, bad_signature, bad_request, error, overloaded: refused before the signature because too many unverified requests were in flight, forbidden: signed but from another Slack workspace).",
 		}, []string{"source", "event", "result"}),
+		statusAccess: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "status_access_total",
+			Help: "Access checks of the status page, by event (session: a request; login: a GitHub login's callback) and result (granted, anonymous, invalid: a forged or damaged session cookie, expired, refused, bad_state: a callback not started in that browser, failed: GitHub could not be asked).",
+		}, []string{"event", "result"}),
 		githubRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "github_requests_total",
 			Help: "HTTP requests sent to GitHub's API, retries included, by method and status code (none when no answer came).",
@@ -76,7 +81,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.webhooks, m.githubRequests, m.githubRateLimit, m.slackErrors, m.gateWait, m.lockWait,
+		m.webhooks, m.statusAccess, m.githubRequests, m.githubRateLimit, m.slackErrors, m.gateWait, m.lockWait,
 	)
 	return m
 }
@@ -95,6 +100,12 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // ObserveWebhook counts one webhook request; it is a webhook.ObserveFunc.
 func (m *Metrics) ObserveWebhook(source, event, result string) {
 	m.webhooks.WithLabelValues(source, event, result).Inc()
+}
+
+// ObserveStatusAccess counts one access check of the status page; it fits
+// statuspage.Options.Observe.
+func (m *Metrics) ObserveStatusAccess(event, result string) {
+	m.statusAccess.WithLabelValues(event, result).Inc()
 }
 
 // ObserveGitHub counts one request to GitHub's API and keeps the rate

@@ -18,6 +18,7 @@ var (
 	_ webhook.ObserveFunc            = (*Metrics)(nil).ObserveWebhook
 	_ func(githubapp.APICall)        = (*Metrics)(nil).ObserveGitHub
 	_ func(method string, err error) = (*Metrics)(nil).ObserveSlackError
+	_ func(event, result string)     = (*Metrics)(nil).ObserveStatusAccess
 )
 
 // serve runs m's handler on a real HTTP server for the test.

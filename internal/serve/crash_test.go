@@ -152,6 +152,7 @@ current-context: prod-eu
 	if err := os.WriteFile(cfgFile, fmt.Appendf(nil, `listen: "127.0.0.1:0"
 dataDir: %s
 temporal: {listen: "127.0.0.1:0", uiListen: "off"}
+metrics: {listen: "127.0.0.1:0"}
 github:
   apiURL: %s
   token: env:CRASH_GITHUB_TOKEN

@@ -78,6 +78,8 @@ type Endpoints struct {
 	TemporalUI string
 	// Temporal is the Temporal frontend's host:port.
 	Temporal string
+	// Metrics is the /metrics listener's host:port ("" when off).
+	Metrics string
 }
 
 // Run serves all roles until ctx ends, then stops gracefully.
@@ -87,7 +89,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, ready Ready)
 
 // RunRole serves one role (or all): "webhook" answers webhooks and starts
 // workflows, "worker" runs them; both need temporal.address. Every role
-// answers /healthz, /readyz, /metrics and the status page.
+// answers /healthz, /readyz and the status page, and serves /metrics on
+// metrics.listen.
 func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Logger, ready Ready) error {
 	o := Options{Role: role, Logger: log}
 	if ready != nil {
@@ -188,17 +191,23 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 	}
 	acts.Links = statuspage.Linker{Base: public, History: history}
 	mux := http.NewServeMux()
+	access, err := statusAccess(cfg, public)
+	if err != nil {
+		return err
+	}
 	pages := statuspage.New(statuspage.Options{Source: temporalx.Deployments{Client: tc}, Logger: log,
-		Links: statuspage.Links{GitHubWeb: cfg.GitHub.WebURL, History: history}})
+		Links: statuspage.Links{GitHubWeb: cfg.GitHub.WebURL, History: history}, Access: access, Observe: m.ObserveStatusAccess})
 	mux.Handle(statuspage.Path, pages)
 	mux.Handle(statuspage.Path+"/", pages)
+	mux.Handle(statuspage.AuthPath+"/", pages)
 	mux.Handle("GET /{$}", http.RedirectHandler(statuspage.Path, http.StatusFound))
 	secrets, err := secretList(cfg.GitHub.WebhookSecrets)
 	if err != nil {
 		return err
 	}
 	dispatcher := temporalx.Dispatcher{Client: tc, Logger: log}
-	hook, err := webhook.NewHandler(webhook.Config{Secrets: secrets, Dispatcher: dispatcher, Logger: log, Observe: m.ObserveWebhook,
+	gate := webhook.NewGate(0, 0) // GitHub and Slack share the unverified requests' budget
+	hook, err := webhook.NewHandler(webhook.Config{Secrets: secrets, Dispatcher: dispatcher, Logger: log, Observe: m.ObserveWebhook, Gate: gate,
 		Scope: webhook.Scope{Repo: cfg.GitHub.Repo, Branch: cfg.GitHub.Branch}})
 	if err != nil {
 		return err
@@ -219,7 +228,8 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 		if err != nil {
 			return err
 		}
-		sh, err := webhook.NewSlackHandler(webhook.SlackConfig{SigningSecrets: signing, Dispatcher: dispatcher, Logger: log, Observe: m.ObserveWebhook})
+		sh, err := webhook.NewSlackHandler(webhook.SlackConfig{TeamID: s.TeamID, SigningSecrets: signing, Dispatcher: dispatcher, Logger: log,
+			Observe: m.ObserveWebhook, Gate: gate})
 		if err != nil {
 			return err
 		}
@@ -252,16 +262,20 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 			return err
 		}
 	}
-	mux.Handle("GET /metrics", m.Handler())
+	metricsAddr, stopMetrics, err := startMetrics(cfg, m.Handler(), log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.Handle("GET /readyz", ready)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(mux, defaultHTTPLimits, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	log.Info("prdeploy is serving", "role", role, "addr", l.Addr().String(), "status_page", public+statuspage.Path,
-		"startup", time.Since(start).Round(time.Millisecond))
+		"status_access", cfg.Auth.Mode, "metrics", metricsAddr, "startup", time.Since(start).Round(time.Millisecond))
 	if o.Ready != nil {
-		o.Ready(Endpoints{Addr: l.Addr().String(), StatusPage: public + statuspage.Path, TemporalUI: uiURL, Temporal: frontend})
+		o.Ready(Endpoints{Addr: l.Addr().String(), StatusPage: public + statuspage.Path, TemporalUI: uiURL, Temporal: frontend, Metrics: metricsAddr})
 	}
 
 	select {

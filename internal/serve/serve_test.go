@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -48,6 +49,7 @@ func TestServeStartsChecksPlansAndStops(t *testing.T) {
 	cfg, err := config.Parse("prdeploy.yaml", fmt.Appendf(nil, `listen: "127.0.0.1:0"
 dataDir: %s
 temporal: {listen: "127.0.0.1:0", uiListen: "127.0.0.1:0"}
+metrics: {listen: "127.0.0.1:0"}
 github:
   apiURL: %s
   token: env:TEST_GITHUB_TOKEN
@@ -63,15 +65,17 @@ payloads:
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 
+	var metricsAddr string
 	run := func() (string, context.CancelFunc, chan error) {
 		rctx, cancel := context.WithCancel(ctx)
-		addrs, done := make(chan string, 1), make(chan error, 1)
+		addrs, done := make(chan Endpoints, 1), make(chan error, 1)
 		start := time.Now()
-		go func() { done <- Run(rctx, cfg, log, func(a string) { addrs <- a }) }()
+		go func() { done <- Serve(rctx, cfg, Options{Logger: log, Ready: func(e Endpoints) { addrs <- e }}) }()
 		select {
-		case a := <-addrs:
+		case e := <-addrs:
 			t.Logf("serve ready in %v", time.Since(start).Round(time.Millisecond))
-			return "http://" + a, cancel, done
+			metricsAddr = e.Metrics
+			return "http://" + e.Addr, cancel, done
 		case err := <-done:
 			t.Fatalf("serve: %v", err)
 		case <-time.After(time.Minute):
@@ -148,8 +152,15 @@ payloads:
 		time.Sleep(50 * time.Millisecond) // polling the simulator for the check run
 	}
 
-	// Prometheus metrics: the deliveries above, GitHub calls, deployments.
-	_, body := get(base + "/metrics")
+	// Prometheus metrics: the deliveries above, GitHub calls, deployments;
+	// on their own listener, on loopback, and not on the public one.
+	if code, _ := get(base + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics on the webhook listener: %d, want 404", code)
+	}
+	if host, _, _ := net.SplitHostPort(metricsAddr); host != "127.0.0.1" {
+		t.Errorf("metrics listen on %q, want loopback", metricsAddr)
+	}
+	_, body := get("http://" + metricsAddr + "/metrics")
 	for _, want := range []string{`prdeploy_webhooks_total{event="ping",result="bad_signature",source="github"} 1`,
 		`prdeploy_webhooks_total{event="ping",result="ignored",source="github"} 2`,
 		`prdeploy_webhooks_total{event="pull_request",result="accepted",source="github"}`,
@@ -206,13 +217,18 @@ func TestSplitRoles(t *testing.T) {
 	t.Setenv("TEST_GITHUB_TOKEN", token)
 	t.Setenv("TEST_WEBHOOK_SECRETS", "s")
 	t.Setenv("TEST_PAYLOAD_KEY", "base64key://"+base64.URLEncoding.EncodeToString(key[:]))
+	clientID, clientSecret := gh.OAuthClient()
+	t.Setenv("TEST_OAUTH_SECRET", clientSecret)
 	cfg, err := config.Parse("prdeploy.yaml", fmt.Appendf(nil, `listen: "127.0.0.1:0"
+publicURL: http://127.0.0.1:8099
 temporal: {address: %q, namespace: %q}
+metrics: {listen: "127.0.0.1:0"}
 github: {apiURL: %q, token: env:TEST_GITHUB_TOKEN, webhookSecrets: env:TEST_WEBHOOK_SECRETS, repo: acme/deploys}
+auth: {mode: github, github: {clientID: %s, clientSecret: env:TEST_OAUTH_SECRET}}
 payloads:
   bucket: mem://
   keys: {k1: env:TEST_PAYLOAD_KEY}
-`, ts.FrontendAddress(), ts.Namespace(), gh.APIURL()))
+`, ts.FrontendAddress(), ts.Namespace(), gh.APIURL(), clientID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,6 +255,7 @@ payloads:
 			if resp.StatusCode != http.StatusNotFound {
 				hookBase = "http://" + a
 			}
+			checkLoginRequired(t, "http://"+a, gh.URL(), clientID)
 		case err := <-done:
 			t.Fatalf("a role stopped: %v", err)
 		case <-time.After(time.Minute):
@@ -294,4 +311,34 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// checkLoginRequired: with auth.mode github, the status page sends an
+// anonymous visitor to the login, which sends them to GitHub with the
+// App's client and the callback under publicURL; its JSON answers 401.
+func checkLoginRequired(t *testing.T, base, github, clientID string) {
+	t.Helper()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(u string) *http.Response {
+		resp, err := noFollow.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(base + "/deployments?format=json"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous JSON: %d, want 401", resp.StatusCode)
+	}
+	resp := get(base + "/deployments/prod-eu/web-9")
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != "/auth/login?next=%2Fdeployments%2Fprod-eu%2Fweb-9" {
+		t.Fatalf("anonymous page: %d → %q, want the login", resp.StatusCode, loc)
+	}
+	resp = get(base + "/auth/login?next=%2Fdeployments%2Fprod-eu%2Fweb-9")
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, github+"/login/oauth/authorize?") ||
+		!strings.Contains(loc, "client_id="+clientID) || !strings.Contains(loc, "redirect_uri=http%3A%2F%2F127.0.0.1%3A8099%2Fauth%2Fcallback") ||
+		!strings.Contains(loc, "state=") {
+		t.Errorf("login: %d → %q", resp.StatusCode, loc)
+	}
 }

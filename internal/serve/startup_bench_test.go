@@ -36,6 +36,7 @@ func BenchmarkServeStartup(b *testing.B) {
 		if err := os.WriteFile(cfg, fmt.Appendf(nil, `listen: "127.0.0.1:0"
 dataDir: %s
 temporal: {listen: "127.0.0.1:0", uiListen: "127.0.0.1:0"}
+metrics: {listen: "127.0.0.1:0"}
 github: {apiURL: "http://127.0.0.1:1/", token: env:BENCH_TOKEN, webhookSecrets: env:BENCH_SECRET, repo: acme/deploys}
 payloads: {keys: {k1: env:BENCH_KEY}}
 `, filepath.Join(dir, "data")), 0o600); err != nil {

@@ -17,4 +17,14 @@
 // it. The deployments come from a Source, which the Temporal adapter
 // (internal/temporalx) implements with visibility listings and the
 // Orchestration's status query.
+//
+// Who may see the pages, and their JSON, is an Access: LocalOnly (the
+// default: loopback clients), Proxy (a header from a trusted proxy
+// address), Anyone, or a GitHubLogin — GitHub's OAuth web flow with the
+// deploy GitHub App's client, letting in people who can read the deploy
+// repository or are in configured teams, remembered by a session cookie
+// signed with HMAC (an expiry inside; Secure, HttpOnly, SameSite=Lax).
+// The OAuth state lives in a signed cookie of its own, so GitHub's answer
+// is accepted only in the browser that asked. Access is checked at
+// login: a session lasts until it expires.
 package statuspage

@@ -55,6 +55,19 @@ type Options struct {
 	Limit  int
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Access says who may see the pages (default LocalOnly: loopback
+	// clients only).
+	Access Access
+	// Observe, when set, is told the outcome of access checks: event
+	// "session" (every request) or "login" (a GitHub login's callback),
+	// and one of the Access… results.
+	Observe func(event, result string)
+}
+
+func (o *Options) observe(event, result string) {
+	if o.Observe != nil {
+		o.Observe(event, result)
+	}
 }
 
 // URL is the page of one deployment under base (the public address of
@@ -90,7 +103,8 @@ type handler struct {
 	mux *http.ServeMux
 }
 
-// New returns the status pages' handler; mount it at Path and Path+"/".
+// New returns the status pages' handler; mount it at Path, Path+"/" and
+// AuthPath+"/".
 func New(o Options) http.Handler {
 	if o.Refresh == 0 {
 		o.Refresh = 5 * time.Second
@@ -104,11 +118,17 @@ func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Access == nil {
+		o.Access = LocalOnly()
+	}
 	h := &handler{o: o, mux: http.NewServeMux()}
-	h.mux.HandleFunc("GET "+Path, h.list)
-	h.mux.HandleFunc("GET "+Path+"/{$}", h.list)
-	h.mux.HandleFunc("GET "+Path+"/{deployment}", h.find)
-	h.mux.HandleFunc("GET "+Path+"/{cluster}/{deployment}", h.one)
+	h.mux.HandleFunc("GET "+Path, h.guard(h.list))
+	h.mux.HandleFunc("GET "+Path+"/{$}", h.guard(h.list))
+	h.mux.HandleFunc("GET "+Path+"/{deployment}", h.guard(h.find))
+	h.mux.HandleFunc("GET "+Path+"/{cluster}/{deployment}", h.guard(h.one))
+	if l, ok := o.Access.(*GitHubLogin); ok {
+		l.routes(h.mux, h)
+	}
 	return h
 }
 
@@ -117,6 +137,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 type listPage struct {
 	Title   string
 	Refresh int
+	Viewer  string `json:"-"`
 	Entries []listEntry
 	Error   string
 }
@@ -129,7 +150,7 @@ type listEntry struct {
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	p := listPage{Title: "Deployments", Refresh: int(h.o.Refresh.Seconds())}
+	p := listPage{Title: "Deployments", Refresh: int(h.o.Refresh.Seconds()), Viewer: viewer(r)}
 	entries, err := h.o.Source.Recent(ctx, h.o.Limit)
 	if err != nil {
 		h.o.Logger.Warn("status page: listing deployments", "error", err)
@@ -154,6 +175,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 type findPage struct {
 	Title      string
 	Refresh    int
+	Viewer     string
 	Deployment string
 	Refs       []workflows.DeploymentRef
 }
@@ -175,12 +197,13 @@ func (h *handler) find(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, pagePath(refs[0]), http.StatusFound)
 		return
 	}
-	h.render(w, "find.html", findPage{Title: dep, Deployment: dep, Refs: refs})
+	h.render(w, "find.html", findPage{Title: dep, Deployment: dep, Refs: refs, Viewer: viewer(r)})
 }
 
 type onePage struct {
 	Title   string
 	Refresh int
+	Viewer  string
 	View
 }
 
@@ -203,7 +226,7 @@ func (h *handler) one(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, v)
 		return
 	}
-	p := onePage{Title: ref.Deployment + " in " + ref.Cluster, View: v}
+	p := onePage{Title: ref.Deployment + " in " + ref.Cluster, View: v, Viewer: viewer(r)}
 	if v.Live {
 		p.Refresh = int(h.o.Refresh.Seconds())
 	}
@@ -211,16 +234,28 @@ func (h *handler) one(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) render(w http.ResponseWriter, name string, data any) {
+	if err := renderPage(w, http.StatusOK, name, data); err != nil {
+		h.o.Logger.Error("status page: rendering", "template", name, "error", err)
+	}
+}
+
+// renderMessage answers with a page that says why.
+func renderMessage(w http.ResponseWriter, code int, p messagePage) {
+	_ = renderPage(w, code, "message.html", p)
+}
+
+func renderPage(w http.ResponseWriter, code int, name string, data any) error {
 	var b strings.Builder
 	if err := pages.ExecuteTemplate(&b, name, data); err != nil {
-		h.o.Logger.Error("status page: rendering", "template", name, "error", err)
 		http.Error(w, "rendering failed", http.StatusInternalServerError)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'")
+	w.WriteHeader(code)
 	_, _ = w.Write([]byte(b.String()))
+	return nil
 }
 
 func wantsJSON(r *http.Request) bool {
@@ -230,8 +265,10 @@ func wantsJSON(r *http.Request) bool {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(v)
+	writeJSONBody(w, v)
 }
+
+func writeJSONBody(w http.ResponseWriter, v any) { _ = json.NewEncoder(w).Encode(v) }
 
 // Linker gives reports their links: this status page under Base, and the
 // workflow's history in the Temporal Web UI when History is set.
