@@ -31,12 +31,16 @@ spec:
   checks: {noCriticalAlerts: {enabled: false}, podsAvailable: {enabled: false}}
 `
 
+// e2eNow is a Wednesday morning outside the example policies' freezes
+// (holidays, Friday afternoons), so the tests judge the same on any day.
+func e2eNow() time.Time { return time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC) }
+
 // githubWorld is the GitHub simulator with users (cy, ana, bo, dan, all
 // with write access; ana, bo and cy in acme/sre) and the repository
 // acme/deploys made from repoDir plus files, the real GitHub client, the
 // real Prepare and payload store, the webhook server and a worker on the
 // embedded Temporal server with the simulated cluster.
-func githubWorld(t testing.TB, repoDir string, files map[string]string) (*harness, *githubsim.Server, *githubapp.Client) {
+func githubWorld(t testing.TB, repoDir string, files map[string]string, opts ...func(*githubapp.Config)) (*harness, *githubsim.Server, *githubapp.Client) {
 	ctx := context.Background()
 	gh := githubsim.New(githubsim.Options{})
 	gh.Start()
@@ -48,7 +52,11 @@ func githubWorld(t testing.TB, repoDir string, files map[string]string) (*harnes
 	if err != nil {
 		t.Fatal(err)
 	}
-	gc, err := githubapp.New(githubapp.Config{BaseURL: gh.APIURL(), Token: token, Org: "acme", Login: gh.BotLogin(), CacheDir: t.TempDir()})
+	cfg := githubapp.Config{BaseURL: gh.APIURL(), Token: token, Org: "acme", Login: gh.BotLogin(), CacheDir: t.TempDir()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	gc, err := githubapp.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,13 +66,14 @@ func githubWorld(t testing.TB, repoDir string, files map[string]string) (*harnes
 	}
 	h := newHarness(t, 50*time.Millisecond, 1, func(h *harness) {
 		h.acts = &workflows.Activities{
-			Plans:      &prepare.Preparer{Repos: gc, Store: store},
-			Cluster:    h.cluster,
-			Probes:     h.prober,
-			Directory:  gc,
-			PlanChecks: &prepare.PlanChecker{Repos: gc, Checks: gc, Comments: gc, Locks: temporalx.LockPreview{Client: h.c}},
-			Merges:     &prepare.MergeReader{Repos: gc, History: gc},
-			CheckRuns:  gc, Comments: gc, Statuses: temporalx.Statuses{Client: h.c},
+			Plans:        &prepare.Preparer{Repos: gc, Store: store, Now: e2eNow},
+			Cluster:      h.cluster,
+			Probes:       h.prober,
+			Directory:    gc,
+			PlanChecks:   &prepare.PlanChecker{Repos: gc, Checks: gc, Comments: gc, Locks: temporalx.LockPreview{Client: h.c}, PullRequests: gc, Now: e2eNow},
+			Merges:       &prepare.MergeReader{Repos: gc, History: gc},
+			PullRequests: gc,
+			CheckRuns:    gc, Comments: gc, Statuses: temporalx.Statuses{Client: h.c},
 			Deployments: temporalx.Deployments{Client: h.c}, Permissions: gc,
 		}
 	})

@@ -61,9 +61,11 @@ type MergedPRResult struct {
 }
 
 // MergeReader lists the plans a merge commit adds or changes, compared
-// with its first parent (internal/prepare).
+// with its first parent, or with the deploy branch before the PR's own
+// commits (internal/prepare).
 type MergeReader interface {
 	PlansInMerge(ctx context.Context, repo, mergeSHA string) ([]MergedPlan, error)
+	PlansSince(ctx context.Context, repo, mergeSHA, base string) ([]MergedPlan, error)
 }
 
 // CommentRequest is one comment on a pull request.
@@ -86,14 +88,14 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 		StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
-	if err := workflow.ExecuteActivity(actx, (*Activities).PlansInMerge, in.Repo, in.MergeSHA).Get(ctx, &res.Plans); err != nil {
-		return res, err
-	}
 	// The facts the policies judge the PR by are read from GitHub, once,
 	// and travel with every deployment; a fact that cannot be read stops
-	// the merge here (fail closed), with the reason on the PR.
+	// the merge here (fail closed), with the reason on the PR. They also
+	// say where the deploy branch stood before the PR's own commits: the
+	// plans are those the PR changed since then (for a rebase merge of
+	// several commits, the merge commit's first parent is one of the PR's).
 	var facts *PRFacts
-	if len(res.Plans) > 0 && workflow.GetVersion(ctx, versionPRFacts, workflow.DefaultVersion, 1) == 1 {
+	if workflow.GetVersion(ctx, versionPRFacts, workflow.DefaultVersion, 1) == 1 {
 		fctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: time.Minute,
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 4},
@@ -108,6 +110,13 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 		if f.MergeSHA != "" {
 			facts = &f
 		}
+	}
+	if facts != nil {
+		if err := workflow.ExecuteActivity(actx, (*Activities).PlansSince, in.Repo, in.MergeSHA, facts.PolicySHA).Get(ctx, &res.Plans); err != nil {
+			return res, err
+		}
+	} else if err := workflow.ExecuteActivity(actx, (*Activities).PlansInMerge, in.Repo, in.MergeSHA).Get(ctx, &res.Plans); err != nil {
+		return res, err
 	}
 	var lines []string
 	for _, p := range res.Plans {
@@ -192,9 +201,17 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-// PlansInMerge is the activity behind MergedPR's first step.
+// PlansInMerge lists the plans a merge changed since its first parent
+// (MergedPR without the PR's facts).
 func (a *Activities) PlansInMerge(ctx context.Context, repo, mergeSHA string) ([]MergedPlan, error) {
 	p, err := a.Merges.PlansInMerge(ctx, repo, mergeSHA)
+	return p, classify(err)
+}
+
+// PlansSince lists the plans a merge changed since base, the deploy branch
+// before the PR's own commits.
+func (a *Activities) PlansSince(ctx context.Context, repo, mergeSHA, base string) ([]MergedPlan, error) {
+	p, err := a.Merges.PlansSince(ctx, repo, mergeSHA, base)
 	return p, classify(err)
 }
 

@@ -20,6 +20,10 @@ func (f fakeMerges) PlansInMerge(_ context.Context, _ string, sha string) ([]wor
 	return f[sha], nil
 }
 
+func (f fakeMerges) PlansSince(_ context.Context, _ string, sha, _ string) ([]workflows.MergedPlan, error) {
+	return f[sha], nil
+}
+
 // recordingHost keeps check runs and comments as GitHub would.
 type recordingHost struct {
 	mu        sync.Mutex

@@ -31,7 +31,7 @@ payloads: {keys: {k1: env:TEST_SERVE_SECRET}, retentionDays: 0.5}
 		path + ":1:1: dataDir: dataDir is required for the embedded Temporal server (example: dataDir: /var/lib/prdeploy), or set temporal.address",
 		path + `:2:22: temporal.uiListen: uiListen "nowhere" is not host:port or off (example: uiListen: 127.0.0.1:8233)`,
 		path + `:4:10: github.token: a secret is given as "env:NAME" or "file:/path", never inline`,
-		path + ":6:62: payloads.retentionDays: expected a whole number, got 0.5",
+		path + ":7:62: payloads.retentionDays: expected a whole number, got 0.5",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("missing %q in:\n%s", want, stderr)

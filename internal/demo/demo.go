@@ -175,8 +175,8 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("the plan check of deploys/web-7.yaml failed (%s: %s): the demo's plan does not fit the fleet of %s (it deploys web to globex, initech and umbrella in prod-eu)", planRun.Conclusion, planRun.Title, o.Repo)
 	}
 
-	step("ana merges PR #%d", pr.Number)
-	mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "ana"})
+	step("dan merges PR #%d (the merger cannot approve its gates)", pr.Number)
+	mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "dan"})
 	if err != nil {
 		return err
 	}

@@ -27,29 +27,42 @@ var _ workflows.MergeReader = (*MergeReader)(nil)
 // returns every plan file that is new or changed, with its deployment id
 // and clusters.
 func (m *MergeReader) PlansInMerge(ctx context.Context, repo, mergeSHA string) ([]workflows.MergedPlan, error) {
-	head, err := m.Repos.Checkout(ctx, repo, mergeSHA)
-	if err != nil {
-		return nil, fmt.Errorf("checking out the merge %s: %w", short(mergeSHA), err)
-	}
 	parent, err := m.History.FirstParent(ctx, repo, mergeSHA)
 	if err != nil {
 		return nil, err
 	}
-	var base fs.FS = emptyFS{}
-	if parent != "" {
-		if base, err = m.Repos.Checkout(ctx, repo, parent); err != nil {
-			return nil, fmt.Errorf("checking out %s: %w", short(parent), err)
+	return m.PlansSince(ctx, repo, mergeSHA, parent)
+}
+
+// PlansSince compares the merge commit with base, the deploy branch
+// before the PR's own commits (PRFacts.PolicySHA: for a rebase merge of
+// several commits, the commit before the first of them), and returns every
+// plan file that is new or changed, with its deployment id and clusters.
+// An empty base is the empty repository.
+func (m *MergeReader) PlansSince(ctx context.Context, repo, mergeSHA, base string) ([]workflows.MergedPlan, error) {
+	head, err := m.Repos.Checkout(ctx, repo, mergeSHA)
+	if err != nil {
+		return nil, fmt.Errorf("checking out the merge %s: %w", short(mergeSHA), err)
+	}
+	var baseFS fs.FS = emptyFS{}
+	if base != "" {
+		if baseFS, err = m.Repos.Checkout(ctx, repo, base); err != nil {
+			return nil, fmt.Errorf("checking out %s: %w", short(base), err)
 		}
 	}
-	files, err := changedPlans(head, base)
+	files, err := changedPlans(head, baseFS)
 	if err != nil {
 		return nil, err
 	}
-	repoLoaded, loadErr := planner.LoadRepo(head)
+	if len(files) == 0 {
+		return nil, nil
+	}
+	// A deployment id the merge reused is blamed on the plans it changed.
+	repoLoaded, loadErr := planner.LoadRepoWith(head, planner.LoadOptions{Changed: files})
 	var out []workflows.MergedPlan
 	for _, f := range files {
-		mp := workflows.MergedPlan{Path: f, PolicySHA: parent}
-		if errs := planner.Errors(loadErr, f); len(errs) > 0 {
+		mp := workflows.MergedPlan{Path: f, PolicySHA: base}
+		if errs := planner.Errors(loadErr, planner.FleetFile, f); len(errs) > 0 {
 			mp.Error = errs.Err().Error()
 		} else if p, ok := repoLoaded.Plan(f); ok {
 			mp.Deployment, mp.Clusters = p.Metadata.Name, p.Spec.Clusters

@@ -30,6 +30,10 @@ type PlanChecker struct {
 	Comments workflows.PRComments
 	// Locks, when set, says which locks the plan would wait on now.
 	Locks workflows.LockPreview
+	// PullRequests, when set, reads the PR's facts from GitHub (labels,
+	// changed files, the author's teams): the policies judge the PR by
+	// the same facts as at its gates. Without it, the webhook's labels.
+	PullRequests workflows.PullRequests
 	// StatusURL, when set, is the check run's details URL.
 	StatusURL string
 	Now       func() time.Time
@@ -60,8 +64,30 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 		return res, nil
 	}
 	res.Plans = changed
-	repo, loadErr := planner.LoadRepo(head)
+	// A deployment id the PR reuses is blamed on the plan it adds.
+	repo, loadErr := planner.LoadRepoWith(head, planner.LoadOptions{Changed: changed})
 	rules, polErr := policies.Load(base, policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA})
+	facts := workflows.PRFacts{Number: in.PR, Author: in.Author, Labels: in.Labels, BaseRef: in.BaseRef, HeadSHA: in.HeadSHA}
+	var factsErr error
+	if c.PullRequests != nil {
+		f, err := c.PullRequests.PullRequestFacts(ctx, in.Repo, in.PR)
+		switch {
+		case err != nil && !errors.As(err, new(workflows.PermanentError)):
+			return res, fmt.Errorf("reading the pull request's facts: %w", err)
+		case err != nil:
+			factsErr = err
+		case f.HeadSHA != in.HeadSHA:
+			// The PR moved since this event: the check of the new head
+			// (its synchronize event) judges it.
+			return workflows.PlanPRResult{}, nil
+		default:
+			facts = f
+		}
+	}
+	policiesChanged, err := changedUnder(head, base, planner.PoliciesDir)
+	if err != nil {
+		return res, err
+	}
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
@@ -106,15 +132,16 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 			annotations = append(annotations, anns[:min(len(anns), maxAnnotations-len(annotations))]...)
 		}
 		var decision policies.Decision
-		if polErr != nil {
+		pr, actor := facts.Policy()
+		switch {
+		case factsErr != nil:
+			decision = policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, fmt.Errorf("the pull request's facts could not be read from GitHub, so the policies cannot judge it: %w", factsErr))
+		case polErr != nil:
 			decision = policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, polErr)
-		} else if decision, err = rules.Evaluate(policies.Input{
-			Plan:  exec,
-			PR:    policies.PRFacts{Number: in.PR, Author: in.Author, Labels: in.Labels, BaseRef: in.BaseRef, HeadSHA: in.HeadSHA},
-			Actor: policies.Actor{Login: in.Author},
-			Now:   now(),
-		}); err != nil {
-			return res, workflows.Permanent(err)
+		default:
+			if decision, err = rules.Evaluate(policies.Input{Plan: exec, PR: pr, Actor: actor, Now: now()}); err != nil {
+				return res, workflows.Permanent(err)
+			}
 		}
 		if decision.Verdict == policies.VerdictDeny {
 			conclusion = "failure"
@@ -128,6 +155,9 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 		title = fmt.Sprintf("%d plan%s cannot deploy as they are", len(changed), plural(len(changed)))
 	}
 	body := summary.String()
+	if len(policiesChanged) > 0 {
+		body = fmt.Sprintf("> [!NOTE]\n> This pull request changes the policies (%s). It is judged by the policies of `%s` as they are before it, at its plan check and at every gate of its rollout; its own changes govern the pull requests merged after it.\n\n", codeList(policiesChanged), in.BaseRef) + body
+	}
 	report := workflows.Report{Title: title, Summary: clip(body), Status: "completed", Conclusion: conclusion}
 	if len(annotations) == maxAnnotations {
 		report.Text = fmt.Sprintf("Only the first %d problems are annotated.", maxAnnotations)
@@ -143,6 +173,53 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 		return res, fmt.Errorf("updating the PR comment: %w", err)
 	}
 	return res, nil
+}
+
+// changedUnder lists the files under dir that head and base hold
+// differently (added, changed or removed), sorted.
+func changedUnder(head, base fs.FS, dir string) ([]string, error) {
+	files := map[string]bool{}
+	for _, fsys := range []fs.FS{head, base} {
+		err := fs.WalkDir(fsys, dir, func(name string, d fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) && name == dir {
+				return fs.SkipDir
+			}
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() {
+				files[name] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []string
+	for name := range files {
+		h, herr := fs.ReadFile(head, name)
+		b, berr := fs.ReadFile(base, name)
+		if (herr == nil) != (berr == nil) || !bytes.Equal(h, b) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// codeList writes names as inline code, at most a few.
+func codeList(names []string) string {
+	const most = 5
+	var parts []string
+	for i, n := range names {
+		if i == most {
+			parts = append(parts, fmt.Sprintf("and %d more", len(names)-most))
+			break
+		}
+		parts = append(parts, "`"+n+"`")
+	}
+	return strings.Join(parts, ", ")
 }
 
 // changedPlans lists the plan files of head that base lacks or holds

@@ -171,16 +171,21 @@ func (p *Preparer) decide(fsys fs.FS, sha string, req workflows.DeployRequest, e
 	if p.Now != nil {
 		now = p.Now
 	}
-	actor := req.MergedBy
-	if actor == "" {
-		actor = req.PRAuthor
+	// The PR's facts, read from GitHub at merge, are what the plan check
+	// judged (labels, changed files, the actor's teams); a request of an
+	// older build has none and is judged as that build did.
+	var pr policies.PRFacts
+	var actor policies.Actor
+	if req.Facts != nil {
+		pr, actor = req.Facts.Policy()
+	} else {
+		pr = policies.PRFacts{Number: req.PR, Author: req.PRAuthor, HeadSHA: req.SHA}
+		actor = policies.Actor{Login: req.MergedBy}
+		if actor.Login == "" {
+			actor.Login = req.PRAuthor
+		}
 	}
-	d, err := rules.Evaluate(policies.Input{
-		Plan:  exec,
-		PR:    policies.PRFacts{Number: req.PR, Author: req.PRAuthor, HeadSHA: req.SHA},
-		Actor: policies.Actor{Login: actor},
-		Now:   now(),
-	})
+	d, err := rules.Evaluate(policies.Input{Plan: exec, PR: pr, Actor: actor, Now: now()})
 	if err != nil {
 		return d, workflows.Permanent(err)
 	}

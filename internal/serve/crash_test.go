@@ -187,9 +187,9 @@ payloads:
 		t.Fatalf("plan check: %s %s\n%s", planRun.Conclusion, planRun.Title, planRun.Summary)
 	}
 
-	// ana merges: the time to the first server-side apply.
+	// dan merges (the merger may not approve): the time to the first server-side apply.
 	mergeAt := time.Now()
-	mergeSHA, err := gh.MergePullRequest(ctx, repo, pr.Number, githubsim.MergeOptions{Actor: "ana"})
+	mergeSHA, err := gh.MergePullRequest(ctx, repo, pr.Number, githubsim.MergeOptions{Actor: "dan"})
 	if err != nil {
 		t.Fatal(err)
 	}

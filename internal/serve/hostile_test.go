@@ -39,7 +39,7 @@ func hostileServer(t *testing.T, lim httpLimits) (addr string, d *ackDispatcher,
 	t.Helper()
 	d, gate = &ackDispatcher{}, webhook.NewGate(0, 0)
 	quiet := slog.New(slog.DiscardHandler)
-	gh, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{"real-secret"}, Dispatcher: d, Logger: quiet, Gate: gate})
+	gh, err := webhook.NewHandler(webhook.Config{Secrets: []webhook.Secret{"real-secret"}, Dispatcher: d, Logger: quiet, Gate: gate, Scope: webhook.Scope{Repo: "Codertocat/Hello-World"}})
 	if err != nil {
 		t.Fatal(err)
 	}

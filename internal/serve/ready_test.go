@@ -37,6 +37,7 @@ temporal: {listen: "127.0.0.1:0", uiListen: "off"}
 github:
   apiURL: %s
   webhookSecrets: env:TEST_WEBHOOK_SECRETS
+  repo: acme/deploys
 %s
 payloads:
   keys: {k1: env:TEST_PAYLOAD_KEY}

@@ -180,9 +180,10 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 		Probes: probes, Directory: gh,
 		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
 		Janitor: store, Clock: temporalx.Clock{Client: tc},
-		PlanChecks: &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}},
-		Merges:     &prepare.MergeReader{Repos: gh, History: gh},
-		CheckRuns:  gh, Comments: gh, Statuses: temporalx.Statuses{Client: tc},
+		PlanChecks:   &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}, PullRequests: gh},
+		Merges:       &prepare.MergeReader{Repos: gh, History: gh},
+		PullRequests: gh,
+		CheckRuns:    gh, Comments: gh, Statuses: temporalx.Statuses{Client: tc},
 		Deployments: temporalx.Deployments{Client: tc}, Permissions: gh,
 	}
 	var history func(workflowID string) string
