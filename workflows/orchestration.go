@@ -104,6 +104,9 @@ type Status struct {
 type ApproveRequest struct {
 	// Gate is the gate approved; empty means the gate that waits now.
 	Gate string `json:"gate,omitempty"`
+	// GateToken binds a button press to the gate its button was shown
+	// for (GateToken of the gate's id); empty for comments and reviews.
+	GateToken string `json:"gateToken,omitempty"`
 	// Commit is the commit an approving review approves (reviews only).
 	Commit   string `json:"commit,omitempty"`
 	Login    string `json:"login"`
@@ -210,6 +213,8 @@ func (o *orchestration) setup(ctx workflow.Context) error {
 				return errors.New("no gate is waiting for approval")
 			case r.Gate != "" && r.Gate != g.ID:
 				return fmt.Errorf("gate %s is not waiting for approval; %s is", r.Gate, g.ID)
+			case r.GateToken != "" && r.GateToken != GateToken(g.ID):
+				return fmt.Errorf("this button was for another gate; %s waits now: press its own Approve button", g.ID)
 			}
 			return nil
 		},

@@ -38,6 +38,8 @@ type PRCommand struct {
 	Args  []string `json:"args,omitempty"`
 	Note  string   `json:"note,omitempty"`
 	Error string   `json:"error,omitempty"`
+	// GateToken is the gate an Approve button was shown for.
+	GateToken string `json:"gateToken,omitempty"`
 }
 
 // PRCommandInput is who asked what, where.
@@ -235,7 +237,7 @@ func (a *Activities) applyCommand(ctx context.Context, in PRCommandInput, c PRCo
 		if in.ActionID != "" {
 			sourceID = in.ActionID
 		}
-		name, arg = UpdateApprove, ApproveRequest{Login: in.Actor, Source: in.Source, SourceID: sourceID, Note: c.Note}
+		name, arg = UpdateApprove, ApproveRequest{Login: in.Actor, Source: in.Source, SourceID: sourceID, Note: c.Note, GateToken: c.GateToken}
 	case "pause", "resume", "cancel", "rollback":
 		name, arg = c.Name, CommandRequest{By: in.Actor, Reason: c.Note, Tenants: c.Args}
 	case "investigate": // Slack's "Investigate (keep paused)"

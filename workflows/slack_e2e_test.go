@@ -126,7 +126,7 @@ func TestSlackApprovals(t *testing.T) {
 	h.eventually("the Slack message to offer Approve", 60*time.Second, func() bool {
 		msgs, _, _ := fs.state()
 		for _, m := range msgs {
-			if strings.Contains(m, `"action_id":"approve"`) {
+			if strings.Contains(m, `"action_id":"`+workflows.ApproveIdentifier("after-canary")+`"`) {
 				return true
 			}
 		}
@@ -144,6 +144,7 @@ func TestSlackApprovals(t *testing.T) {
 		t.Fatal(err)
 	}
 	clicks := 0
+	actionID := workflows.ApproveIdentifier("after-canary")
 	click := func(user string, secret webhook.Secret, age time.Duration) int {
 		t.Helper()
 		clicks++
@@ -152,7 +153,7 @@ func TestSlackApprovals(t *testing.T) {
 		p["user"].(map[string]any)["id"] = user
 		p["response_url"] = api.URL + "/respond/" + strconv.Itoa(clicks)
 		a := p["actions"].([]any)[0].(map[string]any)
-		a["action_id"], a["value"], a["action_ts"] = "approve", workflows.DeployWorkflowID("c1", "web-11"), fmt.Sprintf("1714830123.%06d", clicks)
+		a["action_id"], a["value"], a["action_ts"] = actionID, workflows.DeployWorkflowID("c1", "web-11"), fmt.Sprintf("1714830123.%06d", clicks)
 		payload, _ := json.Marshal(p)
 		body := []byte("payload=" + url.QueryEscape(string(payload)))
 		ts := strconv.FormatInt(time.Now().Add(-age).Unix(), 10)
@@ -178,10 +179,17 @@ func TestSlackApprovals(t *testing.T) {
 		t.Fatalf("unmapped: %d", code)
 	}
 	answered(1, "not linked to a GitHub login")
+	// A press of a button shown for another gate approves nothing.
+	actionID = workflows.ApproveIdentifier("before-prod")
+	if code := click("U0ANA", "signing-secret", 0); code != http.StatusOK {
+		t.Fatalf("other gate: %d", code)
+	}
+	answered(2, "this button was for another gate")
+	actionID = workflows.ApproveIdentifier("after-canary")
 	if code := click("U0ANA", "signing-secret", 0); code != http.StatusOK {
 		t.Fatalf("ana: %d", code)
 	}
-	answered(2, "1 of 2 from @acme/sre")
+	answered(3, "1 of 2 from @acme/sre")
 	if code := click("U0BO", "not-the-secret", 0); code != http.StatusUnauthorized {
 		t.Fatalf("forged: %d", code)
 	}
@@ -194,14 +202,14 @@ func TestSlackApprovals(t *testing.T) {
 	if code := click("U0BO", "signing-secret", 0); code != http.StatusOK {
 		t.Fatalf("bo: %d", code)
 	}
-	answered(3, "gate open")
+	answered(4, "gate open")
 	st := h.result(h.c.GetWorkflow(ctx, workflows.DeployWorkflowID("c1", "web-11"), ""))
 	if st.Phase != workflows.PhaseSucceeded {
 		t.Fatalf("deployment: %s", st.Phase)
 	}
 	// A stale button: the gate is passed.
 	click("U0ANA", "signing-secret", 0)
-	answered(4, "refused")
+	answered(5, "refused")
 	// The message is updated, then the thread's milestone is posted: wait
 	// for both.
 	h.eventually("the message and its thread to show the end", 30*time.Second, func() bool {

@@ -186,7 +186,8 @@ func actionButton(a workflows.ReportAction, deployment string) *slackapi.ButtonB
 	if a.Description != "" {
 		b.AccessibilityLabel = cutText(a.Description, maxButtonText)
 	}
-	switch a.Identifier {
+	action, _ := workflows.SplitIdentifier(a.Identifier)
+	switch action {
 	case workflows.ActionApprove:
 		b.WithStyle(slackapi.StylePrimary)
 	case workflows.ActionRollback:

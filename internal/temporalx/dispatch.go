@@ -56,14 +56,15 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 		if len(ev.PullRequests) > 0 {
 			pr = ev.PullRequests[0]
 		}
-		action, _ := workflows.SplitIdentifier(ev.Identifier)
+		action, gate := workflows.SplitIdentifier(ev.Identifier)
 		in := workflows.PRCommandInput{Repo: ev.Repo, PR: pr, Source: workflows.SourceCheckRun, SourceID: ev.CheckRunID, Actor: ev.Sender,
-			Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: action}}}
+			Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: action, GateToken: gate}}}
 		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceCheckRun, ev.Origin().ID), workflows.PRCommandWorkflow, in, e)
 	case webhook.SlackAction:
 		target, tenant, _ := strings.Cut(ev.Value, "|")
-		cmd := workflows.PRCommand{Name: ev.ActionID}
-		switch ev.ActionID {
+		action, gate := workflows.SplitIdentifier(ev.ActionID)
+		cmd := workflows.PRCommand{Name: action, GateToken: gate}
+		switch action {
 		case workflows.ActionRollbackTenant:
 			cmd = workflows.PRCommand{Name: "rollback", Args: []string{tenant}}
 		case workflows.ActionApprove, workflows.ActionPause, workflows.ActionResume, workflows.ActionRollback, workflows.ActionInvestigate:
