@@ -18,8 +18,9 @@
 //
 // Tests change the world with helpers that act like people do on
 // github.com — CreateRepo, Push, OpenPullRequest, AddComment, EditComment,
-// DeleteComment, SubmitReview, ClickCheckRunAction, ClosePullRequest,
-// ReopenPullRequest, MergePullRequest, Ping — and the code under test reacts
+// DeleteComment, SubmitReview, ClickCheckRunAction, CreateLabel, AddLabels,
+// RemoveLabel, ClosePullRequest, ReopenPullRequest, MergePullRequest, Ping —
+// and the code under test reacts
 // through the REST API, exactly as it would against GitHub. Each helper
 // delivers the webhooks its action causes synchronously, before it returns,
 // so a test sees the receiver's effects without waiting. Changes made
@@ -53,6 +54,12 @@
 //     supplied."), known statuses and conclusions, columns only on
 //     single-line annotations, an existing head_sha ("No commit found for
 //     SHA: …"). Annotations accumulate across updates.
+//   - labels on pull requests (issues/{n}/labels): list, add (a bare array
+//     of names or {"labels": [...]}; unknown labels are created with colour
+//     ededed; 200 with every label of the issue), remove one (200 with the
+//     rest, 404 "Label does not exist"). Labelling takes the triage role.
+//     Names match case-insensitively; lists are sorted by name. Pull
+//     requests and issues carry their labels in "labels".
 //   - issue comments on pull requests: create (at most 65536 characters),
 //     edit, get, list (paginated with Link headers), delete; reactions on
 //     comments (201 when new, 200 when the user had already reacted).
@@ -93,7 +100,8 @@
 // with the same body and GUID.
 //
 // Events: pull_request opened, synchronize, closed (merged or not),
-// reopened; issue_comment created, edited, deleted; pull_request_review
+// reopened, labeled, unlabeled (with "label"; a pull request opened with
+// labels gets "opened" and then one "labeled" per label); issue_comment created, edited, deleted; pull_request_review
 // submitted; check_run requested_action; ping.
 //
 // # Observing and breaking it
@@ -107,7 +115,8 @@
 //
 // # Not simulated
 //
-// Issues that are not pull requests, labels, assignees, milestones,
+// Issues that are not pull requests, the repository's label endpoints
+// (/repos/{o}/{r}/labels) and the "label" event, assignees, milestones,
 // requested reviewers, review comments (on lines), pending reviews, draft
 // conversion, forks (every head branch is in the base repository), branch
 // protection and required checks, commit statuses, check suites as their own

@@ -39,6 +39,7 @@ type repo struct {
 	pushed        time.Time
 	lastNumber    int
 	pulls         []*pull // by number-1
+	labels        []*label
 	perms         map[string]string
 	contributors  map[int64]bool
 	mergeCache    map[string]mergeResult

@@ -31,6 +31,7 @@ type pull struct {
 	mergeCommit      plumbing.Hash
 	comments         []*comment
 	reviews          []*review
+	labels           []*label // sorted by name
 }
 
 // PullRequest describes a simulated pull request.
@@ -48,12 +49,15 @@ type PullRequest struct {
 	Merged         bool
 	MergeCommitSHA string
 	HTMLURL        string
+	// Labels are the pull request's labels, sorted by name.
+	Labels []string
 }
 
 func (s *Server) pullInfo(p *pull) PullRequest {
 	out := PullRequest{Repo: p.repo.fullName(), Number: p.number, ID: p.id, Title: p.title, Body: p.body,
 		Author: p.author.login, HeadRef: p.headRef, HeadSHA: p.head.String(), BaseRef: p.baseRef,
-		BaseSHA: s.baseSHA(p).String(), State: p.state, Merged: p.merged, HTMLURL: s.repoWeb(p.repo, "pull", strconv.Itoa(p.number))}
+		BaseSHA: s.baseSHA(p).String(), State: p.state, Merged: p.merged, HTMLURL: s.repoWeb(p.repo, "pull", strconv.Itoa(p.number)),
+		Labels: labelNames(p.labels)}
 	if p.merged {
 		out.MergeCommitSHA = p.mergeCommit.String()
 	}
@@ -208,17 +212,21 @@ type PullRequestSpec struct {
 	// Author opens the pull request (default: the repository owner).
 	Author string
 	Draft  bool
+	// Labels are set as the pull request opens (Author needs the triage
+	// role or more); unknown labels are created. The "opened" payload
+	// carries them, and one "labeled" event per label follows, as on GitHub.
+	Labels []string
 }
 
 // OpenPullRequest opens a pull request and delivers pull_request "opened".
 func (s *Server) OpenPullRequest(ctx context.Context, spec PullRequestSpec) (PullRequest, error) {
 	s.mu.Lock()
-	p, ev, err := s.openPullLocked(ctx, spec)
+	p, evs, err := s.openPullLocked(ctx, spec)
 	s.mu.Unlock()
 	if err != nil {
 		return PullRequest{}, err
 	}
-	s.deliverAll(ctx, []event{ev})
+	s.deliverAll(ctx, evs)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.pullInfo(p), nil
@@ -237,45 +245,55 @@ func (e *errValidation) Error() string {
 	return e.msg
 }
 
-func (s *Server) openPullLocked(ctx context.Context, spec PullRequestSpec) (*pull, event, error) {
+func (s *Server) openPullLocked(ctx context.Context, spec PullRequestSpec) (*pull, []event, error) {
 	rp, err := s.repoLocked(spec.Repo)
 	if err != nil {
-		return nil, event{}, err
+		return nil, nil, err
 	}
 	author := rp.owner
 	if spec.Author != "" {
 		if author, err = s.userLocked(spec.Author); err != nil {
-			return nil, event{}, err
+			return nil, nil, err
 		}
 	}
 	base := spec.Base
 	if base == "" {
 		base = rp.defaultBranch
 	}
+	if len(spec.Labels) > 0 {
+		if err := s.mayLabel(rp, author); err != nil {
+			return nil, nil, err
+		}
+		for _, n := range spec.Labels {
+			if err := validateLabelName(n); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
 	if spec.Title == "" {
-		return nil, event{}, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Field: "title", Code: "missing_field"}}}
+		return nil, nil, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Field: "title", Code: "missing_field"}}}
 	}
 	headRef := strings.TrimPrefix(spec.Head, rp.owner.login+":")
 	head, err := branchHash(rp, headRef)
 	if err != nil {
-		return nil, event{}, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Field: "head", Code: "invalid"}}}
+		return nil, nil, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Field: "head", Code: "invalid"}}}
 	}
 	baseHash, err := branchHash(rp, base)
 	if err != nil {
-		return nil, event{}, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Field: "base", Code: "invalid"}}}
+		return nil, nil, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Field: "base", Code: "invalid"}}}
 	}
 	for _, p := range rp.pulls {
 		if p.state == "open" && p.headRef == headRef && p.baseRef == base {
-			return nil, event{}, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Code: "custom",
+			return nil, nil, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Code: "custom",
 				Message: fmt.Sprintf("A pull request already exists for %s:%s.", rp.owner.login, headRef)}}}
 		}
 	}
 	cs, err := commitsBetween(rp.git, baseHash, head)
 	if err != nil {
-		return nil, event{}, err
+		return nil, nil, err
 	}
 	if len(cs) == 0 {
-		return nil, event{}, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Code: "custom",
+		return nil, nil, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Code: "custom",
 			Message: fmt.Sprintf("No commits between %s and %s", base, headRef)}}}
 	}
 	now := s.now()
@@ -286,9 +304,27 @@ func (s *Server) openPullLocked(ctx context.Context, spec PullRequestSpec) (*pul
 	rp.pulls = append(rp.pulls, p)
 	rp.updated = now
 	if err := s.setPullRef(p); err != nil {
-		return nil, event{}, err
+		return nil, nil, err
 	}
-	return p, s.pullEvent(ctx, p, "opened", author, nil), nil
+	// The labels are on the pull request when "opened" is rendered; the
+	// "labeled" events follow it.
+	var labels []*label
+	for _, n := range spec.Labels {
+		l := rp.labelNamed(n)
+		if l == nil {
+			l = s.newLabelLocked(rp, n)
+		}
+		if !p.hasLabel(l) {
+			p.labels = append(p.labels, l)
+			labels = append(labels, l)
+		}
+	}
+	sortLabels(p.labels)
+	evs := []event{s.pullEvent(ctx, p, "opened", author, nil)}
+	for _, l := range labels {
+		evs = append(evs, s.pullEvent(ctx, p, "labeled", author, map[string]any{"label": s.labelJSON(rp, l)}))
+	}
+	return p, evs, nil
 }
 
 // ClosePullRequest closes a pull request without merging it and delivers
@@ -377,13 +413,14 @@ type MergeOptions struct {
 	SHA string
 }
 
-// errMerge is a refused merge: 405 (not mergeable) or 409 (head moved).
-type errMerge struct {
+// errStatus is a refusal answered with GitHub's status and message: 405 (not
+// mergeable), 409 (head moved), 404 (a label the issue does not have).
+type errStatus struct {
 	status int
 	msg    string
 }
 
-func (e *errMerge) Error() string { return e.msg }
+func (e *errStatus) Error() string { return e.msg }
 
 // MergePullRequest merges a pull request into its base branch with a real
 // merge commit (git's ort merge), closes it, and delivers pull_request
@@ -411,17 +448,17 @@ func (s *Server) MergePullRequest(ctx context.Context, repoName string, number i
 
 func (s *Server) mergeLocked(ctx context.Context, p *pull, u *user, opts MergeOptions) (string, event, error) {
 	if p.state != "open" {
-		return "", event{}, &errMerge{405, "Pull Request is not mergeable"}
+		return "", event{}, &errStatus{405, "Pull Request is not mergeable"}
 	}
 	if opts.SHA != "" && opts.SHA != p.head.String() {
-		return "", event{}, &errMerge{409, "Head branch was modified. Review and try the merge again."}
+		return "", event{}, &errStatus{409, "Head branch was modified. Review and try the merge again."}
 	}
 	method := opts.Method
 	if method == "" {
 		method = "merge"
 	}
 	if method != "merge" && method != "squash" {
-		return "", event{}, &errMerge{405, fmt.Sprintf("Merge method %q is not supported by the simulator (merge and squash are)", method)}
+		return "", event{}, &errStatus{405, fmt.Sprintf("Merge method %q is not supported by the simulator (merge and squash are)", method)}
 	}
 	rp := p.repo
 	baseTip, err := branchHash(rp, p.baseRef)
@@ -433,7 +470,7 @@ func (s *Server) mergeLocked(ctx context.Context, p *pull, u *user, opts MergeOp
 		return "", event{}, err
 	}
 	if !m.clean {
-		return "", event{}, &errMerge{405, "Pull Request is not mergeable"}
+		return "", event{}, &errStatus{405, "Pull Request is not mergeable"}
 	}
 	title, body := opts.CommitTitle, opts.CommitMessage
 	parents := []plumbing.Hash{baseTip, p.head}
@@ -498,7 +535,7 @@ func (s *Server) pullJSON(ctx context.Context, p *pull) *pullJSON {
 		IssueURL: issue, Number: p.number, State: p.state, Title: p.title, User: s.userJSON(p.author), Body: nullable(p.body),
 		CreatedAt: ts(p.created), UpdatedAt: ts(p.updated), ClosedAt: tsp(p.closedAt), MergedAt: tsp(p.mergedAt),
 		MergeCommitSHA: mergeSHA, Assignees: []*userJSON{}, RequestedReviewers: []*userJSON{}, RequestedTeams: []struct{}{},
-		Labels: []struct{}{}, Draft: p.draft, CommitsURL: api + "/commits", ReviewCommentsURL: api + "/comments",
+		Labels: s.labelsJSON(rp, p.labels), Draft: p.draft, CommitsURL: api + "/commits", ReviewCommentsURL: api + "/comments",
 		ReviewCommentURL: s.repoAPI(rp, "pulls") + "/comments{/number}", CommentsURL: issue + "/comments", StatusesURL: statuses,
 		Head: prRefJSON{Label: rp.owner.login + ":" + p.headRef, Ref: p.headRef, SHA: p.head.String(), User: s.userJSON(rp.owner), Repo: repoJ},
 		Base: prRefJSON{Label: rp.owner.login + ":" + p.baseRef, Ref: p.baseRef, SHA: baseTip.String(), User: s.userJSON(rp.owner), Repo: repoJ},
@@ -545,7 +582,7 @@ func (s *Server) issueJSON(p *pull) *issueJSON {
 	return &issueJSON{
 		URL: issue, RepositoryURL: s.repoAPI(rp), LabelsURL: issue + "/labels{/name}", CommentsURL: issue + "/comments",
 		EventsURL: issue + "/events", HTMLURL: html, ID: p.issueID, NodeID: nodeID("PullRequest", p.id), Number: p.number,
-		Title: p.title, User: s.userJSON(p.author), Labels: []struct{}{}, State: p.state, Assignees: []*userJSON{},
+		Title: p.title, User: s.userJSON(p.author), Labels: s.labelsJSON(rp, p.labels), State: p.state, Assignees: []*userJSON{},
 		Comments: len(p.comments), CreatedAt: ts(p.created), UpdatedAt: ts(p.updated), ClosedAt: tsp(p.closedAt),
 		AuthorAssociation: s.authorAssociation(rp, p.author), Draft: p.draft,
 		PullRequest: issuePRJSON{URL: s.repoAPI(rp, "pulls", num), HTMLURL: html, DiffURL: html + ".diff", PatchURL: html + ".patch", MergedAt: tsp(p.mergedAt)},

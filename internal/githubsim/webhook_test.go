@@ -46,6 +46,10 @@ func scenario(t *testing.T) (*Server, *receiver, *receiver) {
 		Body: "Rolls api to 2.", Author: "alice"})).must(t)
 	try(s.Push(bg, PushSpec{Repo: "acme/gitops", Branch: "deploy-api", Author: "alice",
 		Files: map[string]string{"services/api/deployment.yaml": "image: api:2\n"}})).must(t)
+	try(s.AddLabels(bg, "acme/gitops", pr.Number, "alice", "hotfix", "canary")).must(t)
+	if err := s.RemoveLabel(bg, "acme/gitops", pr.Number, "alice", "canary"); err != nil {
+		t.Fatal(err)
+	}
 	c := try(s.AddComment(bg, "acme/gitops", pr.Number, "bob", "/approve")).must(t)
 	if err := s.EditComment(bg, "acme/gitops", c.ID, "bob", "/approve please"); err != nil {
 		t.Fatal(err)
@@ -90,6 +94,7 @@ func TestEveryPayloadValidatesAgainstGitHubSchemas(t *testing.T) {
 		"ping/": true, "pull_request/opened": true, "pull_request/synchronize": true, "pull_request/closed": true,
 		"pull_request/reopened": true, "issue_comment/created": true, "issue_comment/edited": true,
 		"issue_comment/deleted": true, "pull_request_review/submitted": true, "check_run/requested_action": true,
+		"pull_request/labeled": true, "pull_request/unlabeled": true,
 	}
 	seen := map[string]int{}
 	ds := s.Deliveries()
