@@ -12,7 +12,8 @@
 // tokens, webhook subscriptions and their deliveries. Every repository is a
 // bare git repository on disk (Options.Dir/<owner>/<name>.git): commits are
 // real commits written with go-git, merges are real merges (git merge-tree,
-// the ort strategy GitHub uses) producing a merge commit with two parents,
+// the ort strategy GitHub uses) producing a merge commit with two parents
+// (squash: one parent; rebase: each commit replayed on the base),
 // and clients clone and fetch it with any git client at
 // BaseURL/<owner>/<name>.git (git-http-backend behind net/http/cgi).
 //
@@ -40,7 +41,9 @@
 //     "sha" media type); raw files at BaseURL/{o}/{r}/raw/{ref}/{path}.
 //   - pull requests: get, list (state, head, base, direction), files
 //     (status, additions, deletions, patch, previous_filename), commits,
-//     merge (merge and squash; 405 when not mergeable, 409 on a stale sha),
+//     merge (merge, squash and rebase; 405 when not mergeable or, for a
+//     rebase, when a commit does not replay cleanly; 409 on a stale sha; 422
+//     for another merge_method), commits listed parent first,
 //     reviews (list, create with APPROVE, REQUEST_CHANGES or COMMENT);
 //     mergeable and mergeable_state are computed, not "unknown".
 //   - check runs: create, update, get, list for a ref (filter latest/all,
@@ -122,7 +125,7 @@
 // protection and required checks, commit statuses, check suites as their own
 // resource (a check run's suite is rendered but has no endpoints),
 // check_run created/completed/rerequested and check_suite events, push
-// events, rebase merges, GraphQL, OAuth apps (other than the App's web flow), refresh tokens,
+// events, "rebaseable" computed by replaying (it mirrors "mergeable"), GraphQL, OAuth apps (other than the App's web flow), refresh tokens,
 // fine-grained permissions of installation tokens (they act with write
 // access on the installation's repositories), conditional requests (ETags)
 // except for the commit SHA media type, and asynchronous mergeability (GitHub

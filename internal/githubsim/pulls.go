@@ -404,8 +404,14 @@ type MergeOptions struct {
 	// Actor merges (default: the pull request's author); sender of the
 	// pull_request "closed" event and author of the merge commit.
 	Actor string
-	// Method is "merge" (default: a merge commit with two parents) or
-	// "squash" (one parent). "rebase" is not simulated.
+	// Method is "merge" (default: a merge commit with two parents),
+	// "squash" (one commit, one parent) or "rebase": each commit of the pull
+	// request, oldest first, is replayed on the base's tip with its author
+	// (name, email, date) and message; the merger is the committer (GitHub
+	// does not sign rebase merges, so it does not commit them as itself).
+	// Merge commits in the pull request are dropped, as git rebase does. The
+	// base branch ends at the last replayed commit, which is the merge
+	// commit SHA. Any other method is a 422, as on GitHub.
 	Method string
 	// CommitTitle and CommitMessage override GitHub's defaults.
 	CommitTitle, CommitMessage string
@@ -447,30 +453,55 @@ func (s *Server) MergePullRequest(ctx context.Context, repoName string, number i
 }
 
 func (s *Server) mergeLocked(ctx context.Context, p *pull, u *user, opts MergeOptions) (string, event, error) {
+	method := opts.Method
+	if method == "" {
+		method = "merge"
+	}
+	if method != "merge" && method != "squash" && method != "rebase" {
+		return "", event{}, &errValidation{msg: fmt.Sprintf("Invalid request.\n\nFor 'properties/merge_method', %q is not one of [\"merge\", \"squash\", \"rebase\"].", method)}
+	}
 	if p.state != "open" {
 		return "", event{}, &errStatus{405, "Pull Request is not mergeable"}
 	}
 	if opts.SHA != "" && opts.SHA != p.head.String() {
 		return "", event{}, &errStatus{409, "Head branch was modified. Review and try the merge again."}
 	}
-	method := opts.Method
-	if method == "" {
-		method = "merge"
-	}
-	if method != "merge" && method != "squash" {
-		return "", event{}, &errStatus{405, fmt.Sprintf("Merge method %q is not supported by the simulator (merge and squash are)", method)}
-	}
 	rp := p.repo
 	baseTip, err := branchHash(rp, p.baseRef)
 	if err != nil {
 		return "", event{}, err
 	}
-	m, err := s.mergeTree(ctx, rp, baseTip, p.head)
-	if err != nil {
+	var h plumbing.Hash
+	if method == "rebase" {
+		if h, err = s.rebaseLocked(ctx, p, u, baseTip); err != nil {
+			return "", event{}, err
+		}
+	} else if h, err = s.mergeCommitLocked(ctx, p, u, baseTip, method, opts); err != nil {
 		return "", event{}, err
 	}
+	if err := rp.git.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(p.baseRef), h)); err != nil {
+		return "", event{}, fmt.Errorf("updating %s of %s: %w", p.baseRef, rp.fullName(), err)
+	}
+	now := s.now()
+	p.baseAtClose = baseTip
+	p.state, p.merged, p.mergedBy, p.mergeCommit = "closed", true, u, h
+	p.closedAt, p.mergedAt, p.updated = &now, &now, now
+	rp.pushed, rp.updated = now, now
+	rp.contributors[p.author.id] = true
+	return h.String(), s.pullEvent(ctx, p, "closed", u, nil), nil
+}
+
+// mergeCommitLocked writes the commit of a merge or squash merge: the ort
+// merge of the base tip and the head, authored by the merger and committed
+// by GitHub.
+func (s *Server) mergeCommitLocked(ctx context.Context, p *pull, u *user, baseTip plumbing.Hash, method string, opts MergeOptions) (plumbing.Hash, error) {
+	rp := p.repo
+	m, err := s.mergeTree(ctx, rp, baseTip, p.head)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
 	if !m.clean {
-		return "", event{}, &errStatus{405, "Pull Request is not mergeable"}
+		return plumbing.ZeroHash, &errStatus{405, "Pull Request is not mergeable"}
 	}
 	title, body := opts.CommitTitle, opts.CommitMessage
 	parents := []plumbing.Hash{baseTip, p.head}
@@ -489,7 +520,7 @@ func (s *Server) mergeLocked(ctx context.Context, p *pull, u *user, opts MergeOp
 		if body == "" {
 			cs, err := commitsBetween(rp.git, baseTip, p.head)
 			if err != nil {
-				return "", event{}, err
+				return plumbing.ZeroHash, err
 			}
 			var lines []string
 			for _, c := range cs {
@@ -502,18 +533,57 @@ func (s *Server) mergeLocked(ctx context.Context, p *pull, u *user, opts MergeOp
 	committer := object.Signature{Name: "GitHub", Email: "noreply@github.com", When: s.now()}
 	h, err := storeCommit(rp.git, &object.Commit{Author: s.signature(u), Committer: committer, Message: msg, TreeHash: m.tree, ParentHashes: parents})
 	if err != nil {
-		return "", event{}, fmt.Errorf("writing the merge commit of %s#%d: %w", rp.fullName(), p.number, err)
+		return plumbing.ZeroHash, fmt.Errorf("writing the merge commit of %s#%d: %w", rp.fullName(), p.number, err)
 	}
-	if err := rp.git.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(p.baseRef), h)); err != nil {
-		return "", event{}, fmt.Errorf("updating %s of %s: %w", p.baseRef, rp.fullName(), err)
+	return h, nil
+}
+
+// startsEmpty: c changes nothing against its first parent.
+func startsEmpty(rp *repo, c *object.Commit) bool {
+	p, err := rp.git.CommitObject(c.ParentHashes[0])
+	return err == nil && p.TreeHash == c.TreeHash
+}
+
+// rebaseLocked replays the pull request's commits on baseTip and returns
+// the last one. Nothing is referenced until the caller moves the branch, so
+// a refusal leaves the repository as it was.
+func (s *Server) rebaseLocked(ctx context.Context, p *pull, u *user, baseTip plumbing.Hash) (plumbing.Hash, error) {
+	rp := p.repo
+	cs, err := commitsBetween(rp.git, baseTip, p.head)
+	if err != nil {
+		return plumbing.ZeroHash, err
 	}
-	now := s.now()
-	p.baseAtClose = baseTip
-	p.state, p.merged, p.mergedBy, p.mergeCommit = "closed", true, u, h
-	p.closedAt, p.mergedAt, p.updated = &now, &now, now
-	rp.pushed, rp.updated = now, now
-	rp.contributors[p.author.id] = true
-	return h.String(), s.pullEvent(ctx, p, "closed", u, nil), nil
+	notRebaseable := &errStatus{405, "This branch can't be rebased"}
+	tip := baseTip
+	tipTree := plumbing.ZeroHash
+	if c, err := rp.git.CommitObject(tip); err == nil {
+		tipTree = c.TreeHash
+	}
+	committer := s.signature(u)
+	for _, c := range cs {
+		if len(c.ParentHashes) > 1 {
+			continue // git rebase drops merge commits
+		}
+		tree, clean, err := s.cherryPickTree(ctx, rp, tip, c)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if !clean {
+			return plumbing.ZeroHash, notRebaseable
+		}
+		if tree == tipTree && !startsEmpty(rp, c) {
+			continue // its change is already on the base: dropped, as git rebase does
+		}
+		if tip, err = storeCommit(rp.git, &object.Commit{Author: c.Author, Committer: committer, Message: c.Message,
+			TreeHash: tree, ParentHashes: []plumbing.Hash{tip}}); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("replaying %s of %s#%d: %w", c.Hash, rp.fullName(), p.number, err)
+		}
+		tipTree = tree
+	}
+	if tip == baseTip {
+		return plumbing.ZeroHash, &errStatus{405, "Pull Request is not mergeable"}
+	}
+	return tip, nil
 }
 
 // pullJSON renders a pull request. Call with s.mu held.

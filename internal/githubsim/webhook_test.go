@@ -84,6 +84,7 @@ func scenario(t *testing.T) (*Server, *receiver, *receiver) {
 		t.Fatal(err)
 	}
 	try(s.MergePullRequest(bg, "acme/gitops", pr.Number, MergeOptions{Actor: "bob"})).must(t)
+	try(s.MergePullRequest(bg, "acme/gitops", pr2.Number, MergeOptions{Actor: "alice", Method: "rebase"})).must(t)
 	return s, app, repoHook
 }
 
