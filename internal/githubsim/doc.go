@@ -19,13 +19,13 @@
 //
 // Tests change the world with helpers that act like people do on
 // github.com — CreateRepo, Push, OpenPullRequest, AddComment, EditComment,
-// DeleteComment, SubmitReview, ClickCheckRunAction, CreateLabel, AddLabels,
-// RemoveLabel, ClosePullRequest, ReopenPullRequest, MergePullRequest, Ping —
-// and the code under test reacts
-// through the REST API, exactly as it would against GitHub. Each helper
-// delivers the webhooks its action causes synchronously, before it returns,
-// so a test sees the receiver's effects without waiting. Changes made
-// through the REST API (comments, reviews, merges, pushes over git) deliver
+// DeleteComment, SubmitReview, DismissReview, CreateLabel, AddLabels,
+// RemoveLabel, ClickCheckRunAction, ClosePullRequest, ReopenPullRequest,
+// MergePullRequest, Ping — and the code under test reacts through the REST
+// API, exactly as it would against GitHub. Each helper delivers the
+// webhooks its action causes synchronously, before it returns, so a test
+// sees the receiver's effects without waiting. Changes made through the
+// REST API (comments, labels, reviews, merges, pushes over git) deliver
 // their webhooks too, before the API call answers.
 //
 // IDs count up per kind from fixed bases (users 1001…, repositories 5001…,
@@ -40,12 +40,14 @@
 //     ref (base64); commits (GET /repos/{o}/{r}/commits/{ref}, also with the
 //     "sha" media type); raw files at BaseURL/{o}/{r}/raw/{ref}/{path}.
 //   - pull requests: get, list (state, head, base, direction), files
-//     (status, additions, deletions, patch, previous_filename), commits,
-//     merge (merge, squash and rebase; 405 when not mergeable or, for a
-//     rebase, when a commit does not replay cleanly; 409 on a stale sha; 422
-//     for another merge_method), commits listed parent first,
-//     reviews (list, create with APPROVE, REQUEST_CHANGES or COMMENT);
-//     mergeable and mergeable_state are computed, not "unknown".
+//     (status, additions, deletions, patch, previous_filename), commits
+//     (oldest first, every commit after its parents), merge (merge, squash
+//     and rebase; 405 when not mergeable or, for a rebase, when a commit
+//     does not replay cleanly; 409 on a stale sha; 422 for another
+//     merge_method), reviews (list, get, create with APPROVE,
+//     REQUEST_CHANGES or COMMENT, dismiss with a required message: write
+//     access, approving and changes-requesting reviews only, state
+//     DISMISSED); mergeable and mergeable_state are computed, not "unknown".
 //   - check runs: create, update, get, list for a ref (filter latest/all,
 //     check_name, status), list annotations. GitHub's limits are enforced
 //     with GitHub's 422 bodies: output.summary and output.text at most 65535
@@ -103,9 +105,10 @@
 // with the same body and GUID.
 //
 // Events: pull_request opened, synchronize, closed (merged or not),
-// reopened, labeled, unlabeled (with "label"; a pull request opened with
-// labels gets "opened" and then one "labeled" per label); issue_comment created, edited, deleted; pull_request_review
-// submitted; check_run requested_action; ping.
+// reopened, labeled and unlabeled (with "label"; a pull request opened with
+// labels gets "opened", then one "labeled" per label); issue_comment
+// created, edited, deleted; pull_request_review submitted, dismissed;
+// check_run requested_action; ping.
 //
 // # Observing and breaking it
 //
@@ -125,7 +128,8 @@
 // protection and required checks, commit statuses, check suites as their own
 // resource (a check run's suite is rendered but has no endpoints),
 // check_run created/completed/rerequested and check_suite events, push
-// events, "rebaseable" computed by replaying (it mirrors "mergeable"), GraphQL, OAuth apps (other than the App's web flow), refresh tokens,
+// events, "rebaseable" computed by replaying (it mirrors "mergeable"),
+// GraphQL, OAuth apps (other than the App's web flow), refresh tokens,
 // fine-grained permissions of installation tokens (they act with write
 // access on the installation's repositories), conditional requests (ETags)
 // except for the commit SHA media type, and asynchronous mergeability (GitHub

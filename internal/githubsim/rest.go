@@ -24,6 +24,8 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("PUT /repos/{owner}/{repo}/pulls/{number}/merge", s.mergePull)
 	m.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}/reviews", s.listReviews)
 	m.HandleFunc("POST /repos/{owner}/{repo}/pulls/{number}/reviews", s.createReview)
+	m.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}/reviews/{id}", s.getReview)
+	m.HandleFunc("PUT /repos/{owner}/{repo}/pulls/{number}/reviews/{id}/dismissals", s.dismissReview)
 	m.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.getContents)
 	m.HandleFunc("GET /repos/{owner}/{repo}/commits/{rest...}", s.commitsDispatch)
 	m.HandleFunc("POST /repos/{owner}/{repo}/check-runs", s.createCheckRun)

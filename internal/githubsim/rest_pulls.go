@@ -223,6 +223,59 @@ func (s *Server) createReview(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// reviewFromPath finds the review of a request. Call with s.mu held.
+func (s *Server) reviewFromPath(w http.ResponseWriter, r *http.Request) (*review, identity, bool) {
+	p, id, ok := s.pullFromPath(w, r)
+	if !ok {
+		return nil, id, false
+	}
+	n, _ := pathInt(r, "id")
+	rv := p.reviewByID(n)
+	if rv == nil {
+		writeError(w, http.StatusNotFound, "Not Found", docReviews)
+		return nil, id, false
+	}
+	return rv, id, true
+}
+
+func (s *Server) getReview(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rv, _, ok := s.reviewFromPath(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.reviewJSON(rv, false))
+}
+
+// dismissReview answers PUT …/reviews/{id}/dismissals (write access; a
+// message is required).
+func (s *Server) dismissReview(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Message string `json:"message"`
+		Event   string `json:"event"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	s.mu.Lock()
+	rv, id, ok := s.reviewFromPath(w, r)
+	if !ok || !s.requireWrite(w, rv.pull.repo, id) {
+		s.mu.Unlock()
+		return
+	}
+	ev, err := s.dismissReviewLocked(rv, id.user, req.Message)
+	if err != nil {
+		s.mu.Unlock()
+		writeErr(w, err, docReviews)
+		return
+	}
+	out := s.reviewJSON(rv, false)
+	s.mu.Unlock()
+	s.deliverAll(r.Context(), []event{ev})
+	writeJSON(w, http.StatusOK, out)
+}
+
 type contentLinksJSON struct {
 	Self string `json:"self"`
 	Git  string `json:"git"`

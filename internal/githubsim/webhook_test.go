@@ -54,6 +54,8 @@ func scenario(t *testing.T) (*Server, *receiver, *receiver) {
 	if err := s.EditComment(bg, "acme/gitops", c.ID, "bob", "/approve please"); err != nil {
 		t.Fatal(err)
 	}
+	stale := try(s.SubmitReview(bg, ReviewSpec{Repo: "acme/gitops", Number: pr.Number, Reviewer: "bob", State: "APPROVE"})).must(t)
+	try(s.DismissReview(bg, "acme/gitops", pr.Number, stale.ID, "alice", "Approved before the last change")).must(t)
 	try(s.SubmitReview(bg, ReviewSpec{Repo: "acme/gitops", Number: pr.Number, Reviewer: "bob", State: "APPROVE", Body: "LGTM"})).must(t)
 
 	// The App (installation token) reports a check run with a button and comments.
@@ -95,7 +97,7 @@ func TestEveryPayloadValidatesAgainstGitHubSchemas(t *testing.T) {
 		"ping/": true, "pull_request/opened": true, "pull_request/synchronize": true, "pull_request/closed": true,
 		"pull_request/reopened": true, "issue_comment/created": true, "issue_comment/edited": true,
 		"issue_comment/deleted": true, "pull_request_review/submitted": true, "check_run/requested_action": true,
-		"pull_request/labeled": true, "pull_request/unlabeled": true,
+		"pull_request/labeled": true, "pull_request/unlabeled": true, "pull_request_review/dismissed": true,
 	}
 	seen := map[string]int{}
 	ds := s.Deliveries()
