@@ -18,10 +18,11 @@
 // BaseURL/<owner>/<name>.git (git-http-backend behind net/http/cgi).
 //
 // Tests change the world with helpers that act like people do on
-// github.com — CreateRepo, Push, OpenPullRequest, AddComment, EditComment,
-// DeleteComment, SubmitReview, DismissReview, CreateLabel, AddLabels,
-// RemoveLabel, ClickCheckRunAction, ClosePullRequest, ReopenPullRequest,
-// MergePullRequest, Ping — and the code under test reacts through the REST
+// github.com — CreateRepo, Push, OpenPullRequest, EditPullRequest,
+// AddComment, EditComment, DeleteComment, SubmitReview, DismissReview,
+// CreateLabel, AddLabels, RemoveLabel, ClickCheckRunAction,
+// ClosePullRequest, ReopenPullRequest, MergePullRequest, Ping — and the
+// code under test reacts through the REST
 // API, exactly as it would against GitHub. Each helper delivers the
 // webhooks its action causes synchronously, before it returns, so a test
 // sees the receiver's effects without waiting. Changes made through the
@@ -39,7 +40,9 @@
 //   - repositories: GET /repos/{o}/{r}; contents of a file or directory at a
 //     ref (base64); commits (GET /repos/{o}/{r}/commits/{ref}, also with the
 //     "sha" media type); raw files at BaseURL/{o}/{r}/raw/{ref}/{path}.
-//   - pull requests: get, list (state, head, base, direction), files
+//   - pull requests: get, list (state, head, base, direction), edit
+//     (title, body, base, state; the author or write access; 422 for a base
+//     that is not a branch or on a closed pull request), files
 //     (status, additions, deletions, patch, previous_filename), commits
 //     (oldest first, every commit after its parents), merge (merge, squash
 //     and rebase; 405 when not mergeable or, for a rebase, when a commit
@@ -105,8 +108,10 @@
 // with the same body and GUID.
 //
 // Events: pull_request opened, synchronize, closed (merged or not),
-// reopened, labeled and unlabeled (with "label"; a pull request opened with
-// labels gets "opened", then one "labeled" per label); issue_comment
+// reopened, edited (with "changes": title.from, body.from, base.ref.from
+// and base.sha.from for what changed), labeled and unlabeled (with
+// "label"; a pull request opened with labels gets "opened", then one
+// "labeled" per label); issue_comment
 // created, edited, deleted; pull_request_review submitted, dismissed;
 // check_run requested_action; ping.
 //

@@ -345,13 +345,17 @@ func (s *Server) ClosePullRequest(ctx context.Context, repoName string, number i
 		s.mu.Unlock()
 		return fmt.Errorf("%s#%d is already closed", repoName, number)
 	}
-	now := s.now()
-	p.baseAtClose = s.baseSHA(p)
-	p.state, p.closedAt, p.updated = "closed", &now, now
-	ev := s.pullEvent(ctx, p, "closed", u, nil)
+	ev := s.closeLocked(ctx, p, u)
 	s.mu.Unlock()
 	s.deliverAll(ctx, []event{ev})
 	return nil
+}
+
+func (s *Server) closeLocked(ctx context.Context, p *pull, u *user) event {
+	now := s.now()
+	p.baseAtClose = s.baseSHA(p)
+	p.state, p.closedAt, p.updated = "closed", &now, now
+	return s.pullEvent(ctx, p, "closed", u, nil)
 }
 
 // ReopenPullRequest reopens a closed, unmerged pull request and delivers
@@ -368,28 +372,135 @@ func (s *Server) ReopenPullRequest(ctx context.Context, repoName string, number 
 		s.mu.Unlock()
 		return err
 	}
+	ev, err := s.reopenLocked(ctx, p, u)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.deliverAll(ctx, []event{ev})
+	return nil
+}
+
+func (s *Server) reopenLocked(ctx context.Context, p *pull, u *user) (event, error) {
+	name := p.repo.fullName()
 	if p.state == "open" || p.merged {
-		s.mu.Unlock()
-		return fmt.Errorf("%s#%d is open or merged; only closed, unmerged pull requests can be reopened", repoName, number)
+		return event{}, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Field: "state", Code: "invalid",
+			Message: fmt.Sprintf("%s#%d is open or merged; only closed, unmerged pull requests can be reopened", name, p.number)}}}
 	}
 	for _, o := range p.repo.pulls {
 		if o != p && o.state == "open" && o.headRef == p.headRef && o.baseRef == p.baseRef {
-			s.mu.Unlock()
-			return fmt.Errorf("another pull request (#%d) is open for %s", o.number, p.headRef)
+			return event{}, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Code: "custom",
+				Message: fmt.Sprintf("A pull request already exists for %s:%s.", p.repo.owner.login, p.headRef)}}}
 		}
 	}
 	if h, err := branchHash(p.repo, p.headRef); err == nil && h != p.head { // pushed while closed
 		p.head = h
 		if err := s.setPullRef(p); err != nil {
-			s.mu.Unlock()
-			return err
+			return event{}, err
 		}
 	}
 	p.state, p.closedAt, p.updated, p.baseAtClose = "open", nil, s.now(), plumbing.ZeroHash
-	ev := s.pullEvent(ctx, p, "reopened", u, nil)
+	return s.pullEvent(ctx, p, "reopened", u, nil), nil
+}
+
+// PullRequestEdit changes a pull request's title, body or base branch; nil
+// fields stay as they are.
+type PullRequestEdit struct {
+	Title, Body, Base *string
+}
+
+// EditPullRequest edits a pull request as actor (its author, or anyone with
+// write access) and delivers pull_request "edited" with "changes" holding
+// what the edited fields were (title.from, body.from, base.ref.from and
+// base.sha.from), as GitHub does. An edit that changes nothing delivers
+// nothing. The base must be an existing branch and the pull request open
+// to move it (422 otherwise).
+func (s *Server) EditPullRequest(ctx context.Context, repoName string, number int, actor string, e PullRequestEdit) (PullRequest, error) {
+	s.mu.Lock()
+	p, err := s.pullLocked(repoName, number)
+	if err != nil {
+		s.mu.Unlock()
+		return PullRequest{}, err
+	}
+	u, err := s.userLocked(actor)
+	if err != nil {
+		s.mu.Unlock()
+		return PullRequest{}, err
+	}
+	if !s.mayEditPull(p, u) {
+		s.mu.Unlock()
+		return PullRequest{}, fmt.Errorf("%s may not edit %s#%d: only its author or people with write access may", u.login, repoName, number)
+	}
+	evs, err := s.editPullLocked(ctx, p, u, e)
+	out := s.pullInfo(p)
 	s.mu.Unlock()
-	s.deliverAll(ctx, []event{ev})
-	return nil
+	if err != nil {
+		return PullRequest{}, err
+	}
+	s.deliverAll(ctx, evs)
+	return out, nil
+}
+
+// mayEditPull: the author, or anyone with write access. Call with s.mu held.
+func (s *Server) mayEditPull(p *pull, u *user) bool {
+	return u == p.author || permRank[s.permissionLocked(p.repo, u)] >= permRank["write"]
+}
+
+// editPullLocked validates the whole edit before it changes anything.
+func (s *Server) editPullLocked(ctx context.Context, p *pull, u *user, e PullRequestEdit) ([]event, error) {
+	rp := p.repo
+	invalid := func(field, code string) error {
+		return &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Field: field, Code: code}}}
+	}
+	changes := map[string]any{}
+	if e.Title != nil && *e.Title != p.title {
+		if strings.TrimSpace(*e.Title) == "" {
+			return nil, invalid("title", "missing_field")
+		}
+		changes["title"] = map[string]string{"from": p.title}
+	}
+	if e.Body != nil && *e.Body != p.body {
+		changes["body"] = map[string]string{"from": p.body}
+	}
+	if e.Base != nil && *e.Base != p.baseRef {
+		if p.state != "open" {
+			return nil, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Field: "base", Code: "invalid",
+				Message: "Cannot change the base branch of a closed pull request."}}}
+		}
+		newBase, err := branchHash(rp, *e.Base)
+		if err != nil {
+			return nil, invalid("base", "invalid")
+		}
+		for _, o := range rp.pulls {
+			if o != p && o.state == "open" && o.headRef == p.headRef && o.baseRef == *e.Base {
+				return nil, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Code: "custom",
+					Message: fmt.Sprintf("A pull request already exists for %s:%s.", rp.owner.login, p.headRef)}}}
+			}
+		}
+		cs, err := commitsBetween(rp.git, newBase, p.head)
+		if err != nil {
+			return nil, err
+		}
+		if len(cs) == 0 {
+			return nil, &errValidation{msg: "Validation Failed", errors: []fieldError{{Resource: "PullRequest", Code: "custom",
+				Message: fmt.Sprintf("No commits between %s and %s", *e.Base, p.headRef)}}}
+		}
+		changes["base"] = map[string]any{"ref": map[string]string{"from": p.baseRef}, "sha": map[string]string{"from": s.baseSHA(p).String()}}
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	if _, ok := changes["title"]; ok {
+		p.title = *e.Title
+	}
+	if _, ok := changes["body"]; ok {
+		p.body = *e.Body
+	}
+	if _, ok := changes["base"]; ok {
+		p.baseRef = *e.Base
+	}
+	p.updated = s.now()
+	return []event{s.pullEvent(ctx, p, "edited", u, map[string]any{"changes": changes})}, nil
 }
 
 func (s *Server) actorOr(login string, def *user) (*user, error) {

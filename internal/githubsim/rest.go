@@ -19,6 +19,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /repos/{owner}/{repo}/installation", s.getRepoInstallation)
 	m.HandleFunc("GET /repos/{owner}/{repo}/pulls", s.listPulls)
 	m.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}", s.getPull)
+	m.HandleFunc("PATCH /repos/{owner}/{repo}/pulls/{number}", s.editPull)
 	m.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}/files", s.listPullFiles)
 	m.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}/commits", s.listPullCommits)
 	m.HandleFunc("PUT /repos/{owner}/{repo}/pulls/{number}/merge", s.mergePull)

@@ -86,6 +86,9 @@ func scenario(t *testing.T) (*Server, *receiver, *receiver) {
 		t.Fatal(err)
 	}
 	try(s.MergePullRequest(bg, "acme/gitops", pr.Number, MergeOptions{Actor: "bob"})).must(t)
+	try(s.EditPullRequest(bg, "acme/gitops", pr.Number, "alice", PullRequestEdit{Body: strPtr("Rolls api to 2, then 3.")})).must(t)
+	try(s.Push(bg, PushSpec{Repo: "acme/gitops", Branch: "release", Files: map[string]string{"r": "1\n"}})).must(t)
+	try(s.EditPullRequest(bg, "acme/gitops", pr2.Number, "alice", PullRequestEdit{Title: strPtr("Other, for release"), Base: strPtr("release")})).must(t)
 	try(s.MergePullRequest(bg, "acme/gitops", pr2.Number, MergeOptions{Actor: "alice", Method: "rebase"})).must(t)
 	return s, app, repoHook
 }
@@ -98,6 +101,7 @@ func TestEveryPayloadValidatesAgainstGitHubSchemas(t *testing.T) {
 		"pull_request/reopened": true, "issue_comment/created": true, "issue_comment/edited": true,
 		"issue_comment/deleted": true, "pull_request_review/submitted": true, "check_run/requested_action": true,
 		"pull_request/labeled": true, "pull_request/unlabeled": true, "pull_request_review/dismissed": true,
+		"pull_request/edited": true,
 	}
 	seen := map[string]int{}
 	ds := s.Deliveries()
