@@ -15,7 +15,9 @@
 // the ort strategy GitHub uses) producing a merge commit with two parents
 // (squash: one parent; rebase: each commit replayed on the base),
 // and clients clone and fetch it with any git client at
-// BaseURL/<owner>/<name>.git (git-http-backend behind net/http/cgi).
+// BaseURL/<owner>/<name>.git (git-http-backend behind net/http/cgi). As on
+// GitHub, any commit can be fetched by SHA, whether a ref points at it or
+// not (uploadpack.allowAnySHA1InWant).
 //
 // Tests change the world with helpers that act like people do on
 // github.com — CreateRepo, Push, OpenPullRequest, EditPullRequest,
