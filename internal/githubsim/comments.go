@@ -291,7 +291,8 @@ type Review struct {
 	Repo     string
 	Number   int
 	Reviewer string
-	// State is APPROVED, CHANGES_REQUESTED or COMMENTED (REST spelling).
+	// State is APPROVED, CHANGES_REQUESTED, COMMENTED or DISMISSED (REST
+	// spelling).
 	State    string
 	Body     string
 	CommitID string
@@ -388,7 +389,65 @@ func (s *Server) submitReviewLocked(p *pull, u *user, state, body, commit string
 	rv := &review{id: s.nextID(idReview), pull: p, user: u, body: body, state: st, commit: commit, submitted: now}
 	p.reviews = append(p.reviews, rv)
 	p.updated = now
-	return rv, s.reviewEvent(p, rv, u), nil
+	return rv, s.reviewEvent(p, rv, "submitted", u), nil
+}
+
+// DismissReview dismisses an approving or changes-requesting review as
+// actor, who needs write access, and delivers pull_request_review
+// "dismissed". The message is required, as on GitHub. The review stays in
+// the list with state DISMISSED.
+func (s *Server) DismissReview(ctx context.Context, repoName string, number int, reviewID int64, actor, message string) (Review, error) {
+	s.mu.Lock()
+	p, err := s.pullLocked(repoName, number)
+	if err != nil {
+		s.mu.Unlock()
+		return Review{}, err
+	}
+	u, err := s.userLocked(actor)
+	if err != nil {
+		s.mu.Unlock()
+		return Review{}, err
+	}
+	if permRank[s.permissionLocked(p.repo, u)] < permRank["write"] {
+		s.mu.Unlock()
+		return Review{}, fmt.Errorf("%s may not dismiss reviews in %s: it takes write access", u.login, repoName)
+	}
+	rv := p.reviewByID(reviewID)
+	if rv == nil {
+		s.mu.Unlock()
+		return Review{}, fmt.Errorf("%s#%d has no review %d", repoName, number, reviewID)
+	}
+	ev, err := s.dismissReviewLocked(rv, u, message)
+	if err != nil {
+		s.mu.Unlock()
+		return Review{}, err
+	}
+	out := reviewInfo(rv)
+	s.mu.Unlock()
+	s.deliverAll(ctx, []event{ev})
+	return out, nil
+}
+
+func (p *pull) reviewByID(id int64) *review {
+	for _, rv := range p.reviews {
+		if rv.id == id {
+			return rv
+		}
+	}
+	return nil
+}
+
+func (s *Server) dismissReviewLocked(rv *review, u *user, message string) (event, error) {
+	if strings.TrimSpace(message) == "" {
+		return event{}, &errValidation{msg: "Invalid request.\n\n\"message\" wasn't supplied."}
+	}
+	if rv.state != "APPROVED" && rv.state != "CHANGES_REQUESTED" {
+		return event{}, &errValidation{msg: "Unprocessable Entity", errors: []fieldError{{
+			Message: "Can not dismiss a " + strings.ToLower(rv.state) + " pull request review"}}}
+	}
+	rv.state = "DISMISSED"
+	rv.pull.updated = s.now()
+	return s.reviewEvent(rv.pull, rv, "dismissed", u), nil
 }
 
 // reviewJSON renders a review; webhook payloads spell the state in lower case.

@@ -12,18 +12,23 @@
 // tokens, webhook subscriptions and their deliveries. Every repository is a
 // bare git repository on disk (Options.Dir/<owner>/<name>.git): commits are
 // real commits written with go-git, merges are real merges (git merge-tree,
-// the ort strategy GitHub uses) producing a merge commit with two parents,
+// the ort strategy GitHub uses) producing a merge commit with two parents
+// (squash: one parent; rebase: each commit replayed on the base),
 // and clients clone and fetch it with any git client at
-// BaseURL/<owner>/<name>.git (git-http-backend behind net/http/cgi).
+// BaseURL/<owner>/<name>.git (git-http-backend behind net/http/cgi). As on
+// GitHub, any commit can be fetched by SHA, whether a ref points at it or
+// not (uploadpack.allowAnySHA1InWant).
 //
 // Tests change the world with helpers that act like people do on
-// github.com — CreateRepo, Push, OpenPullRequest, AddComment, EditComment,
-// DeleteComment, SubmitReview, ClickCheckRunAction, ClosePullRequest,
-// ReopenPullRequest, MergePullRequest, Ping — and the code under test reacts
-// through the REST API, exactly as it would against GitHub. Each helper
-// delivers the webhooks its action causes synchronously, before it returns,
-// so a test sees the receiver's effects without waiting. Changes made
-// through the REST API (comments, reviews, merges, pushes over git) deliver
+// github.com — CreateRepo, Push, OpenPullRequest, EditPullRequest,
+// AddComment, EditComment, DeleteComment, SubmitReview, DismissReview,
+// CreateLabel, AddLabels, RemoveLabel, ClickCheckRunAction,
+// ClosePullRequest, ReopenPullRequest, MergePullRequest, Ping — and the
+// code under test reacts through the REST
+// API, exactly as it would against GitHub. Each helper delivers the
+// webhooks its action causes synchronously, before it returns, so a test
+// sees the receiver's effects without waiting. Changes made through the
+// REST API (comments, labels, reviews, merges, pushes over git) deliver
 // their webhooks too, before the API call answers.
 //
 // IDs count up per kind from fixed bases (users 1001…, repositories 5001…,
@@ -37,11 +42,17 @@
 //   - repositories: GET /repos/{o}/{r}; contents of a file or directory at a
 //     ref (base64); commits (GET /repos/{o}/{r}/commits/{ref}, also with the
 //     "sha" media type); raw files at BaseURL/{o}/{r}/raw/{ref}/{path}.
-//   - pull requests: get, list (state, head, base, direction), files
-//     (status, additions, deletions, patch, previous_filename), commits,
-//     merge (merge and squash; 405 when not mergeable, 409 on a stale sha),
-//     reviews (list, create with APPROVE, REQUEST_CHANGES or COMMENT);
-//     mergeable and mergeable_state are computed, not "unknown".
+//   - pull requests: get, list (state, head, base, direction), edit
+//     (title, body, base, state; the author or write access; 422 for a base
+//     that is not a branch or on a closed pull request), files
+//     (status, additions, deletions, patch, previous_filename), commits
+//     (oldest first, every commit after its parents), merge (merge, squash
+//     and rebase; 405 when not mergeable or, for a rebase, when a commit
+//     does not replay cleanly; 409 on a stale sha; 422 for another
+//     merge_method), reviews (list, get, create with APPROVE,
+//     REQUEST_CHANGES or COMMENT, dismiss with a required message: write
+//     access, approving and changes-requesting reviews only, state
+//     DISMISSED); mergeable and mergeable_state are computed, not "unknown".
 //   - check runs: create, update, get, list for a ref (filter latest/all,
 //     check_name, status), list annotations. GitHub's limits are enforced
 //     with GitHub's 422 bodies: output.summary and output.text at most 65535
@@ -53,6 +64,12 @@
 //     supplied."), known statuses and conclusions, columns only on
 //     single-line annotations, an existing head_sha ("No commit found for
 //     SHA: …"). Annotations accumulate across updates.
+//   - labels on pull requests (issues/{n}/labels): list, add (a bare array
+//     of names or {"labels": [...]}; unknown labels are created with colour
+//     ededed; 200 with every label of the issue), remove one (200 with the
+//     rest, 404 "Label does not exist"). Labelling takes the triage role.
+//     Names match case-insensitively; lists are sorted by name. Pull
+//     requests and issues carry their labels in "labels".
 //   - issue comments on pull requests: create (at most 65536 characters),
 //     edit, get, list (paginated with Link headers), delete; reactions on
 //     comments (201 when new, 200 when the user had already reacted).
@@ -93,8 +110,12 @@
 // with the same body and GUID.
 //
 // Events: pull_request opened, synchronize, closed (merged or not),
-// reopened; issue_comment created, edited, deleted; pull_request_review
-// submitted; check_run requested_action; ping.
+// reopened, edited (with "changes": title.from, body.from, base.ref.from
+// and base.sha.from for what changed), labeled and unlabeled (with
+// "label"; a pull request opened with labels gets "opened", then one
+// "labeled" per label); issue_comment
+// created, edited, deleted; pull_request_review submitted, dismissed;
+// check_run requested_action; ping.
 //
 // # Observing and breaking it
 //
@@ -107,13 +128,15 @@
 //
 // # Not simulated
 //
-// Issues that are not pull requests, labels, assignees, milestones,
+// Issues that are not pull requests, the repository's label endpoints
+// (/repos/{o}/{r}/labels) and the "label" event, assignees, milestones,
 // requested reviewers, review comments (on lines), pending reviews, draft
 // conversion, forks (every head branch is in the base repository), branch
 // protection and required checks, commit statuses, check suites as their own
 // resource (a check run's suite is rendered but has no endpoints),
 // check_run created/completed/rerequested and check_suite events, push
-// events, rebase merges, GraphQL, OAuth apps (other than the App's web flow), refresh tokens,
+// events, "rebaseable" computed by replaying (it mirrors "mergeable"),
+// GraphQL, OAuth apps (other than the App's web flow), refresh tokens,
 // fine-grained permissions of installation tokens (they act with write
 // access on the installation's repositories), conditional requests (ETags)
 // except for the commit SHA media type, and asynchronous mergeability (GitHub

@@ -39,6 +39,7 @@ type repo struct {
 	pushed        time.Time
 	lastNumber    int
 	pulls         []*pull // by number-1
+	labels        []*label
 	perms         map[string]string
 	contributors  map[int64]bool
 	mergeCache    map[string]mergeResult
@@ -513,7 +514,10 @@ func ancestors(g *git.Repository, h plumbing.Hash) (map[plumbing.Hash]bool, erro
 }
 
 // commitsBetween lists the commits reachable from head but not from base,
-// oldest first (the commits of a pull request).
+// oldest first as GitHub lists a pull request's commits: every commit after
+// its parents (commits made in the same second are told apart by their
+// parents, not by their dates), and among commits that are ready, the
+// earliest committed first.
 func commitsBetween(g *git.Repository, base, head plumbing.Hash) ([]*object.Commit, error) {
 	inBase, err := ancestors(g, base)
 	if err != nil {
@@ -523,7 +527,7 @@ func commitsBetween(g *git.Repository, base, head plumbing.Hash) ([]*object.Comm
 	if err != nil {
 		return nil, err
 	}
-	var cs []*object.Commit
+	commits := map[plumbing.Hash]*object.Commit{}
 	for h := range inHead {
 		if inBase[h] {
 			continue
@@ -532,21 +536,74 @@ func commitsBetween(g *git.Repository, base, head plumbing.Hash) ([]*object.Comm
 		if err != nil {
 			return nil, err
 		}
-		cs = append(cs, c)
+		commits[h] = c
 	}
-	sort.Slice(cs, func(i, j int) bool {
-		if !cs[i].Committer.When.Equal(cs[j].Committer.When) {
-			return cs[i].Committer.When.Before(cs[j].Committer.When)
-		}
-		// Same second: a parent sorts before its child.
-		for _, p := range cs[j].ParentHashes {
-			if p == cs[i].Hash {
-				return true
+	waiting := map[plumbing.Hash]int{} // parents in the range not listed yet
+	children := map[plumbing.Hash][]plumbing.Hash{}
+	var ready []*object.Commit
+	for h, c := range commits {
+		for _, p := range c.ParentHashes {
+			if _, ok := commits[p]; ok {
+				waiting[h]++
+				children[p] = append(children[p], h)
 			}
 		}
-		return cs[i].Hash.String() < cs[j].Hash.String()
-	})
-	return cs, nil
+		if waiting[h] == 0 {
+			ready = append(ready, c)
+		}
+	}
+	out := make([]*object.Commit, 0, len(commits))
+	for len(ready) > 0 {
+		sort.Slice(ready, func(i, j int) bool {
+			if !ready[i].Committer.When.Equal(ready[j].Committer.When) {
+				return ready[i].Committer.When.Before(ready[j].Committer.When)
+			}
+			return ready[i].Hash.String() < ready[j].Hash.String()
+		})
+		c := ready[0]
+		ready = ready[1:]
+		out = append(out, c)
+		for _, ch := range children[c.Hash] {
+			if waiting[ch]--; waiting[ch] == 0 {
+				ready = append(ready, commits[ch])
+			}
+		}
+	}
+	return out, nil
+}
+
+// cherryPickTree is the tree of c replayed on onto (c's changes against its
+// first parent, applied with git's ort merge), and whether it applied
+// cleanly. Call with s.mu held.
+//
+// git merge-tree learned --merge-base only in git 2.40, so the three-way
+// merge is set up through history instead: a scratch commit with onto's tree
+// and c's parent as its only parent makes that parent the merge base of the
+// scratch commit and c. The scratch commit stays in the object store,
+// unreferenced.
+func (s *Server) cherryPickTree(ctx context.Context, rp *repo, onto plumbing.Hash, c *object.Commit) (plumbing.Hash, bool, error) {
+	if len(c.ParentHashes) == 0 {
+		return plumbing.ZeroHash, false, nil
+	}
+	parent := c.ParentHashes[0]
+	if parent == onto {
+		return c.TreeHash, true, nil
+	}
+	oc, err := rp.git.CommitObject(onto)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	epoch := object.Signature{Name: "githubsim", Email: "githubsim@invalid", When: time.Unix(0, 0).UTC()}
+	scratch, err := storeCommit(rp.git, &object.Commit{Author: epoch, Committer: epoch, Message: "githubsim: cherry-pick base\n",
+		TreeHash: oc.TreeHash, ParentHashes: []plumbing.Hash{parent}})
+	if err != nil {
+		return plumbing.ZeroHash, false, fmt.Errorf("writing the scratch commit to replay %s on %s: %w", c.Hash, onto, err)
+	}
+	m, err := s.mergeTree(ctx, rp, scratch, c.Hash)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	return m.tree, m.clean, nil
 }
 
 // changedFile is one entry of a pull request's file list.

@@ -334,3 +334,47 @@ func isStatus(err error, code int) bool {
 	var er *github.ErrorResponse
 	return errors.As(err, &er) && er.Response.StatusCode == code
 }
+
+// TestGitServesAnyCommitBySHA: GitHub gives a commit by SHA even when no
+// ref points at it (an older commit of a branch, a commit only a
+// force-push left behind), as prdeploy's checkout asks for the merge SHA.
+func TestGitServesAnyCommitBySHA(t *testing.T) {
+	s := newSim(t, Options{})
+	repo := try(s.CreateRepo(bg, RepoSpec{Repo: "acme/gitops", Files: map[string]string{"a": "1\n"}})).must(t)
+	old := try(s.Push(bg, PushSpec{Repo: "acme/gitops", Branch: "main", Files: map[string]string{"a": "2\n"}})).must(t)
+	try(s.Push(bg, PushSpec{Repo: "acme/gitops", Branch: "main", Files: map[string]string{"a": "3\n"}})).must(t)
+	// A commit no ref reaches: a branch that was force-moved back.
+	gone := try(s.Push(bg, PushSpec{Repo: "acme/gitops", Branch: "tmp", Files: map[string]string{"a": "gone\n"}})).must(t)
+	bare := try(git.PlainOpen(repo.Dir)).must(t)
+	if err := bare.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName("tmp"), plumbing.NewHash(old))); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, sha := range []string{old, gone} {
+		// go-git (protocol v0/v1), shallow, the way internal/githubapp fetches.
+		r, err := git.Init(memory.NewStorage(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{repo.CloneURL}}); err != nil {
+			t.Fatal(err)
+		}
+		err = r.Fetch(&git.FetchOptions{RemoteURL: repo.CloneURL, Depth: 1, Tags: git.NoTags,
+			RefSpecs: []config.RefSpec{config.RefSpec("+" + sha + ":refs/fetched/" + sha)}})
+		if err != nil {
+			t.Errorf("go-git fetching %s by SHA: %v", sha, err)
+		} else if _, err := r.CommitObject(plumbing.NewHash(sha)); err != nil {
+			t.Errorf("after fetching %s: %v", sha, err)
+		}
+		// The git CLI with protocol v0, which checks wants against the
+		// advertised refs unless the server allows any SHA.
+		dir := t.TempDir()
+		for _, args := range [][]string{{"init", "--quiet", dir}, {"-C", dir, "fetch", "--quiet", "--depth=1", repo.CloneURL, sha},
+			{"-C", dir, "cat-file", "-e", sha + "^{commit}"}} {
+			if out, err := s.gitCmd(bg, "", append([]string{"-c", "protocol.version=0"}, args...)...); err != nil {
+				t.Errorf("git %s: %v: %s", strings.Join(args, " "), err, out)
+				break
+			}
+		}
+	}
+}

@@ -11,7 +11,8 @@ import (
 )
 
 // serveGit serves /<owner>/<repo>.git/… with git-http-backend (smart HTTP:
-// clone, fetch, and push for callers with write access). Private
+// clone, fetch — of refs or of any commit by SHA — and push for callers
+// with write access). Private
 // repositories need credentials with read access (Basic auth, the token as
 // password). Pushes to a pull request's head branch deliver
 // pull_request "synchronize", as on GitHub.
@@ -49,9 +50,15 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request, id identity) {
 		http.Error(w, "Permission to "+rp.fullName()+".git denied to "+login+".", http.StatusForbidden)
 		return
 	}
-	env := []string{"GIT_PROJECT_ROOT=" + s.dir, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null"}
+	// GitHub serves any commit by SHA, whether a ref points at it or not
+	// (fetch <sha>, as prdeploy's checkout does); upload-pack says so
+	// with allow-tip-sha1-in-want and allow-reachable-sha1-in-want.
+	env := []string{"GIT_PROJECT_ROOT=" + s.dir, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_CONFIG_KEY_0=uploadpack.allowAnySHA1InWant", "GIT_CONFIG_VALUE_0=true"}
 	if push {
-		env = append(env, "REMOTE_USER="+login, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.receivepack", "GIT_CONFIG_VALUE_0=true")
+		env = append(env, "REMOTE_USER="+login, "GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_1=http.receivepack", "GIT_CONFIG_VALUE_1=true")
+	} else {
+		env = append(env, "GIT_CONFIG_COUNT=1")
 	}
 	h := &cgi.Handler{Path: s.backend, Root: "/", Env: env, InheritEnv: []string{"PATH"}}
 	r2 := r.Clone(r.Context())

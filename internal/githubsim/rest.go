@@ -19,11 +19,14 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("GET /repos/{owner}/{repo}/installation", s.getRepoInstallation)
 	m.HandleFunc("GET /repos/{owner}/{repo}/pulls", s.listPulls)
 	m.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}", s.getPull)
+	m.HandleFunc("PATCH /repos/{owner}/{repo}/pulls/{number}", s.editPull)
 	m.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}/files", s.listPullFiles)
 	m.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}/commits", s.listPullCommits)
 	m.HandleFunc("PUT /repos/{owner}/{repo}/pulls/{number}/merge", s.mergePull)
 	m.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}/reviews", s.listReviews)
 	m.HandleFunc("POST /repos/{owner}/{repo}/pulls/{number}/reviews", s.createReview)
+	m.HandleFunc("GET /repos/{owner}/{repo}/pulls/{number}/reviews/{id}", s.getReview)
+	m.HandleFunc("PUT /repos/{owner}/{repo}/pulls/{number}/reviews/{id}/dismissals", s.dismissReview)
 	m.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.getContents)
 	m.HandleFunc("GET /repos/{owner}/{repo}/commits/{rest...}", s.commitsDispatch)
 	m.HandleFunc("POST /repos/{owner}/{repo}/check-runs", s.createCheckRun)
@@ -69,7 +72,7 @@ func notFound(w http.ResponseWriter) { writeError(w, http.StatusNotFound, "Not F
 // writeErr answers an error from the model with the status GitHub uses.
 func writeErr(w http.ResponseWriter, err error, doc string) {
 	var v *errValidation
-	var m *errMerge
+	var m *errStatus
 	switch {
 	case errors.As(err, &v):
 		writeError(w, http.StatusUnprocessableEntity, v.msg, doc, v.errors...)
@@ -114,7 +117,13 @@ func (s *Server) repoFromPath(w http.ResponseWriter, r *http.Request) (*repo, id
 
 // requireWrite answers 403 unless the caller has write access. Call with s.mu held.
 func (s *Server) requireWrite(w http.ResponseWriter, rp *repo, id identity) bool {
-	if permRank[s.permissionLocked(rp, id.user)] >= permRank["write"] {
+	return s.requireRole(w, rp, id, "write")
+}
+
+// requireRole answers 403 unless the caller has at least role (triage,
+// write, …) on rp. Call with s.mu held.
+func (s *Server) requireRole(w http.ResponseWriter, rp *repo, id identity, role string) bool {
+	if permRank[s.permissionLocked(rp, id.user)] >= permRank[role] {
 		return true
 	}
 	msg := "Resource not accessible by personal access token"

@@ -1,21 +1,36 @@
 package githubsim
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 )
 
-const docReactions = "https://docs.github.com/rest/reactions/reactions"
+const (
+	docReactions = "https://docs.github.com/rest/reactions/reactions"
+	docLabels    = "https://docs.github.com/rest/issues/labels"
+)
 
 // issuesDispatch routes /repos/{o}/{r}/issues/…: GitHub's paths
 // issues/{number}/comments and issues/comments/{id} overlap, so they are
 // told apart here rather than by the mux.
 func (s *Server) issuesDispatch(w http.ResponseWriter, r *http.Request) {
-	parts := strings.Split(strings.Trim(r.PathValue("rest"), "/"), "/")
+	parts, ok := issuePathParts(r)
+	if !ok {
+		notFound(w)
+		return
+	}
 	m := r.Method
 	switch {
+	case len(parts) == 2 && parts[1] == "labels" && m == http.MethodGet:
+		s.listIssueLabels(w, r, parts[0])
+	case len(parts) == 2 && parts[1] == "labels" && m == http.MethodPost:
+		s.addIssueLabels(w, r, parts[0])
+	case len(parts) == 3 && parts[1] == "labels" && m == http.MethodDelete:
+		s.removeIssueLabel(w, r, parts[0], parts[2])
 	case len(parts) == 1 && m == http.MethodGet:
 		s.getIssue(w, r, parts[0])
 	case len(parts) == 2 && parts[1] == "comments" && parts[0] != "comments" && m == http.MethodGet:
@@ -37,6 +52,25 @@ func (s *Server) issuesDispatch(w http.ResponseWriter, r *http.Request) {
 	default:
 		notFound(w)
 	}
+}
+
+// issuePathParts splits what follows /issues/ into unescaped segments, so
+// that a label name may hold a slash ("deploy%2Fprod").
+func issuePathParts(r *http.Request) ([]string, bool) {
+	p := r.URL.EscapedPath()
+	i := strings.Index(p, "/issues/")
+	if i < 0 {
+		return nil, false
+	}
+	parts := strings.Split(strings.Trim(p[i+len("/issues/"):], "/"), "/")
+	for k, seg := range parts {
+		u, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, false
+		}
+		parts[k] = u
+	}
+	return parts, true
 }
 
 // issueFromPath finds the pull request behind an issue number. Call with s.mu held.
@@ -264,4 +298,94 @@ func (s *Server) deleteReaction(w http.ResponseWriter, r *http.Request, rawComme
 		}
 	}
 	notFound(w)
+}
+
+func (s *Server) listIssueLabels(w http.ResponseWriter, r *http.Request, num string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, _, ok := s.issueFromPath(w, r, num)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, paginate(s, w, r, s.labelsJSON(p.repo, p.labels)))
+}
+
+// addIssueLabels answers POST …/issues/{n}/labels with every label of the
+// issue. GitHub takes a bare array of names (as go-github sends it) or
+// {"labels": [...]} whose items are names or {"name": …}.
+func (s *Server) addIssueLabels(w http.ResponseWriter, r *http.Request, num string) {
+	var raw json.RawMessage
+	if !readJSON(w, r, &raw) {
+		return
+	}
+	names, ok := labelNamesFromBody(raw)
+	if !ok {
+		writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\n\"labels\" wasn't supplied.", docLabels)
+		return
+	}
+	s.mu.Lock()
+	p, id, ok := s.issueFromPath(w, r, num)
+	if !ok || !s.requireRole(w, p.repo, id, "triage") {
+		s.mu.Unlock()
+		return
+	}
+	evs, err := s.addLabelsLocked(r.Context(), p, id.user, names)
+	if err != nil {
+		s.mu.Unlock()
+		writeErr(w, err, docLabels)
+		return
+	}
+	out := s.labelsJSON(p.repo, p.labels)
+	s.mu.Unlock()
+	s.deliverAll(r.Context(), evs)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func labelNamesFromBody(raw json.RawMessage) ([]string, bool) {
+	var names []string
+	if json.Unmarshal(raw, &names) == nil && names != nil {
+		return names, true
+	}
+	var obj struct {
+		Labels []json.RawMessage `json:"labels"`
+	}
+	if json.Unmarshal(raw, &obj) != nil || obj.Labels == nil {
+		return nil, false
+	}
+	for _, item := range obj.Labels {
+		var n string
+		if json.Unmarshal(item, &n) == nil {
+			names = append(names, n)
+			continue
+		}
+		var named struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(item, &named) != nil {
+			return nil, false
+		}
+		names = append(names, named.Name)
+	}
+	return names, true
+}
+
+// removeIssueLabel answers DELETE …/issues/{n}/labels/{name} with the
+// labels that remain, or 404 "Label does not exist".
+func (s *Server) removeIssueLabel(w http.ResponseWriter, r *http.Request, num, name string) {
+	s.mu.Lock()
+	p, id, ok := s.issueFromPath(w, r, num)
+	if !ok || !s.requireRole(w, p.repo, id, "triage") {
+		s.mu.Unlock()
+		return
+	}
+	ev, err := s.removeLabelLocked(r.Context(), p, id.user, name)
+	if err != nil {
+		s.mu.Unlock()
+		writeErr(w, err, docLabels)
+		return
+	}
+	out := s.labelsJSON(p.repo, p.labels)
+	s.mu.Unlock()
+	s.deliverAll(r.Context(), []event{ev})
+	writeJSON(w, http.StatusOK, out)
 }

@@ -85,6 +85,63 @@ func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.pullJSON(r.Context(), p))
 }
 
+// editPull answers PATCH /repos/{o}/{r}/pulls/{n}: title, body and base
+// (pull_request "edited"), then state (closed or reopened), for the author
+// or anyone with write access.
+func (s *Server) editPull(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Title *string `json:"title"`
+		Body  *string `json:"body"`
+		Base  *string `json:"base"`
+		State *string `json:"state"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.State != nil && *req.State != "open" && *req.State != "closed" {
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", docPulls, fieldError{Resource: "PullRequest", Field: "state", Code: "invalid"})
+		return
+	}
+	s.mu.Lock()
+	p, id, ok := s.pullFromPath(w, r)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	if !s.mayEditPull(p, id.user) && !s.requireWrite(w, p.repo, id) {
+		s.mu.Unlock()
+		return
+	}
+	if req.State != nil && *req.State == "open" && p.state != "open" && p.merged {
+		s.mu.Unlock()
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", docPulls,
+			fieldError{Resource: "PullRequest", Field: "state", Code: "custom", Message: "state cannot be changed. The pull request has been merged."})
+		return
+	}
+	evs, err := s.editPullLocked(r.Context(), p, id.user, PullRequestEdit{Title: req.Title, Body: req.Body, Base: req.Base})
+	if err == nil && req.State != nil && *req.State != p.state {
+		var ev event
+		if *req.State == "closed" {
+			ev = s.closeLocked(r.Context(), p, id.user)
+		} else {
+			ev, err = s.reopenLocked(r.Context(), p, id.user)
+		}
+		if err == nil {
+			evs = append(evs, ev)
+		}
+	}
+	if err != nil {
+		s.mu.Unlock()
+		s.deliverAll(r.Context(), evs)
+		writeErr(w, err, docPulls)
+		return
+	}
+	out := s.pullJSON(r.Context(), p)
+	s.mu.Unlock()
+	s.deliverAll(r.Context(), evs)
+	writeJSON(w, http.StatusOK, out)
+}
+
 type pullFileJSON struct {
 	SHA              string  `json:"sha"`
 	Filename         string  `json:"filename"`
@@ -212,6 +269,59 @@ func (s *Server) createReview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rv, ev, err := s.submitReviewLocked(p, id.user, req.Event, req.Body, req.CommitID)
+	if err != nil {
+		s.mu.Unlock()
+		writeErr(w, err, docReviews)
+		return
+	}
+	out := s.reviewJSON(rv, false)
+	s.mu.Unlock()
+	s.deliverAll(r.Context(), []event{ev})
+	writeJSON(w, http.StatusOK, out)
+}
+
+// reviewFromPath finds the review of a request. Call with s.mu held.
+func (s *Server) reviewFromPath(w http.ResponseWriter, r *http.Request) (*review, identity, bool) {
+	p, id, ok := s.pullFromPath(w, r)
+	if !ok {
+		return nil, id, false
+	}
+	n, _ := pathInt(r, "id")
+	rv := p.reviewByID(n)
+	if rv == nil {
+		writeError(w, http.StatusNotFound, "Not Found", docReviews)
+		return nil, id, false
+	}
+	return rv, id, true
+}
+
+func (s *Server) getReview(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rv, _, ok := s.reviewFromPath(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.reviewJSON(rv, false))
+}
+
+// dismissReview answers PUT …/reviews/{id}/dismissals (write access; a
+// message is required).
+func (s *Server) dismissReview(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Message string `json:"message"`
+		Event   string `json:"event"`
+	}
+	if !readJSON(w, r, &req) {
+		return
+	}
+	s.mu.Lock()
+	rv, id, ok := s.reviewFromPath(w, r)
+	if !ok || !s.requireWrite(w, rv.pull.repo, id) {
+		s.mu.Unlock()
+		return
+	}
+	ev, err := s.dismissReviewLocked(rv, id.user, req.Message)
 	if err != nil {
 		s.mu.Unlock()
 		writeErr(w, err, docReviews)

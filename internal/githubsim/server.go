@@ -284,12 +284,14 @@ const (
 	idInstallation
 	idDelivery
 	idToken
+	idLabel
 )
 
 var idBase = map[idKind]int64{
 	idUser: 1000, idRepo: 5000, idPull: 10000, idIssue: 20000, idComment: 30000,
 	idReview: 40000, idCheckRun: 50000, idCheckSuite: 60000, idReaction: 70000,
 	idTeam: 80000, idHook: 90000, idInstallation: 100, idDelivery: 0, idToken: 0,
+	idLabel: 110000,
 }
 
 // nextID returns the next ID of a kind. Call with s.mu held.

@@ -134,8 +134,8 @@ func (s *Server) commentEvent(p *pull, c *comment, action string, sender *user, 
 	return s.newEvent("issue_comment", action, p.repo, sender, fields)
 }
 
-func (s *Server) reviewEvent(p *pull, rv *review, sender *user) event {
-	return s.newEvent("pull_request_review", "submitted", p.repo, sender, map[string]any{
+func (s *Server) reviewEvent(p *pull, rv *review, action string, sender *user) event {
+	return s.newEvent("pull_request_review", action, p.repo, sender, map[string]any{
 		"review": s.reviewJSON(rv, true), "pull_request": s.pullJSON(context.Background(), p).simplePullJSON,
 	})
 }

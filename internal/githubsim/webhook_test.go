@@ -46,10 +46,16 @@ func scenario(t *testing.T) (*Server, *receiver, *receiver) {
 		Body: "Rolls api to 2.", Author: "alice"})).must(t)
 	try(s.Push(bg, PushSpec{Repo: "acme/gitops", Branch: "deploy-api", Author: "alice",
 		Files: map[string]string{"services/api/deployment.yaml": "image: api:2\n"}})).must(t)
+	try(s.AddLabels(bg, "acme/gitops", pr.Number, "alice", "hotfix", "canary")).must(t)
+	if err := s.RemoveLabel(bg, "acme/gitops", pr.Number, "alice", "canary"); err != nil {
+		t.Fatal(err)
+	}
 	c := try(s.AddComment(bg, "acme/gitops", pr.Number, "bob", "/approve")).must(t)
 	if err := s.EditComment(bg, "acme/gitops", c.ID, "bob", "/approve please"); err != nil {
 		t.Fatal(err)
 	}
+	stale := try(s.SubmitReview(bg, ReviewSpec{Repo: "acme/gitops", Number: pr.Number, Reviewer: "bob", State: "APPROVE"})).must(t)
+	try(s.DismissReview(bg, "acme/gitops", pr.Number, stale.ID, "alice", "Approved before the last change")).must(t)
 	try(s.SubmitReview(bg, ReviewSpec{Repo: "acme/gitops", Number: pr.Number, Reviewer: "bob", State: "APPROVE", Body: "LGTM"})).must(t)
 
 	// The App (installation token) reports a check run with a button and comments.
@@ -80,6 +86,10 @@ func scenario(t *testing.T) (*Server, *receiver, *receiver) {
 		t.Fatal(err)
 	}
 	try(s.MergePullRequest(bg, "acme/gitops", pr.Number, MergeOptions{Actor: "bob"})).must(t)
+	try(s.EditPullRequest(bg, "acme/gitops", pr.Number, "alice", PullRequestEdit{Body: strPtr("Rolls api to 2, then 3.")})).must(t)
+	try(s.Push(bg, PushSpec{Repo: "acme/gitops", Branch: "release", Files: map[string]string{"r": "1\n"}})).must(t)
+	try(s.EditPullRequest(bg, "acme/gitops", pr2.Number, "alice", PullRequestEdit{Title: strPtr("Other, for release"), Base: strPtr("release")})).must(t)
+	try(s.MergePullRequest(bg, "acme/gitops", pr2.Number, MergeOptions{Actor: "alice", Method: "rebase"})).must(t)
 	return s, app, repoHook
 }
 
@@ -90,6 +100,8 @@ func TestEveryPayloadValidatesAgainstGitHubSchemas(t *testing.T) {
 		"ping/": true, "pull_request/opened": true, "pull_request/synchronize": true, "pull_request/closed": true,
 		"pull_request/reopened": true, "issue_comment/created": true, "issue_comment/edited": true,
 		"issue_comment/deleted": true, "pull_request_review/submitted": true, "check_run/requested_action": true,
+		"pull_request/labeled": true, "pull_request/unlabeled": true, "pull_request_review/dismissed": true,
+		"pull_request/edited": true,
 	}
 	seen := map[string]int{}
 	ds := s.Deliveries()

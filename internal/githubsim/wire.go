@@ -314,7 +314,7 @@ type simplePullJSON struct {
 	Assignees          []*userJSON `json:"assignees"`
 	RequestedReviewers []*userJSON `json:"requested_reviewers"`
 	RequestedTeams     []struct{}  `json:"requested_teams"`
-	Labels             []struct{}  `json:"labels"`
+	Labels             []labelJSON `json:"labels"`
 	Milestone          *struct{}   `json:"milestone"`
 	Draft              bool        `json:"draft"`
 	CommitsURL         string      `json:"commits_url"`
@@ -345,6 +345,16 @@ type pullJSON struct {
 	Additions           int       `json:"additions"`
 	Deletions           int       `json:"deletions"`
 	ChangedFiles        int       `json:"changed_files"`
+}
+
+type labelJSON struct {
+	ID          int64   `json:"id"`
+	NodeID      string  `json:"node_id"`
+	URL         string  `json:"url"`
+	Name        string  `json:"name"`
+	Color       string  `json:"color"`
+	Default     bool    `json:"default"`
+	Description *string `json:"description"`
 }
 
 type reactionsJSON struct {
@@ -381,7 +391,7 @@ type issueJSON struct {
 	Number                int           `json:"number"`
 	Title                 string        `json:"title"`
 	User                  *userJSON     `json:"user"`
-	Labels                []struct{}    `json:"labels"`
+	Labels                []labelJSON   `json:"labels"`
 	State                 string        `json:"state"`
 	Locked                bool          `json:"locked"`
 	Assignee              *userJSON     `json:"assignee"`
