@@ -93,7 +93,7 @@ func TestPRThatWeakensPoliciesIsJudgedByTheOldOnes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, method := range []string{"merge", "squash"} {
+	for _, method := range []string{"merge", "squash", "rebase"} {
 		t.Run(method, func(t *testing.T) {
 			id := "web-weak-" + method
 			pr, _ := openPlanPR(t, gh, id, "cy",
@@ -219,5 +219,37 @@ func TestFactsGitHubCannotGiveFailClosed(t *testing.T) {
 	}
 	if left := gh.PendingFaults(); left != 0 {
 		t.Errorf("%d faults never hit: the activity gave up early", left)
+	}
+	// GitHub answers again; the redelivered merge deploys. A second
+	// redelivery of a merge that ran starts nothing more.
+	var closed []githubsim.Delivery
+	for _, d := range gh.DeliveriesOf("pull_request", "closed") {
+		if strings.Contains(string(d.Payload), mergeSHA) {
+			closed = append(closed, d)
+		}
+	}
+	if len(closed) != 1 {
+		t.Fatalf("%d closed deliveries of the merge", len(closed))
+	}
+	redeliver := func() string {
+		t.Helper()
+		if d, err := gh.Redeliver(ctx, closed[0].ID); err != nil || d.StatusCode >= 300 {
+			t.Fatalf("redelivery: %v %d", err, d.StatusCode)
+		}
+		d, err := h.c.DescribeWorkflowExecution(ctx, merged, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.WorkflowExecutionInfo.Execution.RunId
+	}
+	run := redeliver()
+	if err := h.c.GetWorkflow(ctx, merged, "").Get(ctx, nil); err != nil {
+		t.Fatalf("the redelivered merge workflow: %v", err)
+	}
+	if _, err := h.c.DescribeWorkflowExecution(ctx, workflows.DeployWorkflowID("prod-eu", "web-nofacts"), ""); err != nil {
+		t.Fatalf("the redelivered merge started no deployment: %v", err)
+	}
+	if again := redeliver(); again != run {
+		t.Fatalf("a merge that ran ran again on redelivery (run %s, then %s)", run, again)
 	}
 }

@@ -38,7 +38,10 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 		return d.start(ctx, workflows.PlanPRWorkflowID(ev.Repo, ev.Number, ev.HeadSHA), workflows.PlanPRWorkflow, in, e)
 	case webhook.PullRequestMerged:
 		in := workflows.MergedPRInput{Repo: ev.Repo, PR: ev.Number, MergeSHA: ev.MergeCommitSHA, BaseRef: ev.BaseRef, Author: ev.Author, MergedBy: ev.MergedBy, Labels: ev.Labels}
-		return d.start(ctx, workflows.MergedPRWorkflowID(ev.Repo, ev.Number, ev.MergeCommitSHA), workflows.MergedPRWorkflow, in, e)
+		// A merge whose workflow failed (its facts could not be read) runs
+		// again when its delivery is redelivered; one that ran never does.
+		return d.startReusing(ctx, workflows.MergedPRWorkflowID(ev.Repo, ev.Number, ev.MergeCommitSHA), workflows.MergedPRWorkflow, in, e,
+			enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY)
 	case webhook.CommentCommand:
 		in := workflows.PRCommandInput{Repo: ev.Repo, PR: ev.Number, Source: workflows.SourceComment, SourceID: ev.CommentID, Actor: ev.Author, Help: webhook.HelpText()}
 		for _, c := range ev.Commands {
@@ -81,10 +84,14 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 }
 
 func (d Dispatcher) start(ctx context.Context, id, workflow string, in any, e webhook.Event) error {
+	return d.startReusing(ctx, id, workflow, in, e, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE)
+}
+
+func (d Dispatcher) startReusing(ctx context.Context, id, workflow string, in any, e webhook.Event, reuse enumspb.WorkflowIdReusePolicy) error {
 	_, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDReusePolicy:    reuse,
 	}, workflow, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
