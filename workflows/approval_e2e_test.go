@@ -253,3 +253,113 @@ func TestFactsGitHubCannotGiveFailClosed(t *testing.T) {
 		t.Fatalf("a merge that ran ran again on redelivery (run %s, then %s)", run, again)
 	}
 }
+
+// securityPolicy adds a requirement to PRs labelled needs-security.
+const securityPolicy = `apiVersion: prdeploy.dev/v1
+kind: DeployPolicy
+metadata: {name: security-review}
+rules:
+  - name: labelled-needs-security
+    when: '"needs-security" in pr.labels'
+    require: {approvals: 1, from: {teams: [acme/security]}, gates: ["*"]}
+`
+
+// TestLabelAddsARequirementAtTheGate is item 3: a label read from GitHub
+// at the merge is a fact the gates judge by, as the plan check did. Two
+// SRE approvals (what an unlabelled PR needs) do not open the gate of a
+// PR labelled needs-security; the security team's does.
+func TestLabelAddsARequirementAtTheGate(t *testing.T) {
+	ctx := context.Background()
+	h, gh, _ := githubWorld(t, "../examples/gitops-repo", map[string]string{"policies/security.yaml": securityPolicy})
+	if _, err := gh.AddUser("eve", githubsim.UserOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := gh.AddTeam("acme", "security", githubsim.TeamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := gh.AddTeamMember("acme", "security", "eve", githubsim.TeamMember{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := gh.SetPermission("acme/deploys", "eve", "write"); err != nil {
+		t.Fatal(err)
+	}
+	pr, _ := openPlanPR(t, gh, "web-sec", "dan",
+		githubsim.PushSpec{Files: map[string]string{"deploys/web-sec.yaml": planNamed("web-sec")}, Message: "web 7"})
+	if _, err := gh.AddLabels(ctx, "acme/deploys", pr.Number, "cy", "needs-security"); err != nil {
+		t.Fatal(err)
+	}
+	waitCheckRun(t, h, gh, pr.HeadSHA, prepare.PlanCheckName, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
+	mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "cy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCheckRun(t, h, gh, mergeSHA, workflows.DeployCheckName, func(r githubsim.CheckRun) bool {
+		return strings.Contains(r.Title, "waiting for approval")
+	})
+	for _, who := range []string{"ana", "bo"} {
+		if m := commandReply(t, h, gh, pr.Number, who, "/approve"); strings.Contains(m, "gate open") {
+			t.Fatalf("%s's /approve opened the gate of a PR labelled needs-security: %s", who, m)
+		}
+	}
+	st, err := workflows.Describe(ctx, h.c, "prod-eu", "web-sec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Gates) == 0 || st.Gates[0].WaitingSince.IsZero() || st.Gates[0].Open {
+		t.Fatalf("the gate after two SRE approvals: %+v", st.Gates)
+	}
+	if m := commandReply(t, h, gh, pr.Number, "eve", "/approve"); !strings.Contains(m, "gate open") {
+		t.Fatalf("eve's (acme/security) /approve: %s", m)
+	}
+	if err := h.c.CancelWorkflow(ctx, workflows.DeployWorkflowID("prod-eu", "web-sec"), ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPRIntoAnotherBranchStartsNothing is item 1's other half: a writer
+// weakens policies/ on a branch of their own and merges a production
+// plan into it. The PR gets no plan check, its merge starts nothing, and
+// its deliveries are acknowledged (GitHub does not retry them).
+func TestPRIntoAnotherBranchStartsNothing(t *testing.T) {
+	ctx := context.Background()
+	h, gh, _ := githubWorld(t, "../examples/gitops-repo", nil)
+	if _, err := gh.Push(ctx, githubsim.PushSpec{Repo: "acme/deploys", Branch: "staging", Author: "dan", Message: "tidy the policies",
+		Files: map[string]string{"policies/approvals.yaml": weakPolicies}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gh.Push(ctx, githubsim.PushSpec{Repo: "acme/deploys", Branch: "web-side", From: "staging", Author: "dan", Message: "web 7",
+		Files: map[string]string{"deploys/web-side.yaml": planNamed("web-side")}}); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := gh.OpenPullRequest(ctx, githubsim.PullRequestSpec{Repo: "acme/deploys", Head: "web-side", Base: "staging", Title: "web 7", Author: "dan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "dan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Deliveries are synchronous: when the merge returns, the webhook has
+	// answered every delivery of this PR.
+	for _, d := range gh.Deliveries() {
+		if d.StatusCode < 200 || d.StatusCode >= 300 {
+			t.Errorf("%s.%s delivery answered %d", d.Event, d.Action, d.StatusCode)
+		}
+	}
+	if _, err := h.c.DescribeWorkflowExecution(ctx, workflows.MergedPRWorkflowID("acme/deploys", pr.Number, mergeSHA), ""); err == nil {
+		t.Error("the merge into staging started a merge workflow")
+	}
+	if _, err := h.c.DescribeWorkflowExecution(ctx, workflows.DeployWorkflowID("prod-eu", "web-side"), ""); err == nil {
+		t.Error("the merge into staging started a deployment")
+	}
+	if _, err := h.c.DescribeWorkflowExecution(ctx, workflows.PlanPRWorkflowID("acme/deploys", pr.Number, pr.HeadSHA), ""); err == nil {
+		t.Error("the PR into staging got a plan check")
+	}
+	runs, err := gh.CheckRuns("acme/deploys", pr.HeadSHA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 0 {
+		t.Errorf("check runs on a PR into staging: %+v", runs)
+	}
+}
