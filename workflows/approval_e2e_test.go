@@ -363,3 +363,53 @@ func TestPRIntoAnotherBranchStartsNothing(t *testing.T) {
 		t.Errorf("check runs on a PR into staging: %+v", runs)
 	}
 }
+
+// TestRepositoryNotConfiguredStartsNothing is item 2: the App is
+// installed on another repository of the organization, with a fleet and
+// policies of its own; a plan merged there starts nothing, and its
+// deliveries are acknowledged.
+func TestRepositoryNotConfiguredStartsNothing(t *testing.T) {
+	ctx := context.Background()
+	h, gh, _ := githubWorld(t, "../examples/gitops-repo", nil)
+	if _, err := gh.CreateRepo(ctx, githubsim.RepoSpec{Repo: "acme/shadow", Dir: "../examples/gitops-repo",
+		Files: map[string]string{"policies/approvals.yaml": weakPolicies}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := gh.SetPermission("acme/shadow", "dan", "write"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gh.Push(ctx, githubsim.PushSpec{Repo: "acme/shadow", Branch: "web-shadow", Author: "dan", Message: "web 7",
+		Files: map[string]string{"deploys/web-shadow.yaml": planNamed("web-shadow")}}); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := gh.OpenPullRequest(ctx, githubsim.PullRequestSpec{Repo: "acme/shadow", Head: "web-shadow", Base: "main", Title: "web 7", Author: "dan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mergeSHA, err := gh.MergePullRequest(ctx, "acme/shadow", pr.Number, githubsim.MergeOptions{Actor: "dan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, d := range gh.Deliveries() {
+		if d.Repo != "acme/shadow" {
+			continue
+		}
+		seen++
+		if d.StatusCode < 200 || d.StatusCode >= 300 {
+			t.Errorf("%s.%s delivery answered %d", d.Event, d.Action, d.StatusCode)
+		}
+	}
+	if seen < 2 {
+		t.Fatalf("the App's webhook got %d deliveries from acme/shadow: the test proves nothing", seen)
+	}
+	if _, err := h.c.DescribeWorkflowExecution(ctx, workflows.MergedPRWorkflowID("acme/shadow", pr.Number, mergeSHA), ""); err == nil {
+		t.Error("a merge in acme/shadow started a merge workflow")
+	}
+	if _, err := h.c.DescribeWorkflowExecution(ctx, workflows.DeployWorkflowID("prod-eu", "web-shadow"), ""); err == nil {
+		t.Error("a merge in acme/shadow started a deployment")
+	}
+	if runs, _ := gh.CheckRuns("acme/shadow", pr.HeadSHA); len(runs) != 0 {
+		t.Errorf("check runs in acme/shadow: %+v", runs)
+	}
+}

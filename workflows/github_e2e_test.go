@@ -83,7 +83,9 @@ func githubWorld(t testing.TB, repoDir string, files map[string]string, opts ...
 	}
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
-	gh.AddHook(githubsim.Hook{URL: srv.URL + webhook.Path, Secret: "hook-secret", Repo: "acme/deploys"})
+	// The App's webhook, as in production: every repository the App is
+	// installed on delivers here; the handler's scope keeps acme/deploys.
+	gh.AddHook(githubsim.Hook{URL: srv.URL + webhook.Path, Secret: "hook-secret"})
 	return h, gh, gc
 }
 
@@ -115,7 +117,7 @@ func TestPullRequestToProduction(t *testing.T) {
 	}
 
 	// Merge: the deployment starts and waits at the canary gate.
-	mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "ana"})
+	mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "dan"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +266,7 @@ spec:
 		}
 		start := time.Now()
 		waitCheckRun(b, h, gh, pr.HeadSHA, prepare.PlanCheckName, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
-		mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "ana"})
+		mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "dan"})
 		if err != nil {
 			b.Fatal(err)
 		}
