@@ -21,9 +21,23 @@ import (
 	"github.com/prdeploy/prdeploy/workflows"
 )
 
-// MaxFileSize bounds one file of a checked-out commit (a deploy-plan
-// repository holds YAML, not artefacts).
-const MaxFileSize = 8 << 20
+// Bounds on what one commit costs to read: a deploy-plan repository
+// holds YAML, not artefacts, and anyone who can push a branch chooses its
+// contents.
+const (
+	// MaxFileSize bounds one file: a larger one is listed (with its size)
+	// but not read, and reading it is an error that says so, so the
+	// planner reports it at the file and the other files still load.
+	MaxFileSize = 8 << 20
+	// MaxCommitBytes bounds all the files read from one commit, and
+	// MaxCommitFiles their number; past either, the checkout fails.
+	MaxCommitBytes = 256 << 20
+	MaxCommitFiles = 100_000
+)
+
+// ErrFileTooLarge is what reading a file larger than MaxFileSize returns
+// (wrapped in an *fs.PathError that says its size).
+var ErrFileTooLarge = errors.New("file too large")
 
 // Local checks commits out of repositories on this machine (tests, the
 // demo, a mirror kept by another process).
@@ -61,15 +75,30 @@ func Commit(r *git.Repository, sha string) (fs.FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the tree of %s: %w", sha, err)
 	}
-	return TreeFS(t, c.Committer.When)
+	return treeFS(r.Storer, t, c.Committer.When)
+}
+
+// objectSizer tells an object's size without reading it (go-git's
+// filesystem storage does, from the object's header or its pack).
+type objectSizer interface {
+	EncodedObjectSize(plumbing.Hash) (int64, error)
 }
 
 // TreeFS reads a whole tree into memory as a read-only fs.FS. Symbolic
 // links and submodules are left out: a plan repository's files are what
 // its commit holds, nothing outside it.
 func TreeFS(t *object.Tree, modTime time.Time) (fs.FS, error) {
+	return treeFS(nil, t, modTime)
+}
+
+// treeFS is TreeFS; with store, a file too large to read is sized from
+// its header and never loaded.
+func treeFS(store any, t *object.Tree, modTime time.Time) (fs.FS, error) {
+	sizer, _ := store.(objectSizer)
 	m := &memFS{files: map[string]*memFile{}, modTime: modTime}
 	m.files["."] = &memFile{name: ".", dir: true}
+	var total int64
+	files := 0
 	walker := object.NewTreeWalker(t, true, nil)
 	defer walker.Close()
 	for {
@@ -82,6 +111,15 @@ func TreeFS(t *object.Tree, modTime time.Time) (fs.FS, error) {
 		}
 		switch {
 		case entry.Mode.IsFile() && entry.Mode != 0o120000: // not a symlink
+			if files++; files > MaxCommitFiles {
+				return nil, workflows.Permanent(fmt.Errorf("the commit holds more than %d files; prdeploy reads a deploy repository whole, so keep it to plans, overlays and policies", MaxCommitFiles))
+			}
+			if sizer != nil {
+				if size, err := sizer.EncodedObjectSize(entry.Hash); err == nil && size > MaxFileSize {
+					m.add(name, &memFile{name: path.Base(name), size: size, hash: entry.Hash, tooLarge: true})
+					continue
+				}
+			}
 			f, err := t.TreeEntryFile(&entry)
 			if err != nil {
 				// TreeEntryFile wants the entry relative to t: find it by path.
@@ -91,7 +129,11 @@ func TreeFS(t *object.Tree, modTime time.Time) (fs.FS, error) {
 				}
 			}
 			if f.Size > MaxFileSize {
-				return nil, workflows.Permanent(fmt.Errorf("%s is %d bytes, more than %d", name, f.Size, MaxFileSize))
+				m.add(name, &memFile{name: path.Base(name), size: f.Size, hash: entry.Hash, tooLarge: true})
+				continue
+			}
+			if total += f.Size; total > MaxCommitBytes {
+				return nil, workflows.Permanent(fmt.Errorf("the commit's files hold more than %d MiB (at %s); prdeploy reads a deploy repository whole, so keep large files out of it", MaxCommitBytes>>20, name))
 			}
 			rd, err := f.Reader()
 			if err != nil {
@@ -102,7 +144,7 @@ func TreeFS(t *object.Tree, modTime time.Time) (fs.FS, error) {
 			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", name, err)
 			}
-			m.add(name, &memFile{name: path.Base(name), data: data})
+			m.add(name, &memFile{name: path.Base(name), data: data, size: int64(len(data)), hash: entry.Hash})
 		case entry.Mode == 0o040000: // a directory
 			m.add(name, &memFile{name: path.Base(name), dir: true})
 		}
@@ -149,8 +191,25 @@ func containsChild(d *memFile, name string) bool {
 type memFile struct {
 	name     string
 	data     []byte
+	size     int64
+	hash     plumbing.Hash
+	tooLarge bool // listed, not read: larger than MaxFileSize
 	dir      bool
 	children []string
+}
+
+func (f *memFile) readErr(op, name string) error {
+	return &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("%w: %d bytes, and at most %d are read from a commit's file", ErrFileTooLarge, f.size, MaxFileSize)}
+}
+
+// Digest returns the Git blob hash of a file of the commit: two files
+// with the same digest hold the same bytes, whether or not they were read.
+func (m *memFS) Digest(name string) (string, bool) {
+	f, ok := m.files[name]
+	if !ok || f.dir {
+		return "", false
+	}
+	return f.hash.String(), true
 }
 
 func (m *memFS) Open(name string) (fs.File, error) {
@@ -173,6 +232,9 @@ func (m *memFS) ReadFile(name string) ([]byte, error) {
 	if !ok || f.dir {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
 	}
+	if f.tooLarge {
+		return nil, f.readErr("read", name)
+	}
 	return append([]byte(nil), f.data...), nil
 }
 
@@ -190,6 +252,9 @@ func (o *openFile) Close() error               { return nil }
 func (o *openFile) Read(b []byte) (int, error) {
 	if o.f.dir {
 		return 0, &fs.PathError{Op: "read", Path: o.path, Err: errors.New("is a directory")}
+	}
+	if o.f.tooLarge {
+		return 0, o.f.readErr("read", o.path)
 	}
 	return o.r.Read(b)
 }
@@ -221,7 +286,7 @@ type info struct {
 }
 
 func (i info) Name() string       { return i.f.name }
-func (i info) Size() int64        { return int64(len(i.f.data)) }
+func (i info) Size() int64        { return i.f.size }
 func (i info) ModTime() time.Time { return i.mod }
 func (i info) IsDir() bool        { return i.f.dir }
 func (i info) Sys() any           { return nil }

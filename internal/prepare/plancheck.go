@@ -50,11 +50,11 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 	var res workflows.PlanPRResult
 	head, err := c.Repos.Checkout(ctx, in.Repo, in.HeadSHA)
 	if err != nil {
-		return res, fmt.Errorf("checking out the head %s: %w", short(in.HeadSHA), err)
+		return res, c.unreadable(ctx, in, fmt.Errorf("checking out the head %s: %w", short(in.HeadSHA), err))
 	}
 	base, err := c.Repos.Checkout(ctx, in.Repo, in.BaseSHA)
 	if err != nil {
-		return res, fmt.Errorf("checking out the base %s: %w", short(in.BaseSHA), err)
+		return res, c.unreadable(ctx, in, fmt.Errorf("checking out the base %s: %w", short(in.BaseSHA), err))
 	}
 	changed, err := changedPlans(head, base)
 	if err != nil {
@@ -175,6 +175,25 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 	return res, nil
 }
 
+// unreadable fails the plan check of a PR whose commits cannot be read
+// for good (a commit larger than prdeploy reads), so the PR says why
+// instead of showing no check at all; other errors are returned to be
+// retried.
+func (c *PlanChecker) unreadable(ctx context.Context, in workflows.PlanPRInput, err error) error {
+	if !errors.As(err, new(workflows.PermanentError)) {
+		return err
+	}
+	report := workflows.Report{Title: "prdeploy cannot read this pull request", Status: "completed", Conclusion: "failure",
+		Summary: clip(fmt.Sprintf("❌ %s\n\nNothing in this pull request can deploy until its commits can be read.\n", strings.ReplaceAll(err.Error(), "\n", " ")))}
+	if _, perr := c.Checks.PublishCheckRun(ctx, workflows.CheckRun{
+		Repo: in.Repo, HeadSHA: in.HeadSHA, Name: PlanCheckName, ExternalID: fmt.Sprintf("plan:%s#%d", in.Repo, in.PR),
+		DetailsURL: c.StatusURL, Report: report,
+	}); perr != nil {
+		return fmt.Errorf("publishing the plan check: %w", perr)
+	}
+	return err
+}
+
 // changedUnder lists the files under dir that head and base hold
 // differently (added, changed or removed), sorted.
 func changedUnder(head, base fs.FS, dir string) ([]string, error) {
@@ -198,14 +217,43 @@ func changedUnder(head, base fs.FS, dir string) ([]string, error) {
 	}
 	var out []string
 	for name := range files {
-		h, herr := fs.ReadFile(head, name)
-		b, berr := fs.ReadFile(base, name)
-		if (herr == nil) != (berr == nil) || !bytes.Equal(h, b) {
+		d, err := differ(head, base, name)
+		if err != nil {
+			return nil, err
+		}
+		if d {
 			out = append(out, name)
 		}
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// digester is a file system that knows its files' Git blob hashes
+// (gitrepo's), so files are compared without reading them: a file too
+// large to read still compares.
+type digester interface {
+	Digest(name string) (string, bool)
+}
+
+// differ says whether head and base hold name differently (one of them
+// lacking it counts).
+func differ(head, base fs.FS, name string) (bool, error) {
+	if hd, ok := head.(digester); ok {
+		if bd, ok := base.(digester); ok {
+			h, hok := hd.Digest(name)
+			b, bok := bd.Digest(name)
+			return hok != bok || h != b, nil
+		}
+	}
+	h, herr := fs.ReadFile(head, name)
+	b, berr := fs.ReadFile(base, name)
+	for _, err := range []error{herr, berr} {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, err
+		}
+	}
+	return (herr == nil) != (berr == nil) || !bytes.Equal(h, b), nil
 }
 
 // codeList writes names as inline code, at most a few.
@@ -234,15 +282,11 @@ func changedPlans(head, base fs.FS) ([]string, error) {
 		if !planner.IsPlanFile(name) {
 			continue
 		}
-		h, err := fs.ReadFile(head, name)
+		d, err := differ(head, base, name)
 		if err != nil {
 			return nil, err
 		}
-		b, err := fs.ReadFile(base, name)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
-		}
-		if err != nil || !bytes.Equal(h, b) {
+		if d {
 			out = append(out, name)
 		}
 	}

@@ -2,6 +2,8 @@ package prepare_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,5 +174,38 @@ func TestPlanCheckShowsHeldLocks(t *testing.T) {
 	summary := host.runs[prepare.PlanCheckName+"/plan:acme/deploys#3/"+head].Report.Summary
 	if !strings.Contains(summary, "| `prod-eu/globex/web` | deploy:prod-eu/web-6 (tenant globex) | 2026-11-24T09:58:00Z | 1 |") {
 		t.Fatalf("summary:\n%s", summary)
+	}
+}
+
+// unreadableHead checks out every commit but one, which is larger than
+// prdeploy reads.
+type unreadableHead struct {
+	prepare.Checkouts
+	sha string
+}
+
+func (u unreadableHead) Checkout(ctx context.Context, repo, sha string) (fs.FS, error) {
+	if sha == u.sha {
+		return nil, workflows.Permanent(errors.New("the commit's files hold more than 256 MiB (at deploys/blob.bin)"))
+	}
+	return u.Checkouts.Checkout(ctx, repo, sha)
+}
+
+// TestPlanCheckOfAnUnreadablePR: a PR whose head cannot be read for good
+// gets a failed plan check that says why, not silence; the error is
+// permanent so the workflow stops.
+func TestPlanCheckOfAnUnreadablePR(t *testing.T) {
+	ctx := context.Background()
+	repos, base := exampleRepo(t, nil)
+	head := commitOnTop(t, repos.Dirs["acme/deploys"], map[string]string{"deploys/web-7.yaml": newPlan})
+	host := &codeHost{}
+	checker := &prepare.PlanChecker{Repos: unreadableHead{repos, head}, Checks: host, Comments: host, Now: at("2026-11-24T10:00:00Z")}
+	_, err := checker.CheckPR(ctx, workflows.PlanPRInput{Repo: "acme/deploys", PR: 32, HeadSHA: head, BaseSHA: base, BaseRef: "main", Author: "cy"})
+	if !errors.As(err, new(workflows.PermanentError)) {
+		t.Fatalf("err = %v, want a permanent error", err)
+	}
+	run := host.runs[prepare.PlanCheckName+"/plan:acme/deploys#32/"+head]
+	if run.Report.Conclusion != "failure" || !strings.Contains(run.Report.Summary, "more than 256 MiB") {
+		t.Fatalf("check run %+v", run.Report)
 	}
 }
