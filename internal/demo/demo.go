@@ -53,6 +53,11 @@ type Options struct {
 	// Kubeconfig, when set, is a real cluster (the local control plane of
 	// hack/kube-up.sh) to deploy to instead of the simulated one.
 	Kubeconfig string
+	// PolicyTime is the instant the policies judge the demo's plan at
+	// (default sim.PolicyTime, a Wednesday morning outside the example's
+	// freezes): fixed, and printed, so that the story is the same on any
+	// day. A time inside a freeze shows the plan check deny the plan.
+	PolicyTime time.Time
 	// WaitBound bounds every wait of the story (default 3 minutes): a
 	// wait that gives up says what it waited for, and the demo fails.
 	WaitBound time.Duration
@@ -81,6 +86,24 @@ spec:
 
 const secret = "demo-webhook-secret"
 
+// denials are the reasons a plan check's summary gives for the policies
+// denying the plan: the list under "Denied:" (policies.Decision.Markdown).
+func denials(summary string) []string {
+	_, list, ok := strings.Cut(summary, "\nDenied:\n\n")
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(list, "\n") {
+		item, ok := strings.CutPrefix(l, "- ")
+		if !ok {
+			break
+		}
+		out = append(out, item)
+	}
+	return out
+}
+
 // Run tells the story and returns when it is told (or, interactive, when
 // ctx ends).
 func Run(ctx context.Context, o Options) error {
@@ -90,6 +113,10 @@ func Run(ctx context.Context, o Options) error {
 	quiet := slog.New(slog.DiscardHandler)
 	start := time.Now()
 	bound := cmp.Or(o.WaitBound, defaultWaitBound)
+	policyTime := o.PolicyTime
+	if policyTime.IsZero() {
+		policyTime = sim.PolicyTime()
+	}
 
 	step("Starting the GitHub simulator with acme/deploys (from %s)", o.Repo)
 	gh := githubsim.New(githubsim.Options{})
@@ -106,7 +133,8 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	opts := serve.Options{Logger: quiet, Cluster: sim.NewCluster(o.RolloutTime), Probes: sim.NewProber()}
+	opts := serve.Options{Logger: quiet, Cluster: sim.NewCluster(o.RolloutTime), Probes: sim.NewProber(),
+		PolicyClock: func() time.Time { return policyTime }}
 	var kube *realCluster
 	if o.Kubeconfig != "" {
 		if kube, err = setUpCluster(ctx, o.Kubeconfig, dir, o.Repo, "prod-eu", []string{"globex", "initech", "umbrella"}); err != nil {
@@ -155,6 +183,8 @@ func Run(ctx context.Context, o Options) error {
 	} else {
 		say("    cluster:         SIMULATED — each service rolls out in %v (no Kubernetes control plane here yet: `make kube-binaries` builds one; `make test` runs the real adapters against it)", o.RolloutTime)
 	}
+	say("    policy clock:    %s, fixed so that the story is the same on any day (the example's policies/freezes.yaml", policyTime.Format("Mon 2006-01-02 15:04 MST"))
+	say("                     denies production deploys in its holiday freeze and on Friday afternoons; prdeploy serve judges at the wall clock)")
 	say("    started in %v", time.Since(start).Round(100*time.Millisecond))
 
 	step("cy pushes deploys/web-7.yaml and opens a pull request")
@@ -172,7 +202,11 @@ func Run(ctx context.Context, o Options) error {
 	say("    PR #%d; check run %s: %s — %s", pr.Number, prepare.PlanCheckName, planRun.Conclusion, planRun.Title)
 	say("%s", indent(firstLines(planRun.Summary, 30)))
 	if planRun.Conclusion != "success" {
-		return fmt.Errorf("the plan check of deploys/web-7.yaml failed (%s: %s): the demo's plan does not fit the fleet of %s (it deploys web to globex, initech and umbrella in prod-eu)", planRun.Conclusion, planRun.Title, o.Repo)
+		why := fmt.Sprintf("the demo's plan does not fit the fleet of %s (it deploys web to globex, initech and umbrella in prod-eu)", o.Repo)
+		if reasons := denials(planRun.Summary); len(reasons) > 0 {
+			why = fmt.Sprintf("the policies of %s deny the demo's plan at the policy clock, %s: %s", o.Repo, policyTime.Format(time.RFC3339), strings.Join(reasons, "; "))
+		}
+		return fmt.Errorf("the plan check of deploys/web-7.yaml failed (%s: %s): %s", planRun.Conclusion, planRun.Title, why)
 	}
 
 	step("dan merges PR #%d (the merger cannot approve its gates)", pr.Number)
@@ -216,6 +250,12 @@ func Run(ctx context.Context, o Options) error {
 	deployRun, err := waitRun(ctx, gh, mergeSHA, workflows.DeployCheckName, bound, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
 	if err != nil {
 		return err
+	}
+	if final.Phase == workflows.PhaseSucceeded {
+		// The reporter posts the last milestone after the check run.
+		if err := waitComment(ctx, gh, pr.Number, "`web-7` in `prod-eu` completed", bound); err != nil {
+			return err
+		}
 	}
 
 	step("Done in %v: %s", time.Since(start).Round(100*time.Millisecond), final.Phase)

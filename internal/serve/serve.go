@@ -63,6 +63,10 @@ type Options struct {
 	// Alertmanager adapters: the demo's simulated cluster.
 	Cluster workflows.Cluster
 	Probes  workflows.Prober
+	// PolicyClock is the clock policies judge plans at, on pull requests
+	// and at merges (nil: the wall clock, as in production). The demo
+	// pins it, so that its story does not depend on the day.
+	PolicyClock func() time.Time
 	// TemporalSource names where the Temporal settings came from, for
 	// errors (flags, environment variables; default the config's keys).
 	TemporalSource TemporalSource
@@ -176,11 +180,11 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 		return err
 	}
 	acts := &workflows.Activities{
-		Plans: &prepare.Preparer{Repos: gh, Store: store}, Cluster: cluster,
+		Plans: &prepare.Preparer{Repos: gh, Store: store, Now: o.PolicyClock}, Cluster: cluster,
 		Probes: probes, Directory: gh,
 		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
 		Janitor: store, Clock: temporalx.Clock{Client: tc},
-		PlanChecks:   &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}, PullRequests: gh},
+		PlanChecks:   &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}, PullRequests: gh, Now: o.PolicyClock},
 		Merges:       &prepare.MergeReader{Repos: gh, History: gh},
 		PullRequests: gh,
 		CheckRuns:    gh, Comments: gh, Statuses: temporalx.Statuses{Client: tc},

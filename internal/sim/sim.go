@@ -17,6 +17,13 @@ import (
 	"github.com/prdeploy/prdeploy/workflows"
 )
 
+// PolicyTime is the instant the demo and the test harnesses judge
+// policies at: Wednesday 2026-11-25, 10:00 in Berlin, outside the example
+// repository's freezes (the holiday freeze, Friday afternoons), so that
+// they tell the same story on any day. `prdeploy serve` judges at the wall
+// clock. It fits prepare.Preparer.Now and serve.Options.PolicyClock.
+func PolicyTime() time.Time { return time.Date(2026, time.November, 25, 9, 0, 0, 0, time.UTC) }
+
 // Event is one recorded call.
 type Event struct {
 	Kind   string // snapshot, apply, rollout-start, rollout-done, rollout-failed, rollback, restart
