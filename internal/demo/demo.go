@@ -1,10 +1,3 @@
-// Package demo runs prdeploy's whole story on embedded defaults: an
-// embedded Temporal server, the GitHub simulator holding the example GitOps
-// repository, the webhook server and a worker with the real GitHub client,
-// Prepare and encrypted payload store, and a simulated cluster. It opens a
-// PR with a plan, shows the plan check, merges, prints the rollout's
-// progress, has SREs approve the canary gate (after two refused
-// approvals), and shows how it ended.
 package demo
 
 import (

@@ -1,8 +1,3 @@
-// Package serve runs `prdeploy serve`: one process with the webhook server
-// (GitHub, and Slack when configured), a worker with every workflow and
-// activity on the real adapters, and the embedded Temporal server unless
-// an external one is configured. It stops gracefully: first no more
-// webhooks, then the worker drains, then Temporal stops.
 package serve
 
 import (

@@ -1,8 +1,3 @@
-// Package sim is a simulated fleet for tests and the demo's simulated-cluster
-// mode: a Cluster whose rollouts take a set time and can be made to fail, a
-// Prober whose checks can be made to fail, a plan source backed by execution
-// plans in memory, and a team directory. Every call is recorded, so tests
-// can count applies per target and see which work overlapped.
 package sim
 
 import (

@@ -1,8 +1,3 @@
-// Package simtest runs deployments for tests: the embedded Temporal server
-// (in memory), a worker with the real workflows and activities on a
-// simulated cluster (internal/sim), and a GitOps repository committed to a
-// local git repository for Prepare. Deployments are started as a merge
-// would start them, in cluster prod-eu.
 package simtest
 
 import (
