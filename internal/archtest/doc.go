@@ -18,6 +18,9 @@
 //   - Test harnesses (packages named …test) are the only packages that
 //     import "testing", and only tests and other harnesses import them.
 //
+// readme_test.go checks that the README's layout table names every
+// package.
+//
 // A rule that no longer fits is changed here, in the test, and in the
 // package's doc together.
 package archtest
