@@ -102,23 +102,17 @@ func denials(summary string) []string {
 func Run(ctx context.Context, o Options) error {
 	s := newStory(o)
 	defer s.close()
-	if err := s.startGitHub(ctx); err != nil {
-		return err
-	}
-	if err := s.startServe(ctx); err != nil {
-		return err
-	}
-	if err := s.openPullRequest(ctx); err != nil {
-		return err
-	}
-	if err := s.mergeUntilTheGate(ctx); err != nil {
-		return err
-	}
-	if err := s.approveTheGate(ctx); err != nil {
-		return err
-	}
-	if err := s.finish(ctx); err != nil {
-		return err
+	for _, phase := range []func(context.Context) error{
+		s.startGitHub,
+		s.startServe,
+		s.openPullRequest,
+		s.mergeUntilTheGate,
+		s.approveTheGate,
+		s.finish,
+	} {
+		if err := phase(ctx); err != nil {
+			return err
+		}
 	}
 	if !o.Interactive {
 		return nil
