@@ -49,6 +49,13 @@
 // repeated deliveries once, the PR author only where allowed, reviews only
 // where allowed. A gate no rule names needs one approval from anyone with
 // write access other than the PR author (DefaultRequirement).
+//
+// # What it must not import
+//
+// The policies are pure: planner is the only prdeploy package they import;
+// no Temporal, no Kubernetes client, no net or os (they read only the
+// fs.FS they are given, and time is passed in). workflows, the CLI and
+// the adapters import them. internal/archtest holds these rules.
 package policies
 
 // Freeze windows and `now.getHours("Europe/Berlin")` need the IANA time

@@ -48,6 +48,7 @@ func TestPlanValidate(t *testing.T) {
 		{"invalid in a directory", []string{"plan", "validate", badRepo + "/deploys"}, 1, "ok: deploys/hotfix.yaml", "deploys/bad.yaml:12:15: "},
 		{"no repository", []string{"plan", "validate", t.TempDir()}, 2, "", "no fleet.yaml in "},
 		{"show two files", []string{"plan", "show", "--repo", testRepo, "a", "b"}, 2, "", "accepts 1 arg(s)"},
+		{"demo at no time", []string{"demo", "--policy-time", "Christmas"}, 2, "", "--policy-time must be an RFC 3339 time like 2026-12-24T10:00:00+01:00"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, tc.args...)

@@ -29,17 +29,10 @@ const restartIDFormat = "20060102T150405Z"
 // restartPoll is how often --wait asks the restart how far it got.
 const restartPoll = 500 * time.Millisecond
 
-// restartRequest is a rolling restart as the command line asks for it.
-type restartRequest struct {
-	Service, Cluster string
-	Tenants          []string // empty with All
-	All              bool
-}
-
 func newRestartCmd() *cobra.Command {
 	var (
 		tf              temporalFlags
-		req             restartRequest
+		req             planner.RestartRequest
 		repoDir, id, as string
 		maxParallel     int
 		timeout, settle time.Duration
@@ -95,24 +88,17 @@ Temporal is found as for ` + "`prdeploy status`" + `: --config, or --temporal-ad
 			if err != nil {
 				return err
 			}
-			targets, err := restartTargets(fleet, req)
-			if err != nil {
-				return err
+			if id == "" {
+				id = time.Now().UTC().Format(restartIDFormat)
 			}
-			checks, err := defaultChecks(fleet, targets[0])
+			in, err := restartInput(fleet, req, id)
 			if err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("settle") {
-				checks.Settle = planner.Duration(settle)
+				in.Checks.Settle = planner.Duration(settle)
 			}
-			if id == "" {
-				id = time.Now().UTC().Format(restartIDFormat)
-			}
-			for i := range targets {
-				targets[i].Deployment = id
-			}
-			in := workflows.RestartInput{ID: id, Requester: as, Targets: targets, Checks: checks, MaxParallel: maxParallel, Timeout: timeout}
+			in.Requester, in.MaxParallel, in.Timeout = as, maxParallel, timeout
 
 			tc, err := tf.dial(cmd)
 			if err != nil {
@@ -164,80 +150,20 @@ func loadFleet(dir string, errOut io.Writer) (*planner.Fleet, error) {
 	return repo.Fleet, nil
 }
 
-// restartTargets resolves the tenants of a restart in the fleet: each in
-// the cluster, running the service, with its namespace. Errors name the
-// unknown cluster, service or tenant and what is known.
-func restartTargets(f *planner.Fleet, req restartRequest) ([]workflows.ServiceTarget, error) {
-	cluster, ok := f.Cluster(req.Cluster)
-	if !ok {
-		return nil, invalidError{fmt.Sprintf("unknown cluster %q; known: %s", req.Cluster, strings.Join(f.ClusterNames(), ", "))}
-	}
-	if _, ok := f.Service(req.Service); !ok {
-		return nil, invalidError{fmt.Sprintf("unknown service %q; known: %s", req.Service, strings.Join(f.ServiceNames(), ", "))}
-	}
-	runs := func(t planner.FleetTenant) bool {
-		return len(t.Services) == 0 || slices.Contains(t.Services, req.Service)
-	}
-	var candidates []string // tenants of the cluster that run the service
-	for _, t := range f.Tenants {
-		if t.Cluster == req.Cluster && runs(t) {
-			candidates = append(candidates, t.Name)
-		}
-	}
-	target := func(t planner.FleetTenant) workflows.ServiceTarget {
-		return workflows.ServiceTarget{Cluster: req.Cluster, KubeContext: cluster.KubeContext, Tenant: t.Name, Namespace: t.Namespace, Service: req.Service}
-	}
-	var out []workflows.ServiceTarget
-	if req.All {
-		for _, t := range f.Tenants {
-			if t.Cluster == req.Cluster && runs(t) {
-				out = append(out, target(t))
-			}
-		}
-		if len(out) == 0 {
-			return nil, invalidError{fmt.Sprintf("no tenant of cluster %s runs %s", req.Cluster, req.Service)}
-		}
-		return out, nil
-	}
-	var problems []string
-	seen := map[string]bool{}
-	for _, name := range req.Tenants {
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		i := slices.IndexFunc(f.Tenants, func(t planner.FleetTenant) bool { return t.Name == name })
-		switch {
-		case i < 0:
-			problems = append(problems, fmt.Sprintf("unknown tenant %q; tenants of %s that run %s: %s", name, req.Cluster, req.Service, strings.Join(candidates, ", ")))
-		case f.Tenants[i].Cluster != req.Cluster:
-			problems = append(problems, fmt.Sprintf("tenant %q lives in cluster %s, not %s", name, f.Tenants[i].Cluster, req.Cluster))
-		case !runs(f.Tenants[i]):
-			problems = append(problems, fmt.Sprintf("service %s is not deployed to tenant %q (it runs %s)", req.Service, name, strings.Join(f.Tenants[i].Services, ", ")))
-		default:
-			out = append(out, target(f.Tenants[i]))
-		}
-	}
-	if len(problems) > 0 {
-		return nil, invalidError{strings.Join(problems, "\nprdeploy: ")}
-	}
-	return out, nil
-}
-
-// defaultChecks returns the safety checks a plan without a checks block
-// gets: the planner fills them in while expanding a plan, so a plan of the
-// same service in one of the tenants is expanded for them.
-func defaultChecks(f *planner.Fleet, t workflows.ServiceTarget) (planner.CheckSpec, error) {
-	e, err := planner.Expand(&planner.Plan{
-		APIVersion: "prdeploy.dev/v1", Kind: planner.KindDeployPlan, File: "restart",
-		Metadata: planner.PlanMetadata{Name: "restart"},
-		Spec: planner.PlanSpec{Clusters: []string{t.Cluster}, Services: []planner.ServiceChange{{Name: t.Service, Tag: "restart"}},
-			Tenants: planner.TenantSelection{Names: []string{t.Tenant}}},
-	}, f)
+// restartInput resolves the restart in the fleet (the planner decides
+// which tenants and which checks) and names it id.
+func restartInput(f *planner.Fleet, req planner.RestartRequest, id string) (workflows.RestartInput, error) {
+	r, err := planner.ResolveRestart(f, req)
 	if err != nil {
-		return planner.CheckSpec{}, fmt.Errorf("filling in the default safety checks: %w", err)
+		// One problem a line, each as the CLI says its errors.
+		return workflows.RestartInput{}, invalidError{strings.ReplaceAll(err.Error(), "\n", "\nprdeploy: ")}
 	}
-	return e.Checks, nil
+	in := workflows.RestartInput{ID: id, Checks: r.Checks}
+	for _, t := range r.Targets {
+		in.Targets = append(in.Targets, workflows.ServiceTarget{Deployment: id, Cluster: t.Cluster, KubeContext: t.KubeContext,
+			Tenant: t.Tenant, Namespace: t.Namespace, Service: t.Service})
+	}
+	return in, nil
 }
 
 // startRestart starts the RollingRestart; a restart with the same ID that

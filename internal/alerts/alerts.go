@@ -1,6 +1,3 @@
-// Package alerts is the noCriticalAlerts safety check: it asks
-// Alertmanager (API v2) for active, unsilenced, uninhibited alerts that
-// match the plan's matchers.
 package alerts
 
 import (

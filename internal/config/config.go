@@ -1,7 +1,3 @@
-// Package config reads prdeploy.yaml, the configuration of `prdeploy
-// serve`: strictly (unknown keys and wrong types are errors at
-// file:line:col, like plans), with secrets taken from files or environment
-// variables, never from the file itself, and never printed.
 package config
 
 import (

@@ -1,10 +1,3 @@
-// Package demo runs prdeploy's whole story on embedded defaults: an
-// embedded Temporal server, the GitHub simulator holding the example GitOps
-// repository, the webhook server and a worker with the real GitHub client,
-// Prepare and encrypted payload store, and a simulated cluster. It opens a
-// PR with a plan, shows the plan check, merges, prints the rollout's
-// progress, has SREs approve the canary gate (after two refused
-// approvals), and shows how it ended.
 package demo
 
 import (
@@ -53,6 +46,11 @@ type Options struct {
 	// Kubeconfig, when set, is a real cluster (the local control plane of
 	// hack/kube-up.sh) to deploy to instead of the simulated one.
 	Kubeconfig string
+	// PolicyTime is the instant the policies judge the demo's plan at
+	// (default sim.PolicyTime, a Wednesday morning outside the example's
+	// freezes): fixed, and printed, so that the story is the same on any
+	// day. A time inside a freeze shows the plan check deny the plan.
+	PolicyTime time.Time
 	// WaitBound bounds every wait of the story (default 3 minutes): a
 	// wait that gives up says what it waited for, and the demo fails.
 	WaitBound time.Duration
@@ -81,174 +79,311 @@ spec:
 
 const secret = "demo-webhook-secret"
 
+// denials are the reasons a plan check's summary gives for the policies
+// denying the plan: the list under "Denied:" (policies.Decision.Markdown).
+func denials(summary string) []string {
+	_, list, ok := strings.Cut(summary, "\nDenied:\n\n")
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(list, "\n") {
+		item, ok := strings.CutPrefix(l, "- ")
+		if !ok {
+			break
+		}
+		out = append(out, item)
+	}
+	return out
+}
+
 // Run tells the story and returns when it is told (or, interactive, when
 // ctx ends).
 func Run(ctx context.Context, o Options) error {
-	out := o.Out
-	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
-	step := func(format string, args ...any) { fmt.Fprintf(out, "\n==> "+format+"\n", args...) }
-	quiet := slog.New(slog.DiscardHandler)
-	start := time.Now()
-	bound := cmp.Or(o.WaitBound, defaultWaitBound)
+	s := newStory(o)
+	defer s.close()
+	for _, phase := range []func(context.Context) error{
+		s.startGitHub,
+		s.startServe,
+		s.openPullRequest,
+		s.mergeUntilTheGate,
+		s.approveTheGate,
+		s.finish,
+	} {
+		if err := phase(ctx); err != nil {
+			return err
+		}
+	}
+	if !o.Interactive {
+		return nil
+	}
+	return s.keepRunning(ctx)
+}
 
-	step("Starting the GitHub simulator with acme/deploys (from %s)", o.Repo)
-	gh := githubsim.New(githubsim.Options{})
-	gh.Start()
-	defer gh.Close()
-	if err := SetupGitHub(ctx, gh, o.Repo, nil); err != nil {
+// story is the demo as its phases tell it: each phase adds what the next
+// ones need, and what must be stopped to close.
+type story struct {
+	o          Options
+	out        io.Writer
+	quiet      *slog.Logger
+	start      time.Time
+	bound      time.Duration // every wait's
+	policyTime time.Time
+	closers    []func() // run in reverse by close
+
+	gh      *githubsim.Server
+	kube    *realCluster // nil: the simulated cluster
+	cfg     *cfgpkg.Config
+	ep      serve.Endpoints
+	tc      client.Client
+	hookURL string
+
+	pr       githubsim.PullRequest
+	mergeSHA string
+	follow   *follower
+}
+
+func newStory(o Options) *story {
+	s := &story{o: o, out: o.Out, quiet: slog.New(slog.DiscardHandler), start: time.Now(),
+		bound: cmp.Or(o.WaitBound, defaultWaitBound), policyTime: o.PolicyTime}
+	if s.policyTime.IsZero() {
+		s.policyTime = sim.PolicyTime()
+	}
+	return s
+}
+
+func (s *story) say(format string, args ...any) { fmt.Fprintf(s.out, format+"\n", args...) }
+
+func (s *story) step(format string, args ...any) { fmt.Fprintf(s.out, "\n==> "+format+"\n", args...) }
+
+func (s *story) onClose(f func()) { s.closers = append(s.closers, f) }
+
+// close stops what the phases started, last started first.
+func (s *story) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+}
+
+// startGitHub starts the simulator with the people and acme/deploys.
+func (s *story) startGitHub(ctx context.Context) error {
+	s.step("Starting the GitHub simulator with acme/deploys (from %s)", s.o.Repo)
+	s.gh = githubsim.New(githubsim.Options{})
+	s.gh.Start()
+	s.onClose(func() { s.gh.Close() })
+	if err := SetupGitHub(ctx, s.gh, s.o.Repo, nil); err != nil {
 		return err
 	}
-	say("    people: cy (opens the PR; in @acme/sre), ana and bo (@acme/sre), dan (write access, not an SRE)")
+	s.say("    people: cy (opens the PR; in @acme/sre), ana and bo (@acme/sre), dan (write access, not an SRE)")
+	return nil
+}
 
-	step("Starting prdeploy serve: embedded Temporal server and Web UI, webhook server, worker, status page")
+// startServe runs `prdeploy serve` on the simulator (and the real cluster
+// when there is one), connects to its Temporal server, and has the
+// simulator deliver webhooks to it.
+func (s *story) startServe(ctx context.Context) error {
+	s.step("Starting prdeploy serve: embedded Temporal server and Web UI, webhook server, worker, status page")
 	dir, err := os.MkdirTemp("", "prdeploy-demo-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	opts := serve.Options{Logger: quiet, Cluster: sim.NewCluster(o.RolloutTime), Probes: sim.NewProber()}
-	var kube *realCluster
-	if o.Kubeconfig != "" {
-		if kube, err = setUpCluster(ctx, o.Kubeconfig, dir, o.Repo, "prod-eu", []string{"globex", "initech", "umbrella"}); err != nil {
-			return fmt.Errorf("setting up the cluster of %s: %w", o.Kubeconfig, err)
+	s.onClose(func() { os.RemoveAll(dir) })
+	opts := serve.Options{Logger: s.quiet, Cluster: sim.NewCluster(s.o.RolloutTime), Probes: sim.NewProber(),
+		PolicyClock: func() time.Time { return s.policyTime }}
+	if s.o.Kubeconfig != "" {
+		if s.kube, err = setUpCluster(ctx, s.o.Kubeconfig, dir, s.o.Repo, "prod-eu", []string{"globex", "initech", "umbrella"}); err != nil {
+			return fmt.Errorf("setting up the cluster of %s: %w", s.o.Kubeconfig, err)
 		}
 		opts.Cluster, opts.Probes = nil, nil
 	}
-	cfg, err := config(gh, dir, o, kube)
-	if err != nil {
+	if s.cfg, err = config(s.gh, dir, s.o, s.kube); err != nil {
 		return err
 	}
+	if err := s.serve(ctx, opts); err != nil {
+		return err
+	}
+	dctx, cancel := context.WithTimeout(ctx, s.bound)
+	s.tc, err = client.DialContext(dctx, client.Options{HostPort: s.ep.Temporal, Namespace: s.cfg.Temporal.Namespace, Logger: sdklog.NewStructuredLogger(s.quiet)})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("connecting to the embedded Temporal server at %s: %w", s.ep.Temporal, err)
+	}
+	s.onClose(s.tc.Close)
+	s.hookURL = "http://" + s.ep.Addr + webhook.Path
+	s.gh.AddHook(githubsim.Hook{URL: s.hookURL, Secret: secret, Repo: "acme/deploys"})
+	s.sayWhereThingsAre()
+	return nil
+}
+
+// serve runs `prdeploy serve` until the story closes, and waits until it
+// listens.
+func (s *story) serve(ctx context.Context, opts serve.Options) error {
 	sctx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
 	ready, served := make(chan serve.Endpoints, 1), make(chan error, 1)
 	opts.Ready = func(e serve.Endpoints) { ready <- e }
-	go func() { served <- serve.Serve(sctx, cfg, opts) }()
-	defer func() {
+	go func() { served <- serve.Serve(sctx, s.cfg, opts) }()
+	s.onClose(func() {
 		stopServe()
 		<-served
-	}()
-	var ep serve.Endpoints
+	})
 	select {
-	case ep = <-ready:
+	case s.ep = <-ready:
+		return nil
 	case err := <-served:
 		return fmt.Errorf("prdeploy serve: %w", err)
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-time.After(bound):
-		return fmt.Errorf("gave up after %v waiting for prdeploy serve to start (embedded Temporal server, webhook server, worker)", bound)
+	case <-time.After(s.bound):
+		return fmt.Errorf("gave up after %v waiting for prdeploy serve to start (embedded Temporal server, webhook server, worker)", s.bound)
 	}
-	dctx, cancel := context.WithTimeout(ctx, bound)
-	tc, err := client.DialContext(dctx, client.Options{HostPort: ep.Temporal, Namespace: cfg.Temporal.Namespace, Logger: sdklog.NewStructuredLogger(quiet)})
-	cancel()
-	if err != nil {
-		return fmt.Errorf("connecting to the embedded Temporal server at %s: %w", ep.Temporal, err)
+}
+
+func (s *story) sayWhereThingsAre() {
+	s.say("    status page:     %s", s.ep.StatusPage)
+	if s.ep.TemporalUI != "" {
+		s.say("    Temporal Web UI: %s", s.ep.TemporalUI)
 	}
-	defer tc.Close()
-	hookURL := "http://" + ep.Addr + webhook.Path
-	gh.AddHook(githubsim.Hook{URL: hookURL, Secret: secret, Repo: "acme/deploys"})
-	say("    status page:     %s", ep.StatusPage)
-	if ep.TemporalUI != "" {
-		say("    Temporal Web UI: %s", ep.TemporalUI)
-	}
-	say("    webhooks:        %s (signed deliveries from the simulator); worker on task queue %q", hookURL, workflows.TaskQueue)
-	if kube != nil {
-		say("    cluster:         prod-eu = the local Kubernetes control plane (%s); namespaces %s created", o.Kubeconfig, strings.Join(slices.Sorted(maps.Values(kube.namespaces)), ", "))
+	s.say("    webhooks:        %s (signed deliveries from the simulator); worker on task queue %q", s.hookURL, workflows.TaskQueue)
+	if s.kube != nil {
+		s.say("    cluster:         prod-eu = the local Kubernetes control plane (%s); namespaces %s created", s.o.Kubeconfig, strings.Join(slices.Sorted(maps.Values(s.kube.namespaces)), ", "))
 	} else {
-		say("    cluster:         SIMULATED — each service rolls out in %v (no Kubernetes control plane here yet: `make kube-binaries` builds one; `make test` runs the real adapters against it)", o.RolloutTime)
+		s.say("    cluster:         SIMULATED — each service rolls out in %v (no Kubernetes control plane here yet: `make kube-binaries` builds one; `make test` runs the real adapters against it)", s.o.RolloutTime)
 	}
-	say("    started in %v", time.Since(start).Round(100*time.Millisecond))
+	s.say("    policy clock:    %s, fixed so that the story is the same on any day (the example's policies/freezes.yaml", s.policyTime.Format("Mon 2006-01-02 15:04 MST"))
+	s.say("                     denies production deploys in its holiday freeze and on Friday afternoons; prdeploy serve judges at the wall clock)")
+	s.say("    started in %v", time.Since(s.start).Round(100*time.Millisecond))
+}
 
-	step("cy pushes deploys/web-7.yaml and opens a pull request")
-	if _, err := gh.Push(ctx, githubsim.PushSpec{Repo: "acme/deploys", Branch: "web-7", Files: map[string]string{"deploys/web-7.yaml": Plan}, Message: "web 7.0.0"}); err != nil {
+// openPullRequest has cy open the PR and shows its plan check, which must
+// succeed for the story to go on.
+func (s *story) openPullRequest(ctx context.Context) error {
+	s.step("cy pushes deploys/web-7.yaml and opens a pull request")
+	if _, err := s.gh.Push(ctx, githubsim.PushSpec{Repo: "acme/deploys", Branch: "web-7", Files: map[string]string{"deploys/web-7.yaml": Plan}, Message: "web 7.0.0"}); err != nil {
 		return err
 	}
-	pr, err := gh.OpenPullRequest(ctx, githubsim.PullRequestSpec{Repo: "acme/deploys", Head: "web-7", Base: "main", Title: "web 7.0.0 to three prod-eu tenants", Author: "cy"})
+	var err error
+	s.pr, err = s.gh.OpenPullRequest(ctx, githubsim.PullRequestSpec{Repo: "acme/deploys", Head: "web-7", Base: "main", Title: "web 7.0.0 to three prod-eu tenants", Author: "cy"})
 	if err != nil {
 		return err
 	}
-	planRun, err := waitRun(ctx, gh, pr.HeadSHA, prepare.PlanCheckName, bound, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
+	planRun, err := waitRun(ctx, s.gh, s.pr.HeadSHA, prepare.PlanCheckName, s.bound, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
 	if err != nil {
 		return err
 	}
-	say("    PR #%d; check run %s: %s — %s", pr.Number, prepare.PlanCheckName, planRun.Conclusion, planRun.Title)
-	say("%s", indent(firstLines(planRun.Summary, 30)))
+	s.say("    PR #%d; check run %s: %s — %s", s.pr.Number, prepare.PlanCheckName, planRun.Conclusion, planRun.Title)
+	s.say("%s", indent(firstLines(planRun.Summary, 30)))
 	if planRun.Conclusion != "success" {
-		return fmt.Errorf("the plan check of deploys/web-7.yaml failed (%s: %s): the demo's plan does not fit the fleet of %s (it deploys web to globex, initech and umbrella in prod-eu)", planRun.Conclusion, planRun.Title, o.Repo)
+		why := fmt.Sprintf("the demo's plan does not fit the fleet of %s (it deploys web to globex, initech and umbrella in prod-eu)", s.o.Repo)
+		if reasons := denials(planRun.Summary); len(reasons) > 0 {
+			why = fmt.Sprintf("the policies of %s deny the demo's plan at the policy clock, %s: %s", s.o.Repo, s.policyTime.Format(time.RFC3339), strings.Join(reasons, "; "))
+		}
+		return fmt.Errorf("the plan check of deploys/web-7.yaml failed (%s: %s): %s", planRun.Conclusion, planRun.Title, why)
 	}
+	return nil
+}
 
-	step("dan merges PR #%d (the merger cannot approve its gates)", pr.Number)
-	mergeSHA, err := gh.MergePullRequest(ctx, "acme/deploys", pr.Number, githubsim.MergeOptions{Actor: "dan"})
-	if err != nil {
+// mergeUntilTheGate has dan merge, and follows the rollout until the
+// canary gate waits and prdeploy said so on the PR.
+func (s *story) mergeUntilTheGate(ctx context.Context) error {
+	s.step("dan merges PR #%d (the merger cannot approve its gates)", s.pr.Number)
+	var err error
+	if s.mergeSHA, err = s.gh.MergePullRequest(ctx, "acme/deploys", s.pr.Number, githubsim.MergeOptions{Actor: "dan"}); err != nil {
 		return err
 	}
-	say("    merge commit %s; prdeploy starts deploy:prod-eu/web-7 — watch it live at %s/prod-eu/web-7", mergeSHA[:12], ep.StatusPage)
-	f := &follower{say: say, poll: 200 * time.Millisecond, bound: bound,
+	s.say("    merge commit %s; prdeploy starts deploy:prod-eu/web-7 — watch it live at %s/prod-eu/web-7", s.mergeSHA[:12], s.ep.StatusPage)
+	s.follow = &follower{say: s.say, poll: 200 * time.Millisecond, bound: s.bound,
 		describe: func(ctx context.Context) (workflows.Status, error) {
-			return workflows.Describe(ctx, tc, "prod-eu", "web-7")
+			return workflows.Describe(ctx, s.tc, "prod-eu", "web-7")
 		}}
-	atGate, err := f.until(ctx, "the canary gate after-canary to wait for approvals", func(st workflows.Status) bool {
+	atGate, err := s.follow.until(ctx, "the canary gate after-canary to wait for approvals", func(st workflows.Status) bool {
 		return len(st.Gates) > 0 && !st.Gates[0].WaitingSince.IsZero()
 	})
 	if err != nil {
 		return err
 	}
-	table(out, atGate)
-
+	table(s.out, atGate)
 	// The reporter posts the gate's milestone; wait for it, as people would.
-	if err := waitComment(ctx, gh, pr.Number, "waiting at gate `after-canary`", bound); err != nil {
-		return err
-	}
-	step("The canary is healthy; gate after-canary waits (prdeploy said so on the PR). People comment:")
+	return waitComment(ctx, s.gh, s.pr.Number, "waiting at gate `after-canary`", s.bound)
+}
+
+// approveTheGate: a non-SRE and the PR's author are refused, two SREs
+// open the gate.
+func (s *story) approveTheGate(ctx context.Context) error {
+	s.step("The canary is healthy; gate after-canary waits (prdeploy said so on the PR). People comment:")
 	for _, c := range []struct{ who, body string }{{"dan", "/approve"}, {"cy", "/approve"}, {"ana", "/approve canary looks good"}, {"bo", "/approve"}} {
-		cm, err := gh.AddComment(ctx, "acme/deploys", pr.Number, c.who, c.body)
+		cm, err := s.gh.AddComment(ctx, "acme/deploys", s.pr.Number, c.who, c.body)
 		if err != nil {
 			return err
 		}
-		outcome, err := commandOutcome(ctx, tc, cm.ID, bound)
+		outcome, err := commandOutcome(ctx, s.tc, cm.ID, s.bound)
 		if err != nil {
 			return err
 		}
-		say("    %-4s %-28q → %s", c.who, c.body, outcome)
+		s.say("    %-4s %-28q → %s", c.who, c.body, outcome)
 	}
-	final, err := f.until(ctx, "the rollout to end", func(st workflows.Status) bool { return statuspage.Finished(st.Phase) })
+	return nil
+}
+
+// finish follows the rollout to its end, shows how it ended, and fails
+// unless it succeeded.
+func (s *story) finish(ctx context.Context) error {
+	final, err := s.follow.until(ctx, "the rollout to end", func(st workflows.Status) bool { return statuspage.Finished(st.Phase) })
 	if err != nil {
 		return err
 	}
-	deployRun, err := waitRun(ctx, gh, mergeSHA, workflows.DeployCheckName, bound, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
+	deployRun, err := waitRun(ctx, s.gh, s.mergeSHA, workflows.DeployCheckName, s.bound, func(r githubsim.CheckRun) bool { return r.Status == "completed" })
 	if err != nil {
 		return err
+	}
+	if final.Phase == workflows.PhaseSucceeded {
+		// The reporter posts the last milestone after the check run.
+		if err := waitComment(ctx, s.gh, s.pr.Number, "`web-7` in `prod-eu` completed", s.bound); err != nil {
+			return err
+		}
 	}
 
-	step("Done in %v: %s", time.Since(start).Round(100*time.Millisecond), final.Phase)
-	table(out, final)
-	say("    check run %s on %s: %s — %s", workflows.DeployCheckName, mergeSHA[:12], deployRun.Conclusion, deployRun.Title)
-	say("    its details link: %s", deployRun.DetailsURL)
-	comments, _ := gh.Comments("acme/deploys", pr.Number)
-	say("    comments on PR #%d:", pr.Number)
-	for _, c := range comments {
-		say("      %s: %s", c.Author, headline(c.Body))
-	}
-	if kube != nil {
-		deps, err := kube.deployments(ctx)
-		if err != nil {
-			return err
-		}
-		say("    in the cluster:")
-		for _, d := range deps {
-			say("      %s", d)
-		}
+	if err := s.showTheEnd(ctx, final, deployRun); err != nil {
+		return err
 	}
 	if final.Phase != workflows.PhaseSucceeded || deployRun.Conclusion != "success" {
 		return fmt.Errorf("the deployment ended %s (check run: %s)", final.Phase, deployRun.Conclusion)
 	}
-	if !o.Interactive {
-		return nil
+	return nil
+}
+
+// showTheEnd shows the rollout, its deploy check run, the PR's comments
+// and, on a real cluster, the Deployments.
+func (s *story) showTheEnd(ctx context.Context, final workflows.Status, deployRun githubsim.CheckRun) error {
+	s.step("Done in %v: %s", time.Since(s.start).Round(100*time.Millisecond), final.Phase)
+	table(s.out, final)
+	s.say("    check run %s on %s: %s — %s", workflows.DeployCheckName, s.mergeSHA[:12], deployRun.Conclusion, deployRun.Title)
+	s.say("    its details link: %s", deployRun.DetailsURL)
+	comments, _ := s.gh.Comments("acme/deploys", s.pr.Number)
+	s.say("    comments on PR #%d:", s.pr.Number)
+	for _, c := range comments {
+		s.say("      %s: %s", c.Author, headline(c.Body))
 	}
-	step("Everything keeps running; Ctrl-C to stop")
-	say("    status page:          %s", ep.StatusPage)
-	if ep.TemporalUI != "" {
-		say("    Temporal Web UI:      %s", ep.TemporalUI)
+	if s.kube != nil {
+		deps, err := s.kube.deployments(ctx)
+		if err != nil {
+			return err
+		}
+		s.say("    in the cluster:")
+		for _, d := range deps {
+			s.say("      %s", d)
+		}
 	}
-	say("    GitHub simulator API: %s   Temporal frontend: %s   webhooks: %s", gh.APIURL(), ep.Temporal, hookURL)
+	return nil
+}
+
+// keepRunning says where everything is and waits for Ctrl-C (or ctx).
+func (s *story) keepRunning(ctx context.Context) error {
+	s.step("Everything keeps running; Ctrl-C to stop")
+	s.say("    status page:          %s", s.ep.StatusPage)
+	if s.ep.TemporalUI != "" {
+		s.say("    Temporal Web UI:      %s", s.ep.TemporalUI)
+	}
+	s.say("    GitHub simulator API: %s   Temporal frontend: %s   webhooks: %s", s.gh.APIURL(), s.ep.Temporal, s.hookURL)
 	sig, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-sig.Done()

@@ -39,4 +39,10 @@
 // internal/temporalui, pointed at FrontendAddress. Production deployments of
 // prdeploy use an existing Temporal cluster instead. The SQLite plugin keeps
 // its database connection open until the process exits, even after Stop.
+//
+// # Imports
+//
+// It is the only package that imports go.temporal.io/server (each test
+// binary that links it links the whole server), and it imports nothing of
+// prdeploy: serve and the test harnesses start it.
 package devserver

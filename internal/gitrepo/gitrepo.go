@@ -1,6 +1,3 @@
-// Package gitrepo reads a commit of a Git repository as an fs.FS, with
-// go-git: what a merged plan deploys is exactly what its commit holds, never
-// a working tree that may have moved on.
 package gitrepo
 
 import (

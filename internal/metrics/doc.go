@@ -55,4 +55,11 @@
 //	prdeploy_deployments_scrape_errors_total            counter
 //	    scrapes whose deployment count failed or timed out.
 //	go_*, process_*                                     the runtime's and process's
+//
+// # Imports
+//
+// It owns the Prometheus registry and the observers the adapters call; it
+// imports workflows (the deployment counts' types) and githubapp (the API
+// call it observes), never the domain's decisions, and the domain
+// packages never import it: serve wires its observers in.
 package metrics

@@ -61,4 +61,10 @@
 // URLs hold the key itself): Open describes a bad key entry by its id and
 // field only, and keeper errors are passed on with their URL redacted. The
 // package does not log.
+//
+// # Imports
+//
+// It is gocloud.dev's home in prdeploy (with the demo's random key) and
+// imports workflows only, for the port it implements and
+// workflows.Permanent; the domain packages never import it.
 package payload

@@ -1,8 +1,3 @@
-// Package serve runs `prdeploy serve`: one process with the webhook server
-// (GitHub, and Slack when configured), a worker with every workflow and
-// activity on the real adapters, and the embedded Temporal server unless
-// an external one is configured. It stops gracefully: first no more
-// webhooks, then the worker drains, then Temporal stops.
 package serve
 
 import (
@@ -63,6 +58,10 @@ type Options struct {
 	// Alertmanager adapters: the demo's simulated cluster.
 	Cluster workflows.Cluster
 	Probes  workflows.Prober
+	// PolicyClock is the clock policies judge plans at, on pull requests
+	// and at merges (nil: the wall clock, as in production). The demo
+	// pins it, so that its story does not depend on the day.
+	PolicyClock func() time.Time
 	// TemporalSource names where the Temporal settings came from, for
 	// errors (flags, environment variables; default the config's keys).
 	TemporalSource TemporalSource
@@ -102,181 +101,301 @@ func RunRole(ctx context.Context, cfg *config.Config, role string, log *slog.Log
 // Serve runs prdeploy until ctx ends, then stops gracefully: no more
 // webhooks, then the worker drains, then Temporal stops.
 func Serve(ctx context.Context, cfg *config.Config, o Options) error {
-	role, log := cmp.Or(o.Role, RoleAll), o.Logger
+	p, err := newProcess(cfg, o)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	// Listen first: the status page's links need the address.
+	if err := p.listen(); err != nil {
+		return err
+	}
+	if err := p.connect(ctx); err != nil {
+		return err
+	}
+	if err := p.checkReadiness(ctx); err != nil {
+		return err
+	}
+	p.wireActivities()
+	if err := p.route(); err != nil {
+		return err
+	}
+	if err := p.startWorker(ctx); err != nil {
+		return err
+	}
+	if err := p.startMetrics(); err != nil {
+		return err
+	}
+	return p.serve(ctx)
+}
+
+// process is one `prdeploy serve` as its phases build it up: each phase
+// adds what the next ones need, and what must be stopped to close.
+type process struct {
+	cfg *config.Config
+	o   Options
+	log *slog.Logger
+	// webhooks and work say which halves of the process this role runs.
+	webhooks, work bool
+	start          time.Time
+	closers        []func() // run in reverse by close
+
+	l      net.Listener
+	public string // the status page's base URL
+
+	metrics        *metrics.Metrics
+	temporal       client.Client
+	frontend, ui   string // the Temporal frontend's address, the Web UI's URL
+	github         *githubapp.Client
+	payloads       *payload.Store
+	kube           *kube.Clients
+	cluster        workflows.Cluster
+	probes         workflows.Prober
+	ready          *readiness
+	acts           *workflows.Activities
+	mux            *http.ServeMux
+	stopWorker     func()
+	metricsAddress string
+}
+
+// newProcess checks the role and the files the configuration names.
+func newProcess(cfg *config.Config, o Options) (*process, error) {
+	role := cmp.Or(o.Role, RoleAll)
 	switch role {
 	case RoleAll:
 	case RoleWebhook, RoleWorker:
 		if cfg.Temporal.Address == "" {
-			return fmt.Errorf("--role %s needs temporal.address: the embedded Temporal server lives in one process (use --role all)", role)
+			return nil, fmt.Errorf("--role %s needs temporal.address: the embedded Temporal server lives in one process (use --role all)", role)
 		}
 	default:
-		return fmt.Errorf("--role must be all, webhook or worker, not %q", role)
+		return nil, fmt.Errorf("--role must be all, webhook or worker, not %q", role)
 	}
-	webhooks, work := role != RoleWorker, role != RoleWebhook
-	if log == nil {
-		log = slog.Default()
-	}
-	start := time.Now()
+	o.Role = role
+	p := &process{cfg: cfg, o: o, log: cmp.Or(o.Logger, slog.Default()), webhooks: role != RoleWorker, work: role != RoleWebhook,
+		start: time.Now(), stopWorker: func() {}}
 	if err := checkConfigFiles(cfg); err != nil {
-		return err
+		return nil, err
 	}
+	return p, nil
+}
 
-	// Listen first: the status page's links need the address.
-	l, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+// close stops what the phases started, last started first.
+func (p *process) close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
 	}
-	defer l.Close()
-	public := cfg.PublicURL
-	if public == "" {
-		public = "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	}
+}
 
-	m := metrics.New()
-	tc, frontend, uiURL, stopTemporal, err := temporalClient(ctx, cfg, log, m.TemporalHandler(), o.TemporalSource)
-	if err != nil {
-		return err
-	}
-	defer stopTemporal()
-	defer tc.Close()
+func (p *process) onClose(f func()) { p.closers = append(p.closers, f) }
 
-	gh, err := githubClient(cfg, log, m.ObserveGitHub)
+// listen opens the HTTP listener and settles the public URL.
+func (p *process) listen() error {
+	l, err := net.Listen("tcp", p.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", p.cfg.Listen, err)
+	}
+	p.l = l
+	p.onClose(func() { l.Close() })
+	p.public = p.cfg.PublicURL
+	if p.public == "" {
+		p.public = "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	}
+	return nil
+}
+
+// connect makes the adapters: Temporal (started here when embedded),
+// GitHub, the payload store, and the clusters and their checks (or the
+// Options' stand-ins).
+func (p *process) connect(ctx context.Context) error {
+	p.metrics = metrics.New()
+	tc, frontend, ui, stopTemporal, err := temporalClient(ctx, p.cfg, p.log, p.metrics.TemporalHandler(), p.o.TemporalSource)
 	if err != nil {
 		return err
 	}
-	store, err := payloadStore(ctx, cfg)
-	if err != nil {
+	p.onClose(stopTemporal)
+	p.onClose(tc.Close)
+	p.temporal, p.frontend, p.ui = tc, frontend, ui
+	if p.github, err = githubClient(p.cfg, p.log, p.metrics.ObserveGitHub); err != nil {
 		return err
 	}
-	defer store.Close()
-	clients := &kube.Clients{Kubeconfig: cfg.Clusters.Kubeconfig}
-	var cluster workflows.Cluster = &kube.Cluster{Clients: clients, Store: store}
-	probers := workflows.Probers{workflows.CheckPodsAvailable: &kube.PodsAvailable{Clients: clients}}
-	if cfg.Alerts.URL != "" {
-		probers[workflows.CheckNoCriticalAlerts] = &alerts.Client{URL: cfg.Alerts.URL}
+	if p.payloads, err = payloadStore(ctx, p.cfg); err != nil {
+		return err
 	}
-	var probes workflows.Prober = probers
-	if o.Cluster != nil {
-		cluster = o.Cluster
+	p.onClose(func() { p.payloads.Close() })
+	p.kube = &kube.Clients{Kubeconfig: p.cfg.Clusters.Kubeconfig}
+	p.cluster = &kube.Cluster{Clients: p.kube, Store: p.payloads}
+	if p.o.Cluster != nil {
+		p.cluster = p.o.Cluster
 	}
-	if o.Probes != nil {
-		probes = o.Probes
+	probers := workflows.Probers{workflows.CheckPodsAvailable: &kube.PodsAvailable{Clients: p.kube}}
+	if p.cfg.Alerts.URL != "" {
+		probers[workflows.CheckNoCriticalAlerts] = &alerts.Client{URL: p.cfg.Alerts.URL}
 	}
-	// A webhook role needs Temporal and GitHub; a worker also the payload
-	// bucket and the clusters.
-	deps := readinessDeps{Temporal: tc, GitHub: gh}
-	if work {
-		deps.Payloads = store
-		if o.Cluster == nil {
-			deps.Kube = clients
+	p.probes = probers
+	if p.o.Probes != nil {
+		p.probes = p.o.Probes
+	}
+	return nil
+}
+
+// checkReadiness lists what /readyz probes and fails the start on what
+// will not fix itself. A webhook role needs Temporal and GitHub; a worker
+// also the payload bucket and the clusters.
+func (p *process) checkReadiness(ctx context.Context) error {
+	deps := readinessDeps{Temporal: p.temporal, GitHub: p.github}
+	if p.work {
+		deps.Payloads = p.payloads
+		if p.o.Cluster == nil {
+			deps.Kube = p.kube
 		}
 	}
-	ready, err := newReadiness(ctx, deps, log)
-	if err != nil {
-		return err
-	}
-	acts := &workflows.Activities{
-		Plans: &prepare.Preparer{Repos: gh, Store: store}, Cluster: cluster,
-		Probes: probes, Directory: gh,
+	var err error
+	p.ready, err = newReadiness(ctx, deps, p.log)
+	return err
+}
+
+// wireActivities gives the workflows' activities their adapters.
+func (p *process) wireActivities() {
+	tc, gh := p.temporal, p.github
+	p.acts = &workflows.Activities{
+		Plans: &prepare.Preparer{Repos: gh, Store: p.payloads, Now: p.o.PolicyClock}, Cluster: p.cluster,
+		Probes: p.probes, Directory: gh,
 		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
-		Janitor: store, Clock: temporalx.Clock{Client: tc},
-		PlanChecks:   &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}, PullRequests: gh},
+		Janitor: p.payloads, Clock: temporalx.Clock{Client: tc},
+		PlanChecks:   &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}, PullRequests: gh, Now: p.o.PolicyClock},
 		Merges:       &prepare.MergeReader{Repos: gh, History: gh},
 		PullRequests: gh,
 		CheckRuns:    gh, Comments: gh, Statuses: temporalx.Statuses{Client: tc},
 		Deployments: temporalx.Deployments{Client: tc}, Permissions: gh,
+		Links: statuspage.Linker{Base: p.public, History: p.historyLink()},
 	}
-	var history func(workflowID string) string
-	if uiURL != "" {
-		history = func(id string) string { return temporalui.WorkflowURL(uiURL, cfg.Temporal.Namespace, id) }
+}
+
+// historyLink links a workflow to its history in the Temporal Web UI, when
+// there is one.
+func (p *process) historyLink() func(workflowID string) string {
+	if p.ui == "" {
+		return nil
 	}
-	acts.Links = statuspage.Linker{Base: public, History: history}
-	mux := http.NewServeMux()
-	access, err := statusAccess(cfg, public)
+	return func(id string) string { return temporalui.WorkflowURL(p.ui, p.cfg.Temporal.Namespace, id) }
+}
+
+// route mounts the status page, the GitHub webhook and, when configured,
+// Slack (whose client the activities get too), and health.
+func (p *process) route() error {
+	cfg := p.cfg
+	p.mux = http.NewServeMux()
+	access, err := statusAccess(cfg, p.public)
 	if err != nil {
 		return err
 	}
-	pages := statuspage.New(statuspage.Options{Source: temporalx.Deployments{Client: tc}, Logger: log,
-		Links: statuspage.Links{GitHubWeb: cfg.GitHub.WebURL, History: history}, Access: access, Observe: m.ObserveStatusAccess})
-	mux.Handle(statuspage.Path, pages)
-	mux.Handle(statuspage.Path+"/", pages)
-	mux.Handle(statuspage.AuthPath+"/", pages)
-	mux.Handle("GET /{$}", http.RedirectHandler(statuspage.Path, http.StatusFound))
+	pages := statuspage.New(statuspage.Options{Source: temporalx.Deployments{Client: p.temporal}, Logger: p.log,
+		Links: statuspage.Links{GitHubWeb: cfg.GitHub.WebURL, History: p.historyLink()}, Access: access, Observe: p.metrics.ObserveStatusAccess})
+	p.mux.Handle(statuspage.Path, pages)
+	p.mux.Handle(statuspage.Path+"/", pages)
+	p.mux.Handle(statuspage.AuthPath+"/", pages)
+	p.mux.Handle("GET /{$}", http.RedirectHandler(statuspage.Path, http.StatusFound))
 	secrets, err := secretList(cfg.GitHub.WebhookSecrets)
 	if err != nil {
 		return err
 	}
-	dispatcher := temporalx.Dispatcher{Client: tc, Logger: log}
+	dispatcher := temporalx.Dispatcher{Client: p.temporal, Logger: p.log}
 	gate := webhook.NewGate(0, 0) // GitHub and Slack share the unverified requests' budget
-	hook, err := webhook.NewHandler(webhook.Config{Secrets: secrets, Dispatcher: dispatcher, Logger: log, Observe: m.ObserveWebhook, Gate: gate,
+	hook, err := webhook.NewHandler(webhook.Config{Secrets: secrets, Dispatcher: dispatcher, Logger: p.log, Observe: p.metrics.ObserveWebhook, Gate: gate,
 		Scope: webhook.Scope{Repo: cfg.GitHub.Repo, Branch: cfg.GitHub.Branch}})
 	if err != nil {
 		return err
 	}
-	if webhooks {
-		mux.Handle(webhook.Path, hook)
+	if p.webhooks {
+		p.mux.Handle(webhook.Path, hook)
 	}
-	if s := cfg.Slack; s != nil {
-		chat, err := slackClient(s, m.ObserveSlackError)
-		if err != nil {
-			return err
-		}
-		acts.Chat, acts.ChatChannels = chat, map[string]string{"*": s.Channel}
-		for cluster, ch := range s.Channels {
-			acts.ChatChannels[cluster] = ch
-		}
-		signing, err := secretList(s.SigningSecrets)
-		if err != nil {
-			return err
-		}
-		sh, err := webhook.NewSlackHandler(webhook.SlackConfig{TeamID: s.TeamID, SigningSecrets: signing, Dispatcher: dispatcher, Logger: log,
-			Observe: m.ObserveWebhook, Gate: gate})
-		if err != nil {
-			return err
-		}
-		if webhooks {
-			mux.Handle(webhook.SlackPath, sh)
-		}
+	if err := p.routeSlack(dispatcher, gate); err != nil {
+		return err
 	}
+	p.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	p.mux.Handle("GET /readyz", p.ready)
+	return nil
+}
 
-	stopWorker := func() {}
-	if work {
-		// On SIGTERM, running activities get WorkerStopTimeout to finish
-		// before they are cancelled (and retried by the next worker).
-		w := worker.New(tc, workflows.TaskQueue, worker.Options{WorkerStopTimeout: 20 * time.Second})
-		workflows.Register(w, acts)
-		if err := w.Start(); err != nil {
-			return fmt.Errorf("starting the worker: %w", err)
-		}
-		var once sync.Once
-		stopWorker = func() { once.Do(w.Stop) }
-		defer stopWorker()
-		if _, err := temporalx.EnsureCleanupSchedule(ctx, tc, 24*time.Hour, time.Duration(cfg.Payloads.RetentionDays)*24*time.Hour); err != nil {
-			return err
-		}
+// routeSlack, when Slack is configured, gives the activities its client
+// and mounts its interactivity endpoint.
+func (p *process) routeSlack(dispatcher webhook.Dispatcher, gate *webhook.Gate) error {
+	s := p.cfg.Slack
+	if s == nil {
+		return nil
 	}
-
-	// Deployments are counted by the role that answers webhooks (or the
-	// only one), so that split roles do not report them twice.
-	if webhooks {
-		if err := m.CollectDeployments(metrics.TemporalDeployments{Client: tc}, 0); err != nil {
-			return err
-		}
-	}
-	metricsAddr, stopMetrics, err := startMetrics(cfg, m.Handler(), log)
+	chat, err := slackClient(s, p.metrics.ObserveSlackError)
 	if err != nil {
 		return err
 	}
-	defer stopMetrics()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.Handle("GET /readyz", ready)
-	srv := newHTTPServer(mux, defaultHTTPLimits, log)
+	p.acts.Chat, p.acts.ChatChannels = chat, map[string]string{"*": s.Channel}
+	for cluster, ch := range s.Channels {
+		p.acts.ChatChannels[cluster] = ch
+	}
+	signing, err := secretList(s.SigningSecrets)
+	if err != nil {
+		return err
+	}
+	sh, err := webhook.NewSlackHandler(webhook.SlackConfig{TeamID: s.TeamID, SigningSecrets: signing, Dispatcher: dispatcher, Logger: p.log,
+		Observe: p.metrics.ObserveWebhook, Gate: gate})
+	if err != nil {
+		return err
+	}
+	if p.webhooks {
+		p.mux.Handle(webhook.SlackPath, sh)
+	}
+	return nil
+}
+
+// startWorker runs every workflow and activity (a worker role) and keeps
+// the payload cleanup scheduled.
+func (p *process) startWorker(ctx context.Context) error {
+	if !p.work {
+		return nil
+	}
+	// On SIGTERM, running activities get WorkerStopTimeout to finish
+	// before they are cancelled (and retried by the next worker).
+	w := worker.New(p.temporal, workflows.TaskQueue, worker.Options{WorkerStopTimeout: 20 * time.Second})
+	workflows.Register(w, p.acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("starting the worker: %w", err)
+	}
+	var once sync.Once
+	p.stopWorker = func() { once.Do(w.Stop) }
+	p.onClose(p.stopWorker)
+	_, err := temporalx.EnsureCleanupSchedule(ctx, p.temporal, 24*time.Hour, time.Duration(p.cfg.Payloads.RetentionDays)*24*time.Hour)
+	return err
+}
+
+// startMetrics serves /metrics on its own listener. Deployments are
+// counted by the role that answers webhooks (or the only one), so that
+// split roles do not report them twice.
+func (p *process) startMetrics() error {
+	if p.webhooks {
+		if err := p.metrics.CollectDeployments(metrics.TemporalDeployments{Client: p.temporal}, 0); err != nil {
+			return err
+		}
+	}
+	addr, stop, err := startMetrics(p.cfg, p.metrics.Handler(), p.log)
+	if err != nil {
+		return err
+	}
+	p.metricsAddress = addr
+	p.onClose(stop)
+	return nil
+}
+
+// serve answers HTTP until ctx ends, then stops gracefully: no more
+// webhooks, then the worker drains (then close stops Temporal).
+func (p *process) serve(ctx context.Context) error {
+	srv := newHTTPServer(p.mux, defaultHTTPLimits, p.log)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	log.Info("prdeploy is serving", "role", role, "addr", l.Addr().String(), "status_page", public+statuspage.Path,
-		"status_access", cfg.Auth.Mode, "metrics", metricsAddr, "startup", time.Since(start).Round(time.Millisecond))
-	if o.Ready != nil {
-		o.Ready(Endpoints{Addr: l.Addr().String(), StatusPage: public + statuspage.Path, TemporalUI: uiURL, Temporal: frontend, Metrics: metricsAddr})
+	go func() { served <- srv.Serve(p.l) }()
+	addr, pages := p.l.Addr().String(), p.public+statuspage.Path
+	p.log.Info("prdeploy is serving", "role", p.o.Role, "addr", addr, "status_page", pages,
+		"status_access", p.cfg.Auth.Mode, "metrics", p.metricsAddress, "startup", time.Since(p.start).Round(time.Millisecond))
+	if p.o.Ready != nil {
+		p.o.Ready(Endpoints{Addr: addr, StatusPage: pages, TemporalUI: p.ui, Temporal: p.frontend, Metrics: p.metricsAddress})
 	}
 
 	select {
@@ -284,13 +403,13 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 	case err := <-served:
 		return fmt.Errorf("http server: %w", err)
 	}
-	log.Info("stopping: no more webhooks, then the worker drains, then Temporal stops")
+	p.log.Info("stopping: no more webhooks, then the worker drains, then Temporal stops")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("http shutdown", "error", err)
+		p.log.Warn("http shutdown", "error", err)
 	}
-	stopWorker()
+	p.stopWorker()
 	return nil
 }
 

@@ -1,8 +1,3 @@
-// Package sim is a simulated fleet for tests and the demo's simulated-cluster
-// mode: a Cluster whose rollouts take a set time and can be made to fail, a
-// Prober whose checks can be made to fail, a plan source backed by execution
-// plans in memory, and a team directory. Every call is recorded, so tests
-// can count applies per target and see which work overlapped.
 package sim
 
 import (
@@ -16,6 +11,13 @@ import (
 	"github.com/prdeploy/prdeploy/policies"
 	"github.com/prdeploy/prdeploy/workflows"
 )
+
+// PolicyTime is the instant the demo and the test harnesses judge
+// policies at: Wednesday 2026-11-25, 10:00 in Berlin, outside the example
+// repository's freezes (the holiday freeze, Friday afternoons), so that
+// they tell the same story on any day. `prdeploy serve` judges at the wall
+// clock. It fits prepare.Preparer.Now and serve.Options.PolicyClock.
+func PolicyTime() time.Time { return time.Date(2026, time.November, 25, 9, 0, 0, 0, time.UTC) }
 
 // Event is one recorded call.
 type Event struct {

@@ -60,4 +60,10 @@
 // expired response_url. Rate limits, Slack's internal errors, 5xx answers
 // and network errors are retryable. Errors say what was sent where and
 // what to do, and never hold the token.
+//
+// # Imports
+//
+// It is slack-go's client home in prdeploy (webhook uses slack-go's
+// payload types only) and imports workflows only, for the port it
+// implements; the domain packages never import it.
 package slack

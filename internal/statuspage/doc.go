@@ -27,4 +27,10 @@
 // The OAuth state lives in a signed cookie of its own, so GitHub's answer
 // is accepted only in the browser that asked. Access is checked at
 // login: a session lasts until it expires.
+//
+// # Imports
+//
+// It imports workflows and policies for their types, never an SDK client:
+// the deployments come through Source, and the GitHub login through the
+// OAuth endpoints by plain HTTP. The domain packages never import it.
 package statuspage

@@ -36,4 +36,9 @@
 // the process exits). And its rare internal errors (a panic in a handler, a
 // failed response write) are written to standard output; Start checks the
 // port first, because a UI server that cannot bind exits the process.
+//
+// # Imports
+//
+// It is the only package that imports the UI server
+// (github.com/temporalio/ui-server) and imports nothing of prdeploy.
 package temporalui

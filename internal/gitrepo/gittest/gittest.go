@@ -1,5 +1,3 @@
-// Package gittest makes real Git repositories for tests: a work tree from
-// a folder and files, committed with go-git.
 package gittest
 
 import (

@@ -1,6 +1,3 @@
-// Package metricstest reads what a /metrics handler serves, for tests:
-// Scrape serves it on a loopback HTTP server, GETs it once, and returns
-// its samples by series.
 package metricstest
 
 import (

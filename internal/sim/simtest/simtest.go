@@ -1,8 +1,3 @@
-// Package simtest runs deployments for tests: the embedded Temporal server
-// (in memory), a worker with the real workflows and activities on a
-// simulated cluster (internal/sim), and a GitOps repository committed to a
-// local git repository for Prepare. Deployments are started as a merge
-// would start them, in cluster prod-eu.
 package simtest
 
 import (
@@ -65,7 +60,9 @@ func Start(t *testing.T, src string) *Fleet {
 	f := &Fleet{t: t, Ctx: ctx, Client: tc, Address: ts.FrontendAddress(), Namespace: ts.Namespace(),
 		Cluster: sim.NewCluster(20 * time.Millisecond), Prober: sim.NewProber(), Repo: t.TempDir(), src: src}
 	acts := &workflows.Activities{
-		Plans:   &prepare.Preparer{Repos: gitrepo.Local{Dirs: map[string]string{"acme/deploys": f.Repo}}, Store: store},
+		// Policies judge at a fixed instant outside the example freezes,
+		// so tests on examples/gitops-repo pass on any day.
+		Plans:   &prepare.Preparer{Repos: gitrepo.Local{Dirs: map[string]string{"acme/deploys": f.Repo}}, Store: store, Now: sim.PolicyTime},
 		Cluster: f.Cluster, Probes: f.Prober, Directory: sim.Directory{"ana": {"acme/sre"}, "bo": {"acme/sre"}},
 		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
 	}
