@@ -256,14 +256,17 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 	return out, nil
 }
 
-// reply posts one reply per command source, even when the activity is
-// retried.
+// reply posts one reply per comment, review, dismissal or button press,
+// even when the activity is retried.
 func (a *Activities) reply(ctx context.Context, in PRCommandInput, body string) error {
-	source := in.Source
+	source, id := in.Source, fmt.Sprint(in.SourceID)
 	if in.Dismissal {
 		source = SourceDismissal
 	}
-	return classify(a.Comments.UpsertComment(ctx, in.Repo, in.PR, commentKey("reply", source, fmt.Sprint(in.SourceID)), body))
+	if in.ActionID != "" {
+		id = in.ActionID
+	}
+	return classify(a.Comments.UpsertComment(ctx, in.Repo, in.PR, commentKey("reply", source, id), body))
 }
 
 // ignore answers nobody: it counts the commands and logs who sent them,

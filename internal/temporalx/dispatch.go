@@ -88,7 +88,7 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 }
 
 func (d Dispatcher) start(ctx context.Context, id, workflow string, in any, e webhook.Event) error {
-	_, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	run, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -101,7 +101,9 @@ func (d Dispatcher) start(ctx context.Context, id, workflow string, in any, e we
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", id, err)
 	}
-	d.logger().Info("workflow started", "workflow", id, "kind", e.Kind(), "delivery", e.Origin().ID)
+	// A run still going for the same ID is used as it is: the run ID
+	// tells it apart from a new one.
+	d.logger().Info("workflow started", "workflow", id, "run", run.GetRunID(), "kind", e.Kind(), "delivery", e.Origin().ID)
 	return nil
 }
 

@@ -74,6 +74,23 @@ func (p *Payload) Set(tb testing.TB, dotted string, v any) *Payload {
 	return p
 }
 
+// Get returns the value at a dotted path, or nil; a copy of it can be Set
+// elsewhere (a user object as merged_by).
+func (p *Payload) Get(dotted string) any {
+	var v any = p.doc
+	for _, k := range strings.Split(dotted, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	b, _ := json.Marshal(v)
+	var c any
+	_ = json.Unmarshal(b, &c)
+	return c
+}
+
 // JSON encodes the payload, and fails the test unless it validates against
 // the schema of its event and action.
 func (p *Payload) JSON(tb testing.TB) []byte {
