@@ -269,8 +269,8 @@ func (a *Activities) reply(ctx context.Context, in PRCommandInput, body string) 
 	return classify(a.Comments.UpsertComment(ctx, in.Repo, in.PR, commentKey("reply", source, id), body))
 }
 
-// ignore answers nobody: it counts the commands and logs who sent them,
-// never what they wrote.
+// ignore answers nobody on GitHub: it counts the commands and logs who
+// sent them, never what they wrote.
 func (a *Activities) ignore(ctx context.Context, in PRCommandInput, reason, perm string) ([]CommandOutcome, error) {
 	names := make([]string, 0, len(in.Commands))
 	out := make([]CommandOutcome, 0, len(in.Commands))
@@ -285,6 +285,12 @@ func (a *Activities) ignore(ctx context.Context, in PRCommandInput, reason, perm
 	activity.GetMetricsHandler(ctx).WithTags(map[string]string{MetricTagReason: reason}).Counter(MetricCommandsIgnored).Inc(int64(len(in.Commands)))
 	activity.GetLogger(ctx).Info("commands ignored", "reason", reason, "permission", perm, "repo", in.Repo, "pr", in.PR,
 		"actor", in.Actor, "source", in.Source, "sourceId", in.SourceID, "commands", strings.Join(names, ","))
+	if in.Source == SourceChat {
+		// A chat answer is private to the presser (a linked member of the
+		// configured workspace), and a silent button would puzzle them.
+		msg := fmt.Sprintf("%s has %s access to %s; prdeploy's buttons need write access.", in.Actor, perm, in.Repo)
+		return out, classify(a.Chat.Ephemeral(ctx, in.ResponseURL, msg))
+	}
 	return out, nil
 }
 
