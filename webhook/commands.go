@@ -16,13 +16,14 @@ type CommandName string
 
 // The commands prdeploy understands in pull request comments.
 const (
-	CommandApprove  CommandName = "approve"
-	CommandPause    CommandName = "pause"
-	CommandResume   CommandName = "resume"
-	CommandRollback CommandName = "rollback"
-	CommandCancel   CommandName = "cancel"
-	CommandStatus   CommandName = "status"
-	CommandHelp     CommandName = "help"
+	CommandApprove   CommandName = "approve"
+	CommandUnapprove CommandName = "unapprove"
+	CommandPause     CommandName = "pause"
+	CommandResume    CommandName = "resume"
+	CommandRollback  CommandName = "rollback"
+	CommandCancel    CommandName = "cancel"
+	CommandStatus    CommandName = "status"
+	CommandHelp      CommandName = "help"
 )
 
 // MaxCommands is how many commands one comment may hold; lines past it
@@ -65,6 +66,8 @@ type commandSpec struct {
 var commandSpecs = []commandSpec{
 	{name: CommandApprove, usage: "/approve [note]",
 		help: "Approve the gate the deployment waits at now. The note is recorded with the approval. Who may approve is set by the deploy policies on the base branch."},
+	{name: CommandUnapprove, usage: "/unapprove [reason]",
+		help: "Withdraw your own approvals of the gate the deployment waits at now (comments, reviews and buttons alike). An open gate stays open: use `/pause` or `/rollback` then."},
 	{name: CommandPause, aliases: []string{"hold"}, usage: "/pause [reason]",
 		help: "Start no new tenant; tenants in progress finish. The reason is shown in the status."},
 	{name: CommandResume, usage: "/resume [reason]",
@@ -382,6 +385,7 @@ func HelpText() string {
 	b.WriteString("\nCommand names are not case-sensitive. Only plain paragraphs are read: lines in code (blocks or inline), quotes (`>`), lists, HTML comments and elements such as `<details>` are not, ")
 	b.WriteString("and neither are edited comments: post a new comment instead. ")
 	fmt.Fprintf(&b, "A comment may hold up to %d commands; they run in order. ", MaxCommands)
-	b.WriteString("Tenant names are the names in fleet.yaml, for example `/rollback acme-prod globex-eu`.\n")
+	b.WriteString("Tenant names are the names in fleet.yaml, for example `/rollback acme-prod globex-eu`. ")
+	b.WriteString("Only people with write access to the repository are answered; prdeploy ignores commands from anyone else.\n")
 	return b.String()
 }

@@ -31,6 +31,8 @@ func TestParseCommands(t *testing.T) {
 		{"windows line endings", "hi\r\n/approve\r\n", []Command{approve(2, "/approve", "")}},
 		{"case-insensitive", "/APPROVE\n/Pause", []Command{approve(1, "/APPROVE", ""), {Name: CommandPause, Line: 2, Text: "/Pause"}}},
 		{"trailing punctuation", "/approve.\n/status:", []Command{approve(1, "/approve.", ""), {Name: CommandStatus, Line: 2, Text: "/status:"}}},
+		{"unapprove", "/unapprove", []Command{{Name: CommandUnapprove, Line: 1, Text: "/unapprove"}}},
+		{"unapprove with a reason", "/Unapprove the canary regressed", []Command{{Name: CommandUnapprove, Line: 1, Text: "/Unapprove the canary regressed", Note: "the canary regressed"}}},
 		{"hold is pause", "/hold until the incident is over", []Command{{Name: CommandPause, Line: 1, Text: "/hold until the incident is over", Note: "until the incident is over"}}},
 		{"every command", "/pause\n/resume\n/rollback\n/cancel\n/status\n/help", []Command{
 			{Name: CommandPause, Line: 1, Text: "/pause"},

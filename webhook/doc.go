@@ -15,17 +15,21 @@
 // must also come from the configured workspace (403 otherwise). A trusted
 // delivery becomes at most one Event:
 //
-//   - PullRequestChanged: a pull request opened, reopened or pushed to; its
-//     deploy plans are checked and previewed at the head commit.
+//   - PullRequestChanged: a pull request opened, reopened, pushed to,
+//     labeled, unlabeled or moved to another base branch; its deploy plans
+//     are checked and previewed at the head commit.
 //   - PullRequestMerged: a pull request merged; its plans are deployed from
 //     the merge commit.
 //   - CommentCommand: a new comment on a pull request, by a person, with
-//     slash commands (/approve, /pause, /resume, /rollback, /cancel,
-//     /status, /help) read by ParseCommands.
+//     slash commands (/approve, /unapprove, /pause, /resume, /rollback,
+//     /cancel, /status, /help) read by ParseCommands.
 //   - ReviewApproved: an approving review, by a person.
-//   - CheckRunAction: a person pressing a button on a prdeploy check run.
+//   - ReviewDismissed: a review dismissed; what it approved is withdrawn.
+//   - CheckRunAction: a person pressing a button on a prdeploy check run,
+//     named by its signed content (PressKey), never by the delivery GUID.
 //
 // Everything else (other events and actions, edited or deleted comments,
+// pull request edits that keep the base branch,
 // comments on issues, comments without a command, and comments, reviews
 // and button presses by bots, prdeploy's own included) is answered 204 and
 // dropped. Pull request events from bots are kept, with AuthorIsBot set:
@@ -36,15 +40,18 @@
 // Temporal workflow the event is for, and answers 202 once that is durable,
 // or 500 when it failed so the delivery can be redelivered. Nothing is done
 // after the answer and nothing is remembered between deliveries: the
-// workflow IDs (one per pull request, one per deployment) turn a repeated
-// delivery into a no-op, which holds across restarts and replicas where an
-// in-memory list of seen deliveries would not. The delivery ID travels with
-// every event for logs and tracing.
+// workflow IDs (one per pull request state, comment, review, button
+// press, deployment) turn a repeated delivery into a no-op, which holds
+// across restarts and replicas where an in-memory list of seen deliveries
+// would not. The delivery ID is not signed: it travels with every event
+// for logs and tracing, and decides nothing.
 //
 // Events hold only plain values (logins, SHAs, numbers, names), never
 // go-github types, so they encode as workflow inputs and adapters can be
 // tested without GitHub. Whether the sender may do what they ask is not
-// decided here: the policies on the base branch decide, in the workflow.
+// decided here: their permission on the repository (only writers are
+// answered at all) and the deploy branch's policies decide, in the
+// workflow.
 //
 // Every request ends in one of a few results (accepted, ignored,
 // bad_signature, bad_request, error), told to an optional ObserveFunc with

@@ -1,6 +1,13 @@
 package webhook
 
-import "context"
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Dispatcher hands an event to the durable part of prdeploy: it starts or
 // signals the Temporal workflow the event is for, and returns once that is
@@ -22,8 +29,8 @@ type DispatcherFunc func(ctx context.Context, e Event) error
 func (f DispatcherFunc) Dispatch(ctx context.Context, e Event) error { return f(ctx, e) }
 
 // Event is something that happened on GitHub that prdeploy acts on:
-// PullRequestChanged, PullRequestMerged, CommentCommand, ReviewApproved or
-// CheckRunAction. Events are plain structs that encode to JSON, so they
+// PullRequestChanged, PullRequestMerged, CommentCommand, ReviewApproved,
+// ReviewDismissed or CheckRunAction. Events are plain structs that encode to JSON, so they
 // can be workflow inputs as they are.
 type Event interface {
 	// Origin tells which delivery and repository the event came from.
@@ -52,11 +59,14 @@ type Delivery struct {
 // Origin returns d.
 func (d Delivery) Origin() Delivery { return d }
 
-// PullRequestChanged is a pull request opened, reopened, or pushed to
-// (synchronize): its plan is to be checked at HeadSHA.
+// PullRequestChanged is a pull request opened, reopened, pushed to
+// (synchronize), labeled or unlabeled, or moved to another base branch
+// (edited with a base change): what the policies judge it by may have
+// changed, so its plan is to be checked again at HeadSHA.
 type PullRequestChanged struct {
 	Delivery
-	// Action is opened, reopened or synchronize.
+	// Action is opened, reopened, synchronize, labeled, unlabeled or
+	// edited.
 	Action  string `json:"action"`
 	Number  int    `json:"number"`
 	HeadSHA string `json:"headSha"`
@@ -69,6 +79,14 @@ type PullRequestChanged struct {
 	Author      string   `json:"author"`
 	AuthorIsBot bool     `json:"authorIsBot,omitempty"`
 	Labels      []string `json:"labels,omitempty"`
+	// PreviousBaseRef is the base branch before an edit moved the pull
+	// request (edited only).
+	PreviousBaseRef string `json:"previousBaseRef,omitempty"`
+	// UpdatedAt is the pull request's updated_at as the delivery says it:
+	// GitHub moves it on every change, so two changes that end where they
+	// began (a label added, then removed) are two states to check, and a
+	// redelivery of one change is the same state.
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
 
 // PullRequestMerged is a pull request merged into BaseRef: its plans are to
@@ -113,8 +131,23 @@ type ReviewApproved struct {
 	Body     string `json:"body,omitempty"`
 }
 
+// ReviewDismissed is a pull request review dismissed on GitHub: an
+// approval it gave is withdrawn. Sender is who dismissed it.
+type ReviewDismissed struct {
+	Delivery
+	Number   int    `json:"number"`
+	ReviewID int64  `json:"reviewId"`
+	Reviewer string `json:"reviewer"`
+	// CommitID is the commit the review was of.
+	CommitID string `json:"commitId,omitempty"`
+}
+
 // CheckRunAction is a person pressing a button (a requested action) on one
 // of prdeploy's check runs.
+//
+// The delivery's GUID is not signed, so a captured delivery replayed with
+// a new GUID must not count as a new press: PressKey names a press by what
+// the signed payload says.
 type CheckRunAction struct {
 	Delivery
 	// Identifier is the identifier of the button, as prdeploy set it.
@@ -127,6 +160,19 @@ type CheckRunAction struct {
 	ExternalID string `json:"externalId,omitempty"`
 	// PullRequests are the numbers of the pull requests the run is on.
 	PullRequests []int `json:"pullRequests,omitempty"`
+	// Shown is a digest of the check run's output (title and summary) at
+	// the press: what the button's presser was looking at.
+	Shown string `json:"shown,omitempty"`
+}
+
+// PressKey names one press by its signed content: the check run, the
+// button (whose identifier carries the gate it approves), who pressed it
+// and what the check run showed. A delivery replayed with another GUID has
+// the same key; the same person pressing Pause again after a Resume sees
+// another check run output, and makes another press.
+func (a CheckRunAction) PressKey() string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{a.Identifier, strings.ToLower(a.Sender), a.Shown}, "\x00")))
+	return fmt.Sprintf("%d-%s", a.CheckRunID, hex.EncodeToString(sum[:8]))
 }
 
 // Kind names the event in logs.
@@ -142,10 +188,14 @@ func (CommentCommand) Kind() string { return "issue_comment.command" }
 func (ReviewApproved) Kind() string { return "pull_request_review.approved" }
 
 // Kind names the event in logs.
+func (ReviewDismissed) Kind() string { return "pull_request_review.dismissed" }
+
+// Kind names the event in logs.
 func (CheckRunAction) Kind() string { return "check_run.requested_action" }
 
 func (PullRequestChanged) isEvent() {}
 func (PullRequestMerged) isEvent()  {}
 func (CommentCommand) isEvent()     {}
 func (ReviewApproved) isEvent()     {}
+func (ReviewDismissed) isEvent()    {}
 func (CheckRunAction) isEvent()     {}

@@ -34,7 +34,7 @@ func TestObserveGitHub(t *testing.T) {
 		{"forged, made-up event", deliveryReq{event: "x-made-up", body: opened, signWith: "guessed"}, nil, outcome{SourceGitHub, UnknownEvent, ResultBadSignature}, http.StatusUnauthorized},
 		{"ping", deliveryReq{event: "ping", body: readPayload(t, "ping/payload.json")}, nil, outcome{SourceGitHub, "ping", ResultIgnored}, http.StatusOK},
 		{"signed event not used", deliveryReq{event: "star", body: []byte(`{}`)}, nil, outcome{SourceGitHub, "star", ResultIgnored}, http.StatusNoContent},
-		{"action not used", deliveryReq{event: "pull_request", body: edit(t, "pull_request/opened.payload.json", map[string]any{"action": "labeled"})}, nil, outcome{SourceGitHub, "pull_request", ResultIgnored}, http.StatusNoContent},
+		{"action not used", deliveryReq{event: "pull_request", body: edit(t, "pull_request/opened.payload.json", map[string]any{"action": "assigned"})}, nil, outcome{SourceGitHub, "pull_request", ResultIgnored}, http.StatusNoContent},
 		{"no event header", deliveryReq{body: opened}, nil, outcome{SourceGitHub, UnknownEvent, ResultBadRequest}, http.StatusBadRequest},
 		{"payload not JSON", deliveryReq{event: "pull_request", body: []byte("{nope")}, nil, outcome{SourceGitHub, "pull_request", ResultBadRequest}, http.StatusBadRequest},
 		{"GET", deliveryReq{event: "pull_request", body: opened, method: http.MethodGet}, nil, outcome{SourceGitHub, "pull_request", ResultBadRequest}, http.StatusMethodNotAllowed},

@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -14,9 +16,11 @@ import (
 // Event. Other types are answered without decoding the payload, and other
 // actions after decoding only the action.
 var usedActions = map[string][]string{
-	"pull_request":        {"opened", "synchronize", "reopened", "closed"},
+	// A plan is checked again whenever what the policies judge it by may
+	// have changed: the head, the labels, the base branch.
+	"pull_request":        {"opened", "synchronize", "reopened", "labeled", "unlabeled", "edited", "closed"},
 	"issue_comment":       {"created"},
-	"pull_request_review": {"submitted"},
+	"pull_request_review": {"submitted", "dismissed"},
 	"check_run":           {"requested_action"},
 }
 
@@ -45,6 +49,9 @@ func route(deliveryID, eventType string, payload []byte) (Event, string, error) 
 	case *github.IssueCommentEvent:
 		return routeComment(deliveryID, e)
 	case *github.PullRequestReviewEvent:
+		if e.GetAction() == "dismissed" {
+			return routeDismissal(deliveryID, e)
+		}
 		return routeReview(deliveryID, e)
 	case *github.CheckRunEvent:
 		return routeCheckRun(deliveryID, e)
@@ -96,6 +103,12 @@ func routePullRequest(id string, e *github.PullRequestEvent) (Event, string, err
 	if action == "closed" && !pr.GetMerged() {
 		return nil, "pull request closed without merging", nil
 	}
+	// An edit of the title or the body changes nothing the policies read;
+	// a new base branch changes the rules the plan is judged by.
+	base := e.GetChanges().GetBase()
+	if action == "edited" && base == nil {
+		return nil, "pull request edited without a base change", nil
+	}
 	d, err := delivery(id, e.GetRepo(), e.GetInstallation(), e.GetSender())
 	if err != nil {
 		return nil, "", err
@@ -136,6 +149,10 @@ func routePullRequest(id string, e *github.PullRequestEvent) (Event, string, err
 		Author:      pr.GetUser().GetLogin(),
 		AuthorIsBot: isBot(pr.GetUser()),
 		Labels:      labelNames(pr.Labels),
+		UpdatedAt:   pr.GetUpdatedAt().Time,
+	}
+	if action == "edited" {
+		c.PreviousBaseRef = base.GetRef().GetFrom()
 	}
 	if c.HeadSHA == "" {
 		return nil, "", fmt.Errorf("pull request #%d (%s) has no head sha", number, action)
@@ -200,6 +217,28 @@ func routeReview(id string, e *github.PullRequestReviewEvent) (Event, string, er
 	return a, "", nil
 }
 
+// routeDismissal withdraws whatever a dismissed review approved. Who
+// dismissed it does not matter: GitHub lets only people with write access
+// dismiss reviews, and a withdrawal can only make a gate wait longer.
+func routeDismissal(id string, e *github.PullRequestReviewEvent) (Event, string, error) {
+	d, err := delivery(id, e.GetRepo(), e.GetInstallation(), e.GetSender())
+	if err != nil {
+		return nil, "", err
+	}
+	r := e.GetReview()
+	x := ReviewDismissed{
+		Delivery: d,
+		Number:   e.GetPullRequest().GetNumber(),
+		ReviewID: r.GetID(),
+		Reviewer: r.GetUser().GetLogin(),
+		CommitID: r.GetCommitID(),
+	}
+	if x.Number <= 0 || x.ReviewID == 0 {
+		return nil, "", fmt.Errorf("pull_request_review dismissed payload lacks the pull request number or review id")
+	}
+	return x, "", nil
+}
+
 func routeCheckRun(id string, e *github.CheckRunEvent) (Event, string, error) {
 	if isBot(e.GetSender()) {
 		return nil, "requested by a bot", nil
@@ -215,6 +254,7 @@ func routeCheckRun(id string, e *github.CheckRunEvent) (Event, string, error) {
 		CheckName:  run.GetName(),
 		HeadSHA:    run.GetHeadSHA(),
 		ExternalID: run.GetExternalID(),
+		Shown:      shown(run.GetOutput()),
 	}
 	if ra := e.GetRequestedAction(); ra != nil {
 		a.Identifier = ra.Identifier
@@ -228,6 +268,13 @@ func routeCheckRun(id string, e *github.CheckRunEvent) (Event, string, error) {
 		return nil, "", fmt.Errorf("check_run requested_action payload lacks requested_action.identifier or check_run.id")
 	}
 	return a, "", nil
+}
+
+// shown is a digest of what a check run showed: its output's title and
+// summary.
+func shown(o *github.CheckRunOutput) string {
+	sum := sha256.Sum256([]byte(o.GetTitle() + "\x00" + o.GetSummary()))
+	return hex.EncodeToString(sum[:16])
 }
 
 // isBot reports whether u is a GitHub App or another bot account.

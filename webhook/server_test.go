@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const (
@@ -125,7 +126,7 @@ var wantOpened = PullRequestChanged{
 	Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat", DefaultBranch: "master"},
 	Action:   "opened", Number: 2, HeadSHA: helloHead, HeadRef: "changes", HeadRepo: helloRepo,
 	BaseRef: "master", BaseSHA: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
-	Author: "Codertocat", Labels: []string{"bug"},
+	Author: "Codertocat", Labels: []string{"bug"}, UpdatedAt: time.Date(2019, 5, 15, 15, 20, 33, 0, time.UTC),
 }
 
 // TestRealPayloads posts every payload example GitHub documents through the
@@ -136,6 +137,11 @@ func TestRealPayloads(t *testing.T) {
 		action  = "check_run.requested_action"
 	)
 	withAction := func(a string) PullRequestChanged { e := wantOpened; e.Action = a; return e }
+	labeled := func(a string, sec int) PullRequestChanged {
+		e := withAction(a)
+		e.UpdatedAt = e.UpdatedAt.Add(time.Duration(sec) * time.Second)
+		return e
+	}
 	cases := []struct {
 		file string
 		code int
@@ -156,8 +162,9 @@ func TestRealPayloads(t *testing.T) {
 		{"pull_request/converted_to_draft.payload.json", 204, "", nil},
 		{"pull_request/converted_to_draft.with-installation.payload.json", 204, "", nil},
 		{"pull_request/converted_to_draft.with-organization.payload.json", 204, "", nil},
-		{"pull_request/labeled.payload.json", 204, "", nil},
-		{"pull_request/labeled.with-organization.payload.json", 204, "", nil},
+		// labels are policy facts: the plan is checked again (issue 13)
+		{"pull_request/labeled.payload.json", 202, changed, labeled("labeled", 2)},
+		{"pull_request/labeled.with-organization.payload.json", 202, changed, nil},
 		{"pull_request/locked.payload.json", 204, "", nil},
 		{"pull_request/locked.with-organization.payload.json", 204, "", nil},
 		{"pull_request/ready_for_review.payload.json", 204, "", nil},
@@ -167,8 +174,8 @@ func TestRealPayloads(t *testing.T) {
 		{"pull_request/review_requested.payload.json", 204, "", nil},
 		{"pull_request/unassigned.payload.json", 204, "", nil},
 		{"pull_request/unassigned.with-organization.payload.json", 204, "", nil},
-		{"pull_request/unlabeled.payload.json", 204, "", nil},
-		{"pull_request/unlabeled.with-organization.payload.json", 204, "", nil},
+		{"pull_request/unlabeled.payload.json", 202, changed, labeled("unlabeled", 3)},
+		{"pull_request/unlabeled.with-organization.payload.json", 202, changed, nil},
 		{"pull_request/unlocked.payload.json", 204, "", nil},
 		{"pull_request/unlocked.with-organization.payload.json", 204, "", nil},
 		// every documented comment is on an issue, not a pull request
@@ -180,14 +187,18 @@ func TestRealPayloads(t *testing.T) {
 		{"issue_comment/edited.with-organization.payload.json", 204, "", nil},
 		{"issue_comment/deleted.payload.json", 204, "", nil},
 		{"issue_comment/deleted.with-organization.payload.json", 204, "", nil},
-		// "commented" reviews and dismissals are not approvals
+		// "commented" reviews are not approvals; a dismissal withdraws one
 		{"pull_request_review/submitted.payload.json", 204, "", nil},
 		{"pull_request_review/submitted.with-organization.payload.json", 204, "", nil},
-		{"pull_request_review/dismissed.payload.json", 204, "", nil},
+		{"pull_request_review/dismissed.payload.json", 202, "pull_request_review.dismissed", ReviewDismissed{
+			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat", DefaultBranch: "master"},
+			Number:   2, ReviewID: 237895671, Reviewer: "Codertocat", CommitID: helloHead,
+		}},
 		{"check_run/requested_action.payload.json", 202, action, CheckRunAction{
 			Delivery:   Delivery{ID: guid, Repo: "electron/electron", InstallationID: 690857, Sender: "codebytere", DefaultBranch: "master"},
 			Identifier: "lgtm|26764", CheckRunID: 1494503112, CheckName: "API Review",
 			HeadSHA: "5bd5f196a46b8222fb7484f05faba41a73cf34bd", PullRequests: []int{26764},
+			Shown: "a6d62a016899f2a985f412521726ba31",
 		}},
 		{"check_run/created.payload.json", 204, "", nil},
 		{"check_run/created.with-organization.payload.json", 204, "", nil},
@@ -350,8 +361,26 @@ func TestRouting(t *testing.T) {
 			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "renovate[bot]", DefaultBranch: "master"},
 			Action:   "opened", Number: 2, HeadSHA: helloHead, HeadRef: "changes", HeadRepo: helloRepo,
 			BaseRef: "master", BaseSHA: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
-			Author: "renovate[bot]", AuthorIsBot: true,
+			Author: "renovate[bot]", AuthorIsBot: true, UpdatedAt: wantOpened.UpdatedAt,
 		}},
+		// Issue 13: the base branch is a policy fact; the title is not.
+		{"pull request moved to another base", "pull_request", edit(t, "pull_request/opened.payload.json", map[string]any{
+			"action": "edited", "changes": map[string]any{"base": map[string]any{"ref": map[string]any{"from": "release"}, "sha": map[string]any{"from": "1111111111111111111111111111111111111111"}}},
+		}), 202, PullRequestChanged{
+			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat", DefaultBranch: "master"},
+			Action:   "edited", Number: 2, HeadSHA: helloHead, HeadRef: "changes", HeadRepo: helloRepo,
+			BaseRef: "master", BaseSHA: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", PreviousBaseRef: "release",
+			Author: "Codertocat", Labels: []string{"bug"}, UpdatedAt: wantOpened.UpdatedAt,
+		}},
+		{"pull request title edited", "pull_request", edit(t, "pull_request/opened.payload.json", map[string]any{
+			"action": "edited", "changes": map[string]any{"title": map[string]any{"from": "Update README"}},
+		}), 204, nil},
+		{"dismissal by a bot still withdraws", "pull_request_review", edit(t, "pull_request_review/dismissed.payload.json", map[string]any{
+			"sender": botUser,
+		}), 202, nil},
+		{"dismissal without review id is bad input", "pull_request_review", edit(t, "pull_request_review/dismissed.payload.json", map[string]any{
+			"review.id": nil,
+		}), 400, nil},
 		{"command on a pull request", "issue_comment", edit(t, "issue_comment/created.with-installation.payload.json",
 			onPR("Looks right.\n/approve canary is green\n", nil)), 202, CommentCommand{
 			Delivery: Delivery{ID: guid, Repo: helloRepo, InstallationID: 1, Sender: "Codertocat", DefaultBranch: "master"},
@@ -665,9 +694,9 @@ func BenchmarkHandler(b *testing.B) {
 }
 
 // BenchmarkHandlerIgnored is the time to answer a signed delivery prdeploy
-// does not use (pull_request labeled, same size): signature and action only.
+// does not use (pull_request assigned, same size): signature and action only.
 func BenchmarkHandlerIgnored(b *testing.B) {
-	body := readPayload(b, "pull_request/labeled.payload.json")
+	body := readPayload(b, "pull_request/assigned.payload.json")
 	sig := Sign(testSecret, body)
 	h := newHandler(b, DispatcherFunc(func(context.Context, Event) error { return nil }))
 	b.SetBytes(int64(len(body)))

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -340,20 +341,14 @@ func TestPRIntoAnotherBranchStartsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Deliveries are synchronous: when the merge returns, the webhook has
-	// answered every delivery of this PR.
-	for _, d := range gh.Deliveries() {
-		if d.StatusCode < 200 || d.StatusCode >= 300 {
-			t.Errorf("%s.%s delivery answered %d", d.Event, d.Action, d.StatusCode)
-		}
-	}
+	// answered every delivery of this PR, each with 204 (acknowledged, out
+	// of scope, nothing started).
+	outOfScope(t, gh, "acme/deploys")
 	if _, err := h.c.DescribeWorkflowExecution(ctx, workflows.MergedPRWorkflowID("acme/deploys", pr.Number, mergeSHA), ""); err == nil {
 		t.Error("the merge into staging started a merge workflow")
 	}
 	if _, err := h.c.DescribeWorkflowExecution(ctx, workflows.DeployWorkflowID("prod-eu", "web-side"), ""); err == nil {
 		t.Error("the merge into staging started a deployment")
-	}
-	if _, err := h.c.DescribeWorkflowExecution(ctx, workflows.PlanPRWorkflowID("acme/deploys", pr.Number, pr.HeadSHA), ""); err == nil {
-		t.Error("the PR into staging got a plan check")
 	}
 	runs, err := gh.CheckRuns("acme/deploys", pr.HeadSHA)
 	if err != nil {
@@ -390,19 +385,7 @@ func TestRepositoryNotConfiguredStartsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := 0
-	for _, d := range gh.Deliveries() {
-		if d.Repo != "acme/shadow" {
-			continue
-		}
-		seen++
-		if d.StatusCode < 200 || d.StatusCode >= 300 {
-			t.Errorf("%s.%s delivery answered %d", d.Event, d.Action, d.StatusCode)
-		}
-	}
-	if seen < 2 {
-		t.Fatalf("the App's webhook got %d deliveries from acme/shadow: the test proves nothing", seen)
-	}
+	outOfScope(t, gh, "acme/shadow")
 	if _, err := h.c.DescribeWorkflowExecution(ctx, workflows.MergedPRWorkflowID("acme/shadow", pr.Number, mergeSHA), ""); err == nil {
 		t.Error("a merge in acme/shadow started a merge workflow")
 	}
@@ -411,5 +394,24 @@ func TestRepositoryNotConfiguredStartsNothing(t *testing.T) {
 	}
 	if runs, _ := gh.CheckRuns("acme/shadow", pr.HeadSHA); len(runs) != 0 {
 		t.Errorf("check runs in acme/shadow: %+v", runs)
+	}
+}
+
+// outOfScope checks that the repository's pull_request deliveries (at
+// least opened and closed) were acknowledged as out of scope: 204.
+func outOfScope(t *testing.T, gh *githubsim.Server, repo string) {
+	t.Helper()
+	seen := 0
+	for _, d := range gh.DeliveriesOf("pull_request", "") {
+		if d.Repo != repo {
+			continue
+		}
+		seen++
+		if d.StatusCode != http.StatusNoContent {
+			t.Errorf("%s.%s delivery answered %d, want 204 (out of scope)", d.Event, d.Action, d.StatusCode)
+		}
+	}
+	if seen < 2 {
+		t.Fatalf("the App's webhook got %d pull_request deliveries from %s: the test proves nothing", seen, repo)
 	}
 }

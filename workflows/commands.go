@@ -47,9 +47,12 @@ func (o *orchestration) approve(ctx workflow.Context, r ApproveRequest) (Reply, 
 	if !ok {
 		return Reply{}, temporal.NewNonRetryableApplicationError(strings.Join(slices.Compact(reasons), "; "), "NotAuthorized", nil)
 	}
+	if slices.Contains(g.Withdrawn, withdrawnKey(a.Source, a.SourceID)) {
+		return Reply{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("this approval of %s was withdrawn and does not count again; approve with a new comment or review", g.ID), "Withdrawn", nil)
+	}
 	// A redelivered approval (same source id) is not stored twice; Tally
 	// counts distinct people either way.
-	if !slices.ContainsFunc(g.Approvals, func(x policies.Approval) bool { return x.SourceID == a.SourceID }) {
+	if !slices.ContainsFunc(g.Approvals, func(x policies.Approval) bool { return x.Source == a.Source && x.SourceID == a.SourceID }) {
 		g.Approvals = append(g.Approvals, a)
 	}
 	st := policies.Tally(o.requirements(g.ID), g.ID, g.Approvals, excl)
@@ -85,9 +88,14 @@ func (o *orchestration) unapprove(ctx workflow.Context, r UnapproveRequest) (Rep
 		byPerson := r.Source != policies.SourceReview && strings.EqualFold(a.Login, r.Login)
 		if byReview || byPerson {
 			n++
+			g.withdraw(a.Source, a.SourceID)
 			continue
 		}
 		kept = append(kept, a)
+	}
+	if r.Source == policies.SourceReview && r.SourceID != "" {
+		// A dismissed review never counts, even delivered after this.
+		g.withdraw(r.Source, r.SourceID)
 	}
 	if n == 0 {
 		return Reply{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s has no approval at gate %s to withdraw", r.Login, g.ID), "NothingToWithdraw", nil)
@@ -101,6 +109,17 @@ func (o *orchestration) unapprove(ctx workflow.Context, r UnapproveRequest) (Rep
 	}
 	return Reply{Message: fmt.Sprintf("approval withdrawn at %s: %s", g.ID, strings.Join(parts, "; "))}, nil
 }
+
+// withdraw remembers a withdrawn approval's source.
+func (g *GateState) withdraw(source, id string) {
+	if k := withdrawnKey(source, id); !slices.Contains(g.Withdrawn, k) {
+		g.Withdrawn = append(g.Withdrawn, k)
+	}
+}
+
+// withdrawnKey names an approval's source: comment, review and check-run
+// ids are numbered apart.
+func withdrawnKey(source, id string) string { return source + "/" + id }
 
 // recordWait records a wait in a cluster on the worker's metrics handler.
 // It adds no command to the history, and the SDK drops it while replaying.

@@ -84,7 +84,7 @@ func TestWebhookDeliveredThriceChecksOnce(t *testing.T) {
 	if in.PR == 0 || len(in.HeadSHA) != 40 || in.Repo == "" {
 		t.Fatalf("check input %+v", in)
 	}
-	if _, err := h.c.DescribeWorkflowExecution(context.Background(), workflows.PlanPRWorkflowID(in.Repo, in.PR, in.HeadSHA), ""); err != nil {
+	if _, err := h.c.DescribeWorkflowExecution(context.Background(), workflows.PlanPRWorkflowID(in), ""); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -82,9 +82,14 @@ type TenantRecord struct {
 
 // GateState is one approval gate.
 type GateState struct {
-	ID           string               `json:"id"`
-	Wave         int                  `json:"wave"`
-	Approvals    []policies.Approval  `json:"approvals,omitempty"`
+	ID        string              `json:"id"`
+	Wave      int                 `json:"wave"`
+	Approvals []policies.Approval `json:"approvals,omitempty"`
+	// Withdrawn are the sources ("review/123") of approvals withdrawn
+	// (/unapprove, a dismissed review): the same comment, review or press
+	// never counts again, even delivered after Temporal forgot its
+	// workflow.
+	Withdrawn    []string             `json:"withdrawn,omitempty"`
 	Open         bool                 `json:"open"`
 	WaitingSince time.Time            `json:"waitingSince,omitempty"`
 	OpenedAt     time.Time            `json:"openedAt,omitempty"`

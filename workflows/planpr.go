@@ -2,7 +2,10 @@ package workflows
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -12,10 +15,20 @@ import (
 // PlanPRWorkflow is the workflow type that checks a pull request's plans.
 const PlanPRWorkflow = "PlanPR"
 
-// PlanPRWorkflowID names the check of one head commit of a pull request:
-// a webhook delivered twice, or to two replicas, starts it once.
-func PlanPRWorkflowID(repo string, pr int, headSHA string) string {
-	return fmt.Sprintf("plan:%s#%d@%s", repo, pr, headSHA)
+// PlanPRWorkflowID names the check of one state of a pull request: its
+// head commit, and a digest of its base branch, its labels and GitHub's
+// updated_at. A webhook delivered twice, or to two replicas, starts it
+// once; a label added or removed, or a new base, is a new state and is
+// checked again, even when it ends where an earlier one began.
+func PlanPRWorkflowID(in PlanPRInput) string {
+	labels := slices.Clone(in.Labels)
+	slices.Sort(labels)
+	h := sha256.New()
+	fmt.Fprintf(h, "base %s\nupdated %s\n", in.BaseRef, in.UpdatedAt.UTC().Format(time.RFC3339Nano))
+	for _, l := range labels {
+		fmt.Fprintf(h, "label %s\n", l)
+	}
+	return fmt.Sprintf("plan:%s#%d@%s/%s", in.Repo, in.PR, in.HeadSHA, hex.EncodeToString(h.Sum(nil)[:6]))
 }
 
 // PlanPRInput is a pull request's head and base, from its webhook.
@@ -27,6 +40,9 @@ type PlanPRInput struct {
 	BaseRef string   `json:"baseRef"`
 	Author  string   `json:"author"`
 	Labels  []string `json:"labels,omitempty"`
+	// UpdatedAt is the PR's updated_at in the webhook that asked for the
+	// check (part of its workflow ID).
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
 
 // PlanPRResult says what the check found.

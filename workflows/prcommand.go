@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -17,8 +18,10 @@ import (
 // commands, approving reviews and check-run buttons.
 const PRCommandWorkflow = "PRCommand"
 
-// PRCommandWorkflowID names the handling of one comment, review or button
-// press (source and its id), so a redelivery runs it once.
+// PRCommandWorkflowID names the handling of one comment, review, review
+// dismissal or button press (source and its id), so a redelivery runs it
+// once. A button press's id is its content (PressKey), never the delivery
+// GUID, which is not signed.
 func PRCommandWorkflowID(repo, source, id string) string {
 	return fmt.Sprintf("cmd:%s/%s/%s", repo, source, id)
 }
@@ -29,16 +32,22 @@ const (
 	SourceReview   = "review"
 	SourceCheckRun = "check-run"
 	SourceChat     = "slack"
+	// SourceDismissal names the workflow of a review dismissal; its
+	// input's Source is SourceReview.
+	SourceDismissal = "review-dismissal"
 )
 
-// PRCommand is one command: approve, pause, resume, cancel, rollback,
-// status or help; Error, when set, is a parse error to reply with.
+// PRCommand is one command: approve, unapprove, pause, resume, cancel,
+// rollback, status or help; Error, when set, is a parse error to reply
+// with.
 type PRCommand struct {
 	Name  string   `json:"name,omitempty"`
 	Args  []string `json:"args,omitempty"`
 	Note  string   `json:"note,omitempty"`
 	Error string   `json:"error,omitempty"`
-	// GateToken is the gate an Approve button was shown for.
+	// GateToken binds a check-run Approve button to the gate it was shown
+	// for (GateToken): pressed once that gate is no longer waiting, it
+	// approves nothing.
 	GateToken string `json:"gateToken,omitempty"`
 }
 
@@ -61,9 +70,16 @@ type PRCommandInput struct {
 	// answer goes back privately to ResponseURL.
 	ChatUser    string `json:"chatUser,omitempty"`
 	ResponseURL string `json:"responseUrl,omitempty"`
-	// ActionID identifies a chat button press (an approval counts once
-	// per press).
+	// ActionID identifies a button press, in chat or on a check run: an
+	// approval counts once per press, and each person's press is their own.
 	ActionID string `json:"actionId,omitempty"`
+	// Commit is the commit an approving review approves (reviews only):
+	// only reviews of the PR's final head count.
+	Commit string `json:"commit,omitempty"`
+	// Dismissal: the review SourceID was dismissed on GitHub (Source
+	// review, one unapprove command). It withdraws the review's approval
+	// whoever dismissed it, and says so only when there was one.
+	Dismissal bool `json:"dismissal,omitempty"`
 }
 
 // CommandOutcome says what became of one command.
@@ -116,16 +132,27 @@ func PRCommands(ctx workflow.Context, in PRCommandInput) ([]CommandOutcome, erro
 // writers are the repository permissions that may steer a deployment.
 var writers = []string{"admin", "maintain", "write"}
 
-// RunPRCommands is the activity behind PRCommands: it acknowledges a
-// comment (👀), checks the actor may write to the repository, sends each
-// command to the deployments, then reacts 👍 when all were applied and
-// replies with the reason for anything refused.
+// Metrics the PRCommands activity records on the SDK's metrics handler
+// (activity.GetMetricsHandler).
+const (
+	// MetricCommandsIgnored is a counter: commands prdeploy did not run
+	// and did not answer, tagged with MetricTagReason.
+	MetricCommandsIgnored = "prdeploy_commands_ignored"
+	// MetricTagReason says why: IgnoredNotWriter.
+	MetricTagReason = "reason"
+	// IgnoredNotWriter: the actor has no write access to the repository.
+	IgnoredNotWriter = "not_writer"
+)
+
+// RunPRCommands is the activity behind PRCommands. People without write
+// access to the repository are ignored: no reaction, no reply (a reply
+// would tell anyone deployment details, and let them make prdeploy
+// talk), only a count and a log line without the comment. For writers it
+// acknowledges a comment (👀), sends each command to the deployments,
+// then reacts 👍 when all were applied and replies with the reason for
+// anything refused. A review dismissal withdraws the review's approval
+// whoever dismissed it (GitHub lets only writers dismiss).
 func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]CommandOutcome, error) {
-	if in.Source == SourceComment {
-		if err := a.Comments.React(ctx, in.Repo, in.SourceID, "eyes"); err != nil {
-			return nil, classify(err)
-		}
-	}
 	if in.Source == SourceChat {
 		login, ok, err := a.Chat.GitHubLogin(ctx, in.ChatUser)
 		if err != nil {
@@ -138,7 +165,8 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 		in.Actor = login
 	}
 	var targets []DeploymentRef
-	if ref, ok := ParseDeploymentWorkflowID(in.Target); ok {
+	ref, aimed := ParseDeploymentWorkflowID(in.Target)
+	if aimed {
 		targets = []DeploymentRef{ref}
 		if in.PR == 0 || in.Repo == "" { // a button on a merge commit's check run, or in chat
 			st, err := a.Deployments.Status(ctx, ref)
@@ -147,13 +175,27 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 			}
 			in.PR, in.Repo = st.Request.PR, st.Request.Repo
 		}
-	} else {
-		var err error
+	}
+	if in.Dismissal {
+		return a.withdrawDismissed(ctx, in, targets)
+	}
+	perm, err := a.Permissions.Permission(ctx, in.Repo, in.Actor)
+	if err != nil {
+		return nil, classify(err)
+	}
+	if !slices.Contains(writers, perm) {
+		return a.ignore(ctx, in, IgnoredNotWriter, perm)
+	}
+	if in.Source == SourceComment {
+		if err := a.Comments.React(ctx, in.Repo, in.SourceID, "eyes"); err != nil {
+			return nil, classify(err)
+		}
+	}
+	if !aimed {
 		if targets, err = a.Deployments.ForPR(ctx, in.Repo, in.PR); err != nil {
 			return nil, classify(err)
 		}
 	}
-	perm := ""
 	var out []CommandOutcome
 	var replies []string
 	for _, c := range in.Commands {
@@ -178,17 +220,6 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 			}
 			o.Message = strings.Join(parts, "\n\n---\n\n")
 		default:
-			if perm == "" {
-				p, err := a.Permissions.Permission(ctx, in.Repo, in.Actor)
-				if err != nil {
-					return nil, classify(err)
-				}
-				perm = p
-			}
-			if !slices.Contains(writers, perm) {
-				o.Message = fmt.Sprintf("@%s, `/%s` needs write access to %s; you have %s.", in.Actor, c.Name, in.Repo, perm)
-				break
-			}
 			o.OK, o.Message = a.applyCommand(ctx, in, c, targets)
 		}
 		out = append(out, o)
@@ -218,12 +249,77 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 		if in.Source != SourceComment {
 			body = fmt.Sprintf("@%s (%s): %s", in.Actor, in.Source, body)
 		}
-		// One reply per command, even when this activity is retried.
-		if err := a.Comments.UpsertComment(ctx, in.Repo, in.PR, commentKey("reply", in.Source, fmt.Sprint(in.SourceID)), body); err != nil {
-			return out, classify(err)
+		if err := a.reply(ctx, in, body); err != nil {
+			return out, err
 		}
 	}
 	return out, nil
+}
+
+// reply posts one reply per comment, review, dismissal or button press,
+// even when the activity is retried.
+func (a *Activities) reply(ctx context.Context, in PRCommandInput, body string) error {
+	source, id := in.Source, fmt.Sprint(in.SourceID)
+	if in.Dismissal {
+		source = SourceDismissal
+	}
+	if in.ActionID != "" {
+		id = in.ActionID
+	}
+	return classify(a.Comments.UpsertComment(ctx, in.Repo, in.PR, commentKey("reply", source, id), body))
+}
+
+// ignore answers nobody on GitHub: it counts the commands and logs who
+// sent them, never what they wrote.
+func (a *Activities) ignore(ctx context.Context, in PRCommandInput, reason, perm string) ([]CommandOutcome, error) {
+	names := make([]string, 0, len(in.Commands))
+	out := make([]CommandOutcome, 0, len(in.Commands))
+	for _, c := range in.Commands {
+		name := c.Name
+		if name == "" {
+			name = "unknown"
+		}
+		names = append(names, name)
+		out = append(out, CommandOutcome{Command: c.Name, Message: fmt.Sprintf("ignored: %s has %s access to %s", in.Actor, perm, in.Repo)})
+	}
+	activity.GetMetricsHandler(ctx).WithTags(map[string]string{MetricTagReason: reason}).Counter(MetricCommandsIgnored).Inc(int64(len(in.Commands)))
+	activity.GetLogger(ctx).Info("commands ignored", "reason", reason, "permission", perm, "repo", in.Repo, "pr", in.PR,
+		"actor", in.Actor, "source", in.Source, "sourceId", in.SourceID, "commands", strings.Join(names, ","))
+	if in.Source == SourceChat {
+		// A chat answer is private to the presser (a linked member of the
+		// configured workspace), and a silent button would puzzle them.
+		msg := fmt.Sprintf("%s has %s access to %s; prdeploy's buttons need write access.", in.Actor, perm, in.Repo)
+		return out, classify(a.Chat.Ephemeral(ctx, in.ResponseURL, msg))
+	}
+	return out, nil
+}
+
+// withdrawDismissed withdraws a dismissed review's approval from the
+// deployments of its PR, and replies only when one was withdrawn.
+func (a *Activities) withdrawDismissed(ctx context.Context, in PRCommandInput, targets []DeploymentRef) ([]CommandOutcome, error) {
+	if len(targets) == 0 {
+		var err error
+		if targets, err = a.Deployments.ForPR(ctx, in.Repo, in.PR); err != nil {
+			return nil, classify(err)
+		}
+	}
+	req := UnapproveRequest{Login: in.Actor, Source: SourceReview, SourceID: strconv.FormatInt(in.SourceID, 10)}
+	o := CommandOutcome{Command: "unapprove"}
+	var withdrawn []string
+	for _, t := range targets {
+		r, err := a.Deployments.Update(ctx, t, UpdateUnapprove, req)
+		if err != nil {
+			continue // the review approved nothing there, or no gate waits
+		}
+		withdrawn = append(withdrawn, fmt.Sprintf("`%s` in `%s`: %s", t.Deployment, t.Cluster, r.Message))
+	}
+	if len(withdrawn) == 0 {
+		o.Message = "the dismissed review had no approval to withdraw"
+		return []CommandOutcome{o}, nil
+	}
+	o.OK, o.Message = true, strings.Join(withdrawn, "; ")
+	body := fmt.Sprintf("The review by @%s was dismissed, so its approval no longer counts. %s", in.Actor, o.Message)
+	return []CommandOutcome{o}, a.reply(ctx, in, body)
 }
 
 // applyCommand sends one command to every target; it is applied when at
@@ -237,7 +333,9 @@ func (a *Activities) applyCommand(ctx context.Context, in PRCommandInput, c PRCo
 		if in.ActionID != "" {
 			sourceID = in.ActionID
 		}
-		name, arg = UpdateApprove, ApproveRequest{Login: in.Actor, Source: in.Source, SourceID: sourceID, Note: c.Note, GateToken: c.GateToken}
+		name, arg = UpdateApprove, ApproveRequest{Login: in.Actor, Source: in.Source, SourceID: sourceID, Note: c.Note, Commit: in.Commit, GateToken: c.GateToken}
+	case "unapprove":
+		name, arg = UpdateUnapprove, UnapproveRequest{Login: in.Actor, Source: in.Source}
 	case "pause", "resume", "cancel", "rollback":
 		name, arg = c.Name, CommandRequest{By: in.Actor, Reason: c.Note, Tenants: c.Args}
 	case "investigate": // Slack's "Investigate (keep paused)"
@@ -247,8 +345,19 @@ func (a *Activities) applyCommand(ctx context.Context, in PRCommandInput, c PRCo
 	}
 	var accepted, refused []string
 	for _, t := range targets {
-		r, err := a.Deployments.Update(ctx, t, name, arg)
 		where := fmt.Sprintf("`%s` in `%s`", t.Deployment, t.Cluster)
+		targetArg := arg
+		if c.GateToken != "" && name == UpdateApprove {
+			gate, err := a.buttonGate(ctx, t, c.GateToken)
+			if err != nil {
+				refused = append(refused, fmt.Sprintf("%s: %s", where, err))
+				continue
+			}
+			r := arg.(ApproveRequest)
+			r.Gate = gate
+			targetArg = r
+		}
+		r, err := a.Deployments.Update(ctx, t, name, targetArg)
 		if err != nil {
 			var app *temporal.ApplicationError
 			msg := err.Error()
@@ -264,4 +373,19 @@ func (a *Activities) applyCommand(ctx context.Context, in PRCommandInput, c PRCo
 		return false, fmt.Sprintf("@%s, `/%s` was refused: %s", in.Actor, c.Name, strings.Join(refused, "; "))
 	}
 	return true, strings.Join(accepted, "; ")
+}
+
+// buttonGate finds the gate an Approve button was shown for, by its
+// token: the approval is for that gate only.
+func (a *Activities) buttonGate(ctx context.Context, t DeploymentRef, token string) (string, error) {
+	st, err := a.Deployments.Status(ctx, t)
+	if err != nil {
+		return "", err
+	}
+	for _, g := range st.Gates {
+		if GateToken(g.ID) == token {
+			return g.ID, nil
+		}
+	}
+	return "", errors.New("this button was for a gate the deployment does not have")
 }

@@ -23,9 +23,10 @@ func (p permissions) Permission(_ context.Context, _ string, login string) (stri
 }
 
 // TestCommentCommandsSteerTheDeployment: after a merge, comments on the PR
-// go through the Dispatcher: a reader's /approve and the author's are
-// refused with the reason, an SRE's opens the gate (👀 then 👍), a
-// redelivered comment runs once, /status answers, a typo gets help.
+// go through the Dispatcher: a reader's /approve is ignored (no reaction,
+// no reply), the author's is refused with the reason, an SRE's opens the
+// gate (👀 then 👍), a redelivered comment runs once, /status answers, a
+// typo gets help.
 func TestCommentCommandsSteerTheDeployment(t *testing.T) {
 	host := &recordingHost{}
 	merges := fakeMerges{"3333333333333333333333333333333333333333": {{Path: "deploys/web-10.yaml", Deployment: "web-10", Clusters: []string{"c1"}}}}
@@ -78,9 +79,11 @@ func TestCommentCommandsSteerTheDeployment(t *testing.T) {
 		return false
 	}
 	comment(101, "cy", "/approve")
-	if !replied("@cy, `/approve` needs write access to acme/deploys; you have read.") {
-		t.Fatalf("reader: %q", host.comments)
+	host.mu.Lock()
+	if _, ok := host.keyed["reply:comment:101"]; ok || len(host.reactions[101]) != 0 {
+		t.Fatalf("a reader was answered: comments %q, reactions %v", host.comments, host.reactions[101])
 	}
+	host.mu.Unlock()
 	comment(102, "author", "/approve looks good")
 	if !replied("@author, `/approve` was refused", "the PR author cannot approve") {
 		t.Fatalf("author: %q", host.comments)
@@ -100,11 +103,11 @@ func TestCommentCommandsSteerTheDeployment(t *testing.T) {
 	if st.Phase != workflows.PhaseSucceeded || st.Gates[0].Approvals[0].Login != "ana" || len(st.Gates[0].Approvals) != 1 {
 		t.Fatalf("deployment: %s gates %+v", st.Phase, st.Gates)
 	}
-	comment(104, "cy", "/status")
+	comment(104, "ana", "/status")
 	if !replied("**web-10** → cluster `c1`") {
 		t.Fatalf("status: %q", host.comments)
 	}
-	comment(105, "cy", "/aprove")
+	comment(105, "ana", "/aprove")
 	if !replied("Unknown command `/aprove`") {
 		t.Fatalf("typo: %q", host.comments)
 	}

@@ -184,7 +184,7 @@ func TestSlackApprovals(t *testing.T) {
 	if code := click("U0ANA", "signing-secret", 0); code != http.StatusOK {
 		t.Fatalf("other gate: %d", code)
 	}
-	answered(2, "this button was for another gate")
+	answered(2, "this button was for a")
 	actionID = workflows.ApproveIdentifier("after-canary")
 	if code := click("U0ANA", "signing-secret", 0); code != http.StatusOK {
 		t.Fatalf("ana: %d", code)

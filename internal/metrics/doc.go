@@ -18,9 +18,10 @@
 // They record their waits on the SDK's metrics handler
 // (workflow.GetMetricsHandler), which adds nothing to the history and is
 // silent while a workflow replays, so a wait is observed once however
-// often its workflow is replayed. TemporalHandler is that handler for the
-// worker's client: it maps the workflows' two timers to histograms and
-// drops the SDK's own metrics.
+// often its workflow is replayed; activities count on the same handler
+// (activity.GetMetricsHandler). TemporalHandler is that handler for the
+// worker's client: it maps the workflows' two timers to histograms and the
+// ignored-commands counter to a counter, and drops the SDK's own metrics.
 //
 // Deployment counts are not kept in the process at all: they are asked of
 // Temporal's visibility store (one count per execution status) at each
@@ -44,6 +45,9 @@
 //	prdeploy_slack_errors_total{method}                 counter
 //	    calls failed after their retry: chat.postMessage, chat.update,
 //	    users.lookupByEmail, users.info, response_url.
+//	prdeploy_commands_ignored_total{reason}             counter
+//	    pull request commands neither run nor answered; reason
+//	    not_writer: the sender has no write access to the repository.
 //	prdeploy_gate_wait_seconds{cluster}                 histogram
 //	    from a wave reaching its gate to the approval that opened it.
 //	prdeploy_lock_wait_seconds{cluster}                 histogram

@@ -38,6 +38,7 @@ type Metrics struct {
 	githubRequests     *prometheus.CounterVec
 	githubRateLimit    *prometheus.GaugeVec // no labels: absent until GitHub sends the header
 	slackErrors        *prometheus.CounterVec
+	commandsIgnored    *prometheus.CounterVec
 	gateWait, lockWait *prometheus.HistogramVec
 
 	deployments *deploymentsCollector
@@ -67,6 +68,10 @@ func New() *Metrics {
 			Namespace: Namespace, Name: "slack_errors_total",
 			Help: "Slack API calls that failed after their retry, by method (chat.postMessage, chat.update, users.lookupByEmail, users.info, response_url).",
 		}, []string{"method"}),
+		commandsIgnored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "commands_ignored_total",
+			Help: "Pull request commands (comments, reviews, buttons) prdeploy neither ran nor answered, by reason (not_writer: the sender has no write access to the repository).",
+		}, []string{"reason"}),
 		gateWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "gate_wait_seconds",
 			Help:    "How long approval gates waited, from the wave reaching the gate to the approval that opened it, by cluster.",
@@ -81,7 +86,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.webhooks, m.statusAccess, m.githubRequests, m.githubRateLimit, m.slackErrors, m.gateWait, m.lockWait,
+		m.webhooks, m.statusAccess, m.githubRequests, m.githubRateLimit, m.slackErrors, m.commandsIgnored, m.gateWait, m.lockWait,
 	)
 	return m
 }

@@ -86,8 +86,9 @@ func TestScrapeCountsObservations(t *testing.T) {
 }
 
 // TestTemporalHandlerMapsWorkflowTimers: the two workflow timers land in
-// their histograms by cluster, whatever other tags the SDK adds; the SDK's
-// own metrics are dropped.
+// their histograms by cluster, and ignored commands in their counter by
+// reason, whatever other tags the SDK adds; the SDK's own metrics are
+// dropped.
 func TestTemporalHandlerMapsWorkflowTimers(t *testing.T) {
 	m := New()
 	url := serve(t, m)
@@ -97,6 +98,7 @@ func TestTemporalHandlerMapsWorkflowTimers(t *testing.T) {
 	h.WithTags(map[string]string{workflows.MetricTagCluster: "prod"}).Timer(workflows.MetricGateWait).Record(90 * time.Second)
 	h.WithTags(map[string]string{workflows.MetricTagCluster: "prod"}).Timer(workflows.MetricGateWait).Record(2 * time.Hour)
 	h.WithTags(map[string]string{workflows.MetricTagCluster: "staging"}).Timer(workflows.MetricLockWait).Record(3 * time.Second)
+	h.WithTags(map[string]string{workflows.MetricTagReason: workflows.IgnoredNotWriter}).Counter(workflows.MetricCommandsIgnored).Inc(3)
 	// What the SDK itself emits.
 	h.Counter("temporal_workflow_completed").Inc(1)
 	h.Gauge("temporal_worker_task_slots_available").Update(3)
@@ -111,6 +113,7 @@ func TestTemporalHandlerMapsWorkflowTimers(t *testing.T) {
 		`prdeploy_gate_wait_seconds_bucket{cluster="prod",le="7200"}`: 2,
 		`prdeploy_lock_wait_seconds_count{cluster="staging"}`:         1,
 		`prdeploy_lock_wait_seconds_sum{cluster="staging"}`:           3,
+		`prdeploy_commands_ignored_total{reason="not_writer"}`:        3,
 	} {
 		if v, ok := got[series]; !ok || v != want {
 			t.Errorf("%s = %v (present %t), want %v", series, v, ok, want)

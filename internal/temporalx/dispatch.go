@@ -34,8 +34,8 @@ var ErrNotYetRouted = errors.New("not routed yet")
 func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 	switch ev := e.(type) {
 	case webhook.PullRequestChanged:
-		in := workflows.PlanPRInput{Repo: ev.Repo, PR: ev.Number, HeadSHA: ev.HeadSHA, BaseSHA: ev.BaseSHA, BaseRef: ev.BaseRef, Author: ev.Author, Labels: ev.Labels}
-		return d.start(ctx, workflows.PlanPRWorkflowID(ev.Repo, ev.Number, ev.HeadSHA), workflows.PlanPRWorkflow, in, e)
+		in := workflows.PlanPRInput{Repo: ev.Repo, PR: ev.Number, HeadSHA: ev.HeadSHA, BaseSHA: ev.BaseSHA, BaseRef: ev.BaseRef, Author: ev.Author, Labels: ev.Labels, UpdatedAt: ev.UpdatedAt}
+		return d.start(ctx, workflows.PlanPRWorkflowID(in), workflows.PlanPRWorkflow, in, e)
 	case webhook.PullRequestMerged:
 		in := workflows.MergedPRInput{Repo: ev.Repo, PR: ev.Number, MergeSHA: ev.MergeCommitSHA, BaseRef: ev.BaseRef, Author: ev.Author, MergedBy: ev.MergedBy, Labels: ev.Labels}
 		// A merge whose workflow failed (its facts could not be read) runs
@@ -50,8 +50,12 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceComment, fmt.Sprint(ev.CommentID)), workflows.PRCommandWorkflow, in, e)
 	case webhook.ReviewApproved:
 		in := workflows.PRCommandInput{Repo: ev.Repo, PR: ev.Number, Source: workflows.SourceReview, SourceID: ev.ReviewID, Actor: ev.Reviewer,
-			Commands: []workflows.PRCommand{{Name: "approve", Note: ev.Body}}}
+			Commit: ev.CommitID, Commands: []workflows.PRCommand{{Name: "approve", Note: ev.Body}}}
 		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceReview, fmt.Sprint(ev.ReviewID)), workflows.PRCommandWorkflow, in, e)
+	case webhook.ReviewDismissed:
+		in := workflows.PRCommandInput{Repo: ev.Repo, PR: ev.Number, Source: workflows.SourceReview, SourceID: ev.ReviewID, Actor: ev.Reviewer,
+			Dismissal: true, Commands: []workflows.PRCommand{{Name: "unapprove", Note: "dismissed by " + ev.Sender}}}
+		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceDismissal, fmt.Sprint(ev.ReviewID)), workflows.PRCommandWorkflow, in, e)
 	case webhook.CheckRunAction:
 		// A merge commit's check run lists no pull request: the deployment
 		// (ExternalID) knows its PR.
@@ -59,10 +63,14 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 		if len(ev.PullRequests) > 0 {
 			pr = ev.PullRequests[0]
 		}
+		// A press is named by its signed content, never by the delivery
+		// GUID: a captured delivery replayed under a new GUID meets the
+		// closed workflow of the first and does nothing.
 		action, gate := workflows.SplitIdentifier(ev.Identifier)
+		key := ev.PressKey()
 		in := workflows.PRCommandInput{Repo: ev.Repo, PR: pr, Source: workflows.SourceCheckRun, SourceID: ev.CheckRunID, Actor: ev.Sender,
-			Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: action, GateToken: gate}}}
-		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceCheckRun, ev.Origin().ID), workflows.PRCommandWorkflow, in, e)
+			ActionID: key, Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: action, GateToken: gate}}}
+		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceCheckRun, key), workflows.PRCommandWorkflow, in, e)
 	case webhook.SlackAction:
 		target, tenant, _ := strings.Cut(ev.Value, "|")
 		action, gate := workflows.SplitIdentifier(ev.ActionID)
@@ -88,7 +96,7 @@ func (d Dispatcher) start(ctx context.Context, id, workflow string, in any, e we
 }
 
 func (d Dispatcher) startReusing(ctx context.Context, id, workflow string, in any, e webhook.Event, reuse enumspb.WorkflowIdReusePolicy) error {
-	_, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	run, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    reuse,
@@ -101,7 +109,9 @@ func (d Dispatcher) startReusing(ctx context.Context, id, workflow string, in an
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", id, err)
 	}
-	d.logger().Info("workflow started", "workflow", id, "kind", e.Kind(), "delivery", e.Origin().ID)
+	// A run still going for the same ID is used as it is: the run ID
+	// tells it apart from a new one.
+	d.logger().Info("workflow started", "workflow", id, "run", run.GetRunID(), "kind", e.Kind(), "delivery", e.Origin().ID)
 	return nil
 }
 
