@@ -169,10 +169,17 @@ func TestPullRequestToProduction(t *testing.T) {
 	if final.Conclusion != "success" || !strings.Contains(final.Title, "done, 3 of 3 tenants") {
 		t.Fatalf("final deploy check: %s %s", final.Conclusion, final.Title)
 	}
-	comments, err := gh.Comments("acme/deploys", pr.Number)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The reporter posts the last milestone after the check run ends.
+	var comments []githubsim.Comment
+	h.eventually("the completed milestone comment", 30*time.Second, func() bool {
+		comments, _ = gh.Comments("acme/deploys", pr.Number)
+		for _, c := range comments {
+			if strings.Contains(c.Body, "`web-7` in `prod-eu` completed") {
+				return true
+			}
+		}
+		return false
+	})
 	var all []string
 	for _, c := range comments {
 		all = append(all, c.Author+": "+c.Body)
