@@ -23,7 +23,10 @@ type Event struct {
 	Key    string // tenant/service
 	Image  string
 	Deploy string
-	At     time.Time
+	// Generation is the deployment's place in merge order (apply,
+	// rollback; 0 when not ordered).
+	Generation int64
+	At         time.Time
 }
 
 // Cluster is an in-memory cluster.
@@ -35,7 +38,13 @@ type Cluster struct {
 	live      map[string]string // tenant/service → image
 	snapshots map[string]string // deployment/tenant/service → image before
 	failing   map[string]string // tenant/service → rollout failure reason
-	events    []Event
+	// stamps and stampsBefore are what the objects' annotations would
+	// say (tenant/service, deployment/tenant/service).
+	stamps       map[string]workflows.Stamp
+	stampsBefore map[string]*workflows.Stamp
+	// failingImages makes rollouts of an image fail anywhere.
+	failingImages map[string]string
+	events        []Event
 	// OnEvent, when set, is called (without the lock) after each event.
 	OnEvent func(Event)
 }
@@ -44,7 +53,8 @@ var _ workflows.Cluster = (*Cluster)(nil)
 
 // NewCluster returns a cluster whose rollouts take rollout.
 func NewCluster(rollout time.Duration) *Cluster {
-	return &Cluster{RolloutTime: rollout, live: map[string]string{}, snapshots: map[string]string{}, failing: map[string]string{}}
+	return &Cluster{RolloutTime: rollout, live: map[string]string{}, snapshots: map[string]string{}, failing: map[string]string{},
+		stamps: map[string]workflows.Stamp{}, stampsBefore: map[string]*workflows.Stamp{}, failingImages: map[string]string{}}
 }
 
 func key(t workflows.ServiceTarget) string { return t.Tenant + "/" + t.Service }
@@ -85,6 +95,37 @@ func (c *Cluster) FailRollouts(tenant, service, reason string) {
 	c.failing[tenant+"/"+service] = reason
 }
 
+// FailImage makes rollouts of an image fail in every tenant ("" heals).
+func (c *Cluster) FailImage(image, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if reason == "" {
+		delete(c.failingImages, image)
+		return
+	}
+	c.failingImages[image] = reason
+}
+
+// LiveStamp returns the stamp of what runs now, as the objects'
+// annotations would, or of a rollback that left nothing.
+func (c *Cluster) LiveStamp(ctx context.Context, t workflows.ServiceTarget) (*workflows.Stamp, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.stamps[key(t)]
+	if !ok {
+		return nil, nil
+	}
+	return &s, nil
+}
+
+// Stamp returns what the live objects of tenant/service are stamped with.
+func (c *Cluster) Stamp(tenant, service string) (workflows.Stamp, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.stamps[tenant+"/"+service]
+	return s, ok
+}
+
 // Events returns every recorded call.
 func (c *Cluster) Events() []Event {
 	c.mu.Lock()
@@ -111,6 +152,11 @@ func (c *Cluster) Snapshot(ctx context.Context, t workflows.ServiceTarget) (work
 	if !ok {
 		prev = c.live[key(t)]
 		c.snapshots[sk] = prev
+		if s, ok := c.stamps[key(t)]; ok {
+			c.stampsBefore[sk] = &s
+		} else {
+			c.stampsBefore[sk] = nil
+		}
 	}
 	c.mu.Unlock()
 	c.record(Event{Kind: "snapshot", Key: key(t), Image: prev, Deploy: t.Deployment})
@@ -122,8 +168,9 @@ func (c *Cluster) Apply(ctx context.Context, t workflows.ServiceTarget) (workflo
 	c.mu.Lock()
 	prev := c.live[key(t)]
 	c.live[key(t)] = t.Image
+	c.stamps[key(t)] = t.Stamp()
 	c.mu.Unlock()
-	c.record(Event{Kind: "apply", Key: key(t), Image: t.Image, Deploy: t.Deployment})
+	c.record(Event{Kind: "apply", Key: key(t), Image: t.Image, Deploy: t.Deployment, Generation: t.Generation})
 	switch prev {
 	case "":
 		return workflows.ApplyResult{Created: 1}, nil
@@ -141,6 +188,9 @@ func (c *Cluster) WaitRollout(ctx context.Context, t workflows.ServiceTarget, pr
 	}
 	c.mu.Lock()
 	reason := c.failing[key(t)]
+	if r, ok := c.failingImages[t.Image]; ok && reason == "" {
+		reason = r
+	}
 	c.mu.Unlock()
 	if reason != "" {
 		c.record(Event{Kind: "rollout-failed", Key: key(t), Image: t.Image, Deploy: t.Deployment})
@@ -171,19 +221,34 @@ func (c *Cluster) wait(ctx context.Context, progress func(string)) error {
 // Rollback restores the image recorded by Snapshot.
 func (c *Cluster) Rollback(ctx context.Context, t workflows.ServiceTarget, _ *workflows.SnapshotRef, _ func(string)) error {
 	c.mu.Lock()
-	prev, ok := c.snapshots[t.Deployment+"/"+key(t)]
+	sk := t.Deployment + "/" + key(t)
+	prev, ok := c.snapshots[sk]
 	if ok {
 		if prev == "" {
 			delete(c.live, key(t))
+			delete(c.stamps, key(t))
+			if t.Generation > 0 {
+				c.stamps[key(t)] = t.Stamp() // the tombstone (kube.TombstoneKey)
+			}
 		} else {
 			c.live[key(t)] = prev
+			// What is restored carries the restoring deployment's stamp
+			// (an unordered one restores the old stamp).
+			switch before := c.stampsBefore[sk]; {
+			case t.Generation > 0:
+				c.stamps[key(t)] = t.Stamp()
+			case before != nil:
+				c.stamps[key(t)] = *before
+			default:
+				delete(c.stamps, key(t))
+			}
 		}
 	}
 	c.mu.Unlock()
 	if !ok {
 		return workflows.Permanent(fmt.Errorf("no snapshot of %s for %s", key(t), t.Deployment))
 	}
-	c.record(Event{Kind: "rollback", Key: key(t), Image: prev, Deploy: t.Deployment})
+	c.record(Event{Kind: "rollback", Key: key(t), Image: prev, Deploy: t.Deployment, Generation: t.Generation})
 	return nil
 }
 
@@ -256,13 +321,34 @@ type Plans struct {
 	plans map[string]*planner.ExecutionPlan
 	reqs  map[string][]policies.Requirement
 	refs  map[string]*planner.ExecutionPlan
+	held  map[string]chan struct{}
+	// prepared records the deployments whose Prepare returned, in order.
+	prepared []string
 }
 
 var _ workflows.PlanSource = (*Plans)(nil)
 
 // NewPlans returns an empty plan source.
 func NewPlans() *Plans {
-	return &Plans{plans: map[string]*planner.ExecutionPlan{}, reqs: map[string][]policies.Requirement{}, refs: map[string]*planner.ExecutionPlan{}}
+	return &Plans{plans: map[string]*planner.ExecutionPlan{}, reqs: map[string][]policies.Requirement{}, refs: map[string]*planner.ExecutionPlan{}, held: map[string]chan struct{}{}}
+}
+
+// Hold makes Prepare of a deployment wait until release is called: a
+// Prepare as slow as the test wants, without sleeping.
+func (p *Plans) Hold(deployment string) (release func()) {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	p.held[deployment] = ch
+	p.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
+}
+
+// Prepared returns the deployments whose Prepare has returned, in order.
+func (p *Plans) Prepared() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.prepared)
 }
 
 // Add makes a plan deployable, with the approvals its gates require.
@@ -276,7 +362,18 @@ func (p *Plans) Add(e *planner.ExecutionPlan, reqs []policies.Requirement) {
 // Prepare cuts the plan to the cluster and keeps it under a reference.
 func (p *Plans) Prepare(ctx context.Context, req workflows.DeployRequest) (workflows.PreparedDeployment, error) {
 	p.mu.Lock()
+	held := p.held[req.DeploymentID]
+	p.mu.Unlock()
+	if held != nil {
+		select {
+		case <-held:
+		case <-ctx.Done():
+			return workflows.PreparedDeployment{}, ctx.Err()
+		}
+	}
+	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer func() { p.prepared = append(p.prepared, req.DeploymentID) }()
 	e, ok := p.plans[req.DeploymentID]
 	if !ok {
 		return workflows.PreparedDeployment{}, workflows.Permanent(fmt.Errorf("no plan %s", req.DeploymentID))
