@@ -57,6 +57,7 @@ type ReportLinks struct {
 var phaseIcon = map[string]string{
 	TenantPending: "⏳", TenantLocking: "🔒", TenantDeploying: "🚀", TenantSettling: "🔎", TenantPaused: "⏸️",
 	TenantRollingBack: "↩️", TenantSucceeded: "✅", TenantFailed: "❌", TenantRolledBack: "↩️", TenantCancelled: "🚫",
+	TenantSuperseded: "⏭️", // ServiceSuperseded too
 	ServiceApplying: "🚀", ServiceHealthy: "✅",
 }
 
@@ -71,11 +72,14 @@ func icon(phase string) string {
 func BuildReport(st Status, links ReportLinks) Report {
 	r := Report{Status: "in_progress"}
 	dep, cluster := st.Request.DeploymentID, st.Request.Cluster
-	done := st.Counts[TenantSucceeded]
+	done := st.Counts[TenantSucceeded] + st.Counts[TenantSuperseded]
 	switch st.Phase {
 	case PhaseSucceeded:
 		r.Status, r.Conclusion = "completed", "success"
 		r.Title = fmt.Sprintf("%s in %s: done, %d of %d tenants", dep, cluster, done, st.Total)
+		if st.Superseded > 0 {
+			r.Title += fmt.Sprintf(" (%d superseded by newer merges)", st.Superseded)
+		}
 	case PhaseFailed, PhaseRolledBack:
 		r.Status, r.Conclusion = "completed", "failure"
 		r.Title = fmt.Sprintf("%s in %s: %s", dep, cluster, st.Phase)
@@ -103,7 +107,7 @@ func BuildReport(st Status, links ReportLinks) Report {
 		fmt.Fprintf(&s, "%s %d of %d tenants done\n\n", bar(done, st.Total), done, st.Total)
 	}
 	var counts []string
-	for _, p := range []string{TenantSucceeded, TenantDeploying, TenantSettling, TenantLocking, TenantPaused, TenantFailed, TenantRollingBack, TenantRolledBack, TenantCancelled} {
+	for _, p := range []string{TenantSucceeded, TenantSuperseded, TenantDeploying, TenantSettling, TenantLocking, TenantPaused, TenantFailed, TenantRollingBack, TenantRolledBack, TenantCancelled} {
 		if n := st.Counts[p]; n > 0 {
 			counts = append(counts, fmt.Sprintf("%s %d", icon(p), n))
 		}
@@ -122,6 +126,17 @@ func BuildReport(st Status, links ReportLinks) Report {
 	}
 	if st.Error != "" {
 		fmt.Fprintf(&s, "**Error:** %s\n\n", oneLine(st.Error))
+	}
+	if steps := SupersededSteps(st); len(steps) > 0 {
+		s.WriteString("**Superseded** (left to deployments merged after this one)\n\n")
+		for i, step := range steps {
+			if i == 20 {
+				fmt.Fprintf(&s, "- … and %d more\n", len(steps)-i)
+				break
+			}
+			fmt.Fprintf(&s, "- `%s` %s: %s\n", step.Tenant, step.Service, SupersededNote(&step.By))
+		}
+		s.WriteString("\n")
 	}
 	if failed := failures(st); len(failed) > 0 {
 		s.WriteString("**Failures**\n\n")
@@ -212,6 +227,8 @@ func table(st Status) string {
 			note = limit(oneLine(t.Failure), 200)
 		case t.LockWait != nil:
 			note = fmt.Sprintf("waiting for `%s` (held by %s)", t.LockWait.Lock, t.LockWait.Holder)
+		default:
+			note = supersededNote(t)
 		}
 		row.WriteString(" " + escapeCell(note) + " |\n")
 		if b.Len()+row.Len() > MaxReportText-reserve {
@@ -226,6 +243,44 @@ func table(st Status) string {
 	return b.String()
 }
 
+// SupersededStep is a tenant's service that a deployment left to a newer
+// merge's.
+type SupersededStep struct {
+	Tenant  string `json:"tenant"`
+	Service string `json:"service"`
+	By      Stamp  `json:"by"`
+}
+
+// SupersededSteps lists a deployment's superseded steps, in tenant order.
+func SupersededSteps(st Status) []SupersededStep {
+	var out []SupersededStep
+	for _, t := range st.Tenants {
+		for _, s := range t.Services {
+			if s.Phase != ServiceSuperseded {
+				continue
+			}
+			step := SupersededStep{Tenant: t.Tenant, Service: s.Service}
+			if s.SupersededBy != nil {
+				step.By = *s.SupersededBy
+			}
+			out = append(out, step)
+		}
+	}
+	return out
+}
+
+// supersededNote says which services of a tenant were left to whom:
+// "web superseded by `web-8`".
+func supersededNote(t TenantRecord) string {
+	var parts []string
+	for _, s := range t.Services {
+		if s.Phase == ServiceSuperseded && s.SupersededBy != nil {
+			parts = append(parts, fmt.Sprintf("%s superseded by `%s`", s.Service, s.SupersededBy.Deployment))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
 func serviceCell(t TenantRecord, svc string) string {
 	for _, s := range t.Services {
 		if s.Service == svc {
@@ -234,6 +289,9 @@ func serviceCell(t TenantRecord, svc string) string {
 	}
 	if t.Phase == TenantSucceeded {
 		return "✅"
+	}
+	if t.Phase == TenantSuperseded {
+		return "⏭️"
 	}
 	return "·"
 }
