@@ -57,8 +57,7 @@ type ReportLinks struct {
 var phaseIcon = map[string]string{
 	TenantPending: "⏳", TenantLocking: "🔒", TenantDeploying: "🚀", TenantSettling: "🔎", TenantPaused: "⏸️",
 	TenantRollingBack: "↩️", TenantSucceeded: "✅", TenantFailed: "❌", TenantRolledBack: "↩️", TenantCancelled: "🚫",
-	TenantSuperseded: "⏭️", // ServiceSuperseded too
-	ServiceApplying: "🚀", ServiceHealthy: "✅",
+	TenantSuperseded: "⏭️", ServiceApplying: "🚀", ServiceHealthy: "✅", // ServiceSuperseded is "superseded" too
 }
 
 func icon(phase string) string {
