@@ -127,7 +127,7 @@ func BuildReport(st Status, links ReportLinks) Report {
 		fmt.Fprintf(&s, "**Error:** %s\n\n", oneLine(st.Error))
 	}
 	if steps := SupersededSteps(st); len(steps) > 0 {
-		s.WriteString("**Superseded** (left to deployments merged after this one)\n\n")
+		s.WriteString("**Superseded**\n\n")
 		for i, step := range steps {
 			if i == 20 {
 				fmt.Fprintf(&s, "- … and %d more\n", len(steps)-i)
@@ -226,8 +226,6 @@ func table(st Status) string {
 			note = limit(oneLine(t.Failure), 200)
 		case t.LockWait != nil:
 			note = fmt.Sprintf("waiting for `%s` (held by %s)", t.LockWait.Lock, t.LockWait.Holder)
-		default:
-			note = supersededNote(t)
 		}
 		row.WriteString(" " + escapeCell(note) + " |\n")
 		if b.Len()+row.Len() > MaxReportText-reserve {
@@ -266,18 +264,6 @@ func SupersededSteps(st Status) []SupersededStep {
 		}
 	}
 	return out
-}
-
-// supersededNote says which services of a tenant were left to whom:
-// "web superseded by `web-8`".
-func supersededNote(t TenantRecord) string {
-	var parts []string
-	for _, s := range t.Services {
-		if s.Phase == ServiceSuperseded && s.SupersededBy != nil {
-			parts = append(parts, fmt.Sprintf("%s superseded by `%s`", s.Service, s.SupersededBy.Deployment))
-		}
-	}
-	return strings.Join(parts, "; ")
 }
 
 func serviceCell(t TenantRecord, svc string) string {
