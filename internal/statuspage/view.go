@@ -50,9 +50,9 @@ type View struct {
 	// Superseded lists the tenant × service steps left to deployments
 	// merged after this one.
 	Superseded []Superseded `json:"superseded,omitempty"`
-	Started     string    `json:"started,omitempty"`
-	Finished    string    `json:"finished,omitempty"`
-	Elapsed     string    `json:"elapsed,omitempty"`
+	Started    string       `json:"started,omitempty"`
+	Finished   string       `json:"finished,omitempty"`
+	Elapsed    string       `json:"elapsed,omitempty"`
 }
 
 // Count is how many tenants are in a phase.
