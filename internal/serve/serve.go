@@ -182,7 +182,9 @@ func Serve(ctx context.Context, cfg *config.Config, o Options) error {
 		Janitor: store, Clock: temporalx.Clock{Client: tc},
 		PlanChecks: &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}},
 		Merges:     &prepare.MergeReader{Repos: gh, History: gh},
-		CheckRuns:  gh, Comments: gh, Statuses: temporalx.Statuses{Client: tc},
+		// Deployments are ordered by their merges' place in history.
+		History:   gh,
+		CheckRuns: gh, Comments: gh, Statuses: temporalx.Statuses{Client: tc},
 		Deployments: temporalx.Deployments{Client: tc}, Permissions: gh,
 	}
 	var history func(workflowID string) string

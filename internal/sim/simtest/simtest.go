@@ -66,6 +66,7 @@ func Start(t *testing.T, src string) *Fleet {
 		Cluster: sim.NewCluster(20 * time.Millisecond), Prober: sim.NewProber(), Repo: t.TempDir(), src: src}
 	acts := &workflows.Activities{
 		Plans:   &prepare.Preparer{Repos: gitrepo.Local{Dirs: map[string]string{"acme/deploys": f.Repo}}, Store: store},
+		History: gitrepo.Local{Dirs: map[string]string{"acme/deploys": f.Repo}},
 		Cluster: f.Cluster, Probes: f.Prober, Directory: sim.Directory{"ana": {"acme/sre"}, "bo": {"acme/sre"}},
 		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
 	}
