@@ -321,7 +321,7 @@ type Plans struct {
 	plans map[string]*planner.ExecutionPlan
 	reqs  map[string][]policies.Requirement
 	refs  map[string]*planner.ExecutionPlan
-	held  map[string]chan struct{}
+	gate  Gate
 	// prepared records the deployments whose Prepare returned, in order.
 	prepared []string
 }
@@ -330,19 +330,12 @@ var _ workflows.PlanSource = (*Plans)(nil)
 
 // NewPlans returns an empty plan source.
 func NewPlans() *Plans {
-	return &Plans{plans: map[string]*planner.ExecutionPlan{}, reqs: map[string][]policies.Requirement{}, refs: map[string]*planner.ExecutionPlan{}, held: map[string]chan struct{}{}}
+	return &Plans{plans: map[string]*planner.ExecutionPlan{}, reqs: map[string][]policies.Requirement{}, refs: map[string]*planner.ExecutionPlan{}}
 }
 
 // Hold makes Prepare of a deployment wait until release is called: a
 // Prepare as slow as the test wants, without sleeping.
-func (p *Plans) Hold(deployment string) (release func()) {
-	ch := make(chan struct{})
-	p.mu.Lock()
-	p.held[deployment] = ch
-	p.mu.Unlock()
-	var once sync.Once
-	return func() { once.Do(func() { close(ch) }) }
-}
+func (p *Plans) Hold(deployment string) (release func()) { return p.gate.Hold(deployment) }
 
 // Prepared returns the deployments whose Prepare has returned, in order.
 func (p *Plans) Prepared() []string {
@@ -361,15 +354,8 @@ func (p *Plans) Add(e *planner.ExecutionPlan, reqs []policies.Requirement) {
 
 // Prepare cuts the plan to the cluster and keeps it under a reference.
 func (p *Plans) Prepare(ctx context.Context, req workflows.DeployRequest) (workflows.PreparedDeployment, error) {
-	p.mu.Lock()
-	held := p.held[req.DeploymentID]
-	p.mu.Unlock()
-	if held != nil {
-		select {
-		case <-held:
-		case <-ctx.Done():
-			return workflows.PreparedDeployment{}, ctx.Err()
-		}
+	if err := p.gate.Wait(ctx, req.DeploymentID); err != nil {
+		return workflows.PreparedDeployment{}, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -395,4 +381,55 @@ func (p *Plans) Tenants(ctx context.Context, req workflows.TenantsRequest) ([]wo
 	return workflows.Assign(e, req, func(tenant, service string) (string, string) {
 		return "sim://manifests/" + tenant + "/" + service, ""
 	}), nil
+}
+
+// Gate holds work by key (a deployment's Prepare, say) until released.
+// The zero value holds nothing.
+type Gate struct {
+	mu   sync.Mutex
+	held map[string]chan struct{}
+}
+
+// Hold makes Wait(key) block until release is called.
+func (g *Gate) Hold(key string) (release func()) {
+	ch := make(chan struct{})
+	g.mu.Lock()
+	if g.held == nil {
+		g.held = map[string]chan struct{}{}
+	}
+	g.held[key] = ch
+	g.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
+}
+
+// Wait returns when key is not held, or was released, or ctx ends.
+func (g *Gate) Wait(ctx context.Context, key string) error {
+	g.mu.Lock()
+	ch := g.held[key]
+	g.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// GatedPlans is any plan source whose Prepare of a deployment waits at
+// the Gate (keyed by deployment id).
+type GatedPlans struct {
+	workflows.PlanSource
+	Gate *Gate
+}
+
+// Prepare waits at the gate, then prepares.
+func (g GatedPlans) Prepare(ctx context.Context, req workflows.DeployRequest) (workflows.PreparedDeployment, error) {
+	if err := g.Gate.Wait(ctx, req.DeploymentID); err != nil {
+		return workflows.PreparedDeployment{}, err
+	}
+	return g.PlanSource.Prepare(ctx, req)
 }
