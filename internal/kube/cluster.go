@@ -290,12 +290,14 @@ func (c *Cluster) Rollback(ctx context.Context, t workflows.ServiceTarget, ref *
 		return err
 	}
 	var restored []*unstructured.Unstructured
+	stampedRestored := 0
 	for _, o := range s.Objects {
 		u := &unstructured.Unstructured{Object: o}
-		if t.Generation > 0 {
+		if t.Generation > 0 && stampable(u) {
 			// What a rollback restores is the rolling-back deployment's
 			// decision: an older merge must not overwrite it either.
 			stamp(u, t.Stamp())
+			stampedRestored++
 		}
 		ri, err := cl.resource(u)
 		if err != nil {
@@ -326,7 +328,7 @@ func (c *Cluster) Rollback(ctx context.Context, t workflows.ServiceTarget, ref *
 			return classify(fmt.Errorf("deleting %s, which the deploy created: %w", describe(u), err))
 		}
 	}
-	if t.Generation > 0 && len(s.Objects) == 0 && len(s.Absent) > 0 {
+	if t.Generation > 0 && stampedRestored == 0 {
 		if err := c.bury(ctx, t); err != nil {
 			return fmt.Errorf("recording that %s was rolled back to nothing: %w", targetName(t), err)
 		}

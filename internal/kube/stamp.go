@@ -28,13 +28,23 @@ const (
 
 var stampAnnotations = []string{AnnotationDeployment, AnnotationMerge, AnnotationGeneration}
 
-// stamped returns copies of objs carrying the stamp's annotations (the
-// objects themselves are shared through the manifest cache).
+// stampable says whether an object carries the stamp: only namespaced
+// objects, which belong to one service of one tenant. A Namespace or a
+// CustomResourceDefinition may be in several services' manifests; a stamp
+// on it would order one service by another's merges.
+func stampable(u *unstructured.Unstructured) bool { return u.GetNamespace() != "" }
+
+// stamped returns copies of objs, the stampable ones carrying the stamp's
+// annotations (the objects themselves are shared through the manifest
+// cache).
 func stamped(objs []*unstructured.Unstructured, s workflows.Stamp) []*unstructured.Unstructured {
 	out := make([]*unstructured.Unstructured, len(objs))
 	for i, o := range objs {
-		out[i] = o.DeepCopy()
-		stamp(out[i], s)
+		out[i] = o
+		if stampable(o) {
+			out[i] = o.DeepCopy()
+			stamp(out[i], s)
+		}
 	}
 	return out
 }
@@ -63,8 +73,9 @@ func StampOf(u *unstructured.Unstructured) *workflows.Stamp {
 	return &workflows.Stamp{Deployment: a[AnnotationDeployment], Merge: a[AnnotationMerge], Generation: g}
 }
 
-// TombstoneKey is where a rollback that deleted every object of a target
-// (it had been created by the deployment rolled back) records its stamp:
+// TombstoneKey is where a rollback that left no stampable object of a
+// target (they had been created by the deployment rolled back) records
+// its stamp:
 // with nothing left to carry the annotations, the next deployment still
 // learns that a newer merge decided "absent".
 func TombstoneKey(t workflows.ServiceTarget) string {
@@ -89,6 +100,9 @@ func (c *Cluster) LiveStamp(ctx context.Context, t workflows.ServiceTarget) (*wo
 		}
 	}
 	for _, o := range objs {
+		if !stampable(o) {
+			continue
+		}
 		ri, err := cl.resource(o)
 		if err != nil {
 			if meta.IsNoMatchError(errors.Unwrap(err)) || meta.IsNoMatchError(err) {
