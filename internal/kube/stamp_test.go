@@ -55,9 +55,11 @@ func TestStampsRecordMergeOrder(t *testing.T) {
 	if _, ok := ns.Annotations[AnnotationGeneration]; ok {
 		t.Errorf("the shared Namespace is stamped: %v", ns.Annotations)
 	}
+	before := c.Requests()
 	if s, err := cl.LiveStamp(ctx, ordered("web-5", 5, "v1")); err != nil || s == nil || s.Deployment != "web-6" || s.Generation != 6 {
 		t.Fatalf("LiveStamp after web-6: %+v %v", s, err)
 	}
+	t.Logf("apiserver requests to read a service's live stamp (2 namespaced objects): %d", c.Requests()-before)
 
 	// The same manifests from a newer merge: stamped, but no change.
 	again := ordered("web-7", 7, "v2")
