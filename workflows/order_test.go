@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/prdeploy/prdeploy/internal/sim"
+	"github.com/prdeploy/prdeploy/internal/temporalx"
 	"github.com/prdeploy/prdeploy/workflows"
 )
 
@@ -318,8 +319,16 @@ func TestQueuedOlderWaiterReleasedByNewer(t *testing.T) {
 	})
 	c := h.deployMerge("web-c", 3)
 	bSt := h.result(b)
+	// What a PR's plan check sees now: web-a holds, web-c waits.
+	held, err := temporalx.LockPreview{Client: h.c}.HeldLocks(context.Background(), []workflows.LockKey{{Cluster: "c1", Tenant: "t01", Service: "web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if h.cluster.Count("rollout-done", "t01", "web") != 0 {
 		t.Errorf("web-b waited for web-a's rollout before it was released")
+	}
+	if len(held) != 1 || len(held[0].Merges) != 2 || held[0].Merges[0].Deployment != "web-a" || held[0].Merges[1].Deployment != "web-c" || held[0].Merges[1].Generation != 3 {
+		t.Errorf("lock preview: %+v", held)
 	}
 	if bSt.Phase != workflows.PhaseSucceeded || bSt.Tenants[0].Phase != workflows.TenantSuperseded || bSt.Tenants[0].LockWait != nil {
 		t.Errorf("web-b: %s %+v", bSt.Phase, bSt.Tenants)
@@ -415,3 +424,69 @@ func TestRollbackOfOlderMergeLeavesNewer(t *testing.T) {
 
 // sim.Plans must stay a PlanSource.
 var _ workflows.PlanSource = (*sim.Plans)(nil)
+
+// TestPausedOlderDeploymentResumedLater: web-1 is paused after its first
+// tenant; web-2, merged after it, deploys every tenant; when web-1 is
+// resumed, the tenants it had not reached are superseded, not taken back
+// to web-1.
+func TestPausedOlderDeploymentResumedLater(t *testing.T) {
+	h := orderedHarness(t, 300*time.Millisecond, 3)
+	tenants := []string{"t01", "t02", "t03"}
+	h.webPlan("web-1", "1", tenants, "")
+	h.webPlan("web-2", "2", tenants, "")
+	first := h.deployMerge("web-1", 1)
+	h.eventually("web-1 to roll out to t01", 30*time.Second, func() bool { return h.cluster.Count("rollout-start", "t01", "web") == 1 })
+	if _, err := h.update("web-1", workflows.UpdatePause, workflows.CommandRequest{By: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.result(h.deployMerge("web-2", 2)); st.Phase != workflows.PhaseSucceeded || st.Superseded != 0 {
+		t.Fatalf("web-2: %s %+v", st.Phase, st.Tenants)
+	}
+	if _, err := h.update("web-1", workflows.UpdateResume, workflows.CommandRequest{By: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	st := h.result(first)
+	for _, tn := range tenants {
+		if got := h.cluster.Live(tn, "web"); got != "registry.example.com/web:2" {
+			t.Errorf("%s runs %s, want web:2", tn, got)
+		}
+	}
+	if st.Phase != workflows.PhaseSucceeded || st.Superseded != 2 || st.Counts[workflows.TenantSucceeded] != 1 {
+		t.Errorf("web-1: %s superseded %d counts %v", st.Phase, st.Superseded, st.Counts)
+	}
+	supersededOnce(t, h, st, 1, tenants, "web")
+	neverBackInTime(t, h, tenants, "web")
+}
+
+// TestOlderTenantPausedOnFailureKeepsItsTurn: web-1's tenant fails and
+// pauses, holding its lock; web-2, merged after it, waits for the lock
+// (it is newer: it is not superseded). /resume retries web-1, which then
+// succeeds; web-2 follows, and the tenant ends on web-2.
+func TestOlderTenantPausedOnFailureKeepsItsTurn(t *testing.T) {
+	h := orderedHarness(t, 200*time.Millisecond, 1)
+	tenants := []string{"t01"}
+	h.cluster.FailImage("registry.example.com/web:1", "ImagePullBackOff")
+	h.webPlan("web-1", "1", tenants, "  onFailure: {action: pause, rollbackAfter: 1h}\n")
+	h.webPlan("web-2", "2", tenants, "")
+	first := h.deployMerge("web-1", 1)
+	h.eventually("web-1 to pause", 30*time.Second, func() bool { return h.status("web-1").Paused })
+	second := h.deployMerge("web-2", 2)
+	h.eventually("web-2 to wait for t01", 30*time.Second, func() bool {
+		st := h.status("web-2")
+		return len(st.Tenants) == 1 && st.Tenants[0].LockWait != nil
+	})
+	h.cluster.FailImage("registry.example.com/web:1", "")
+	if _, err := h.update("web-1", workflows.UpdateResume, workflows.CommandRequest{By: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.result(first); st.Phase != workflows.PhaseSucceeded || st.Superseded != 0 {
+		t.Errorf("web-1: %s %+v", st.Phase, st.Tenants)
+	}
+	if st := h.result(second); st.Phase != workflows.PhaseSucceeded || st.Superseded != 0 {
+		t.Errorf("web-2: %s %+v", st.Phase, st.Tenants)
+	}
+	if got := h.cluster.Live("t01", "web"); got != "registry.example.com/web:2" {
+		t.Errorf("t01 runs %s, want web:2", got)
+	}
+	neverBackInTime(t, h, tenants, "web")
+}
