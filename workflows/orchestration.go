@@ -540,7 +540,7 @@ func (o *orchestration) startTenant(ctx workflow.Context, a TenantAssignment, ro
 				t.Services = nil
 			}
 		}
-		if t.Phase == TenantSucceeded && !rollback {
+		if (t.Phase == TenantSucceeded || t.Phase == TenantSuperseded) && !rollback {
 			t.Assignment = nil
 		}
 		if t.Phase == TenantFailed || (t.Phase == TenantRolledBack && !rollback) {
