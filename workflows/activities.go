@@ -34,6 +34,11 @@ type Cluster interface {
 	Rollback(ctx context.Context, t ServiceTarget, snapshot *SnapshotRef, progress func(detail string)) error
 	// Restart restarts the target's workloads (a new pod template revision).
 	Restart(ctx context.Context, t ServiceTarget) error
+	// LiveStamp returns the newest stamp (by generation) on the target's
+	// live objects: what the last deployment to apply or restore them
+	// recorded, or, when a rollback deleted them all, what that rollback
+	// recorded instead. Nil when nothing is stamped.
+	LiveStamp(ctx context.Context, t ServiceTarget) (*Stamp, error)
 }
 
 // Prober runs one probe of a safety check.
@@ -87,6 +92,9 @@ type Activities struct {
 	Merges     MergeReader
 	// PullRequests reads a merged PR's facts from GitHub (MergedPR).
 	PullRequests PullRequests
+	// History places merges in the deploy branch's history, so that an
+	// older merge never overwrites a newer one (nil: not ordered).
+	History MergeHistory
 	// CheckRuns, Comments and Statuses serve the reporter (Report) and PR
 	// replies.
 	CheckRuns CheckRuns
@@ -159,18 +167,27 @@ type ApplyRequest struct {
 	Snapshot *SnapshotRef  `json:"snapshot,omitempty"`
 }
 
-// ApplyOutcome is what was live before and what the apply changed.
+// ApplyOutcome is what was live before and what the apply changed, or,
+// with Superseded, the newer deployment that had changed it already.
 type ApplyOutcome struct {
-	Snapshot SnapshotRef `json:"snapshot"`
-	Applied  ApplyResult `json:"applied"`
+	Snapshot   SnapshotRef `json:"snapshot"`
+	Applied    ApplyResult `json:"applied"`
+	Superseded *Stamp      `json:"superseded,omitempty"`
 }
 
 // Apply records what is live (unless already recorded), then applies the
 // target's manifests. One activity for both keeps a service's history
-// short; Cluster.Snapshot's idempotence keeps a retry safe.
+// short; Cluster.Snapshot's idempotence keeps a retry safe. An ordered
+// target whose live objects carry a newer merge's stamp is not touched:
+// the outcome says who superseded it. The caller holds the service's
+// lock, so nobody stamps in between.
 func (a *Activities) Apply(ctx context.Context, req ApplyRequest) (ApplyOutcome, error) {
 	defer alive(ctx, 5*time.Second)()
 	var out ApplyOutcome
+	if newer, err := a.newerLive(ctx, req.Target); err != nil || newer != nil {
+		out.Superseded = newer
+		return out, err
+	}
 	if req.Snapshot != nil {
 		out.Snapshot = *req.Snapshot
 	} else {
@@ -222,9 +239,35 @@ type RollbackRequest struct {
 	Snapshot *SnapshotRef  `json:"snapshot,omitempty"`
 }
 
-// Rollback restores what was live before the deploy and waits for health.
-func (a *Activities) Rollback(ctx context.Context, req RollbackRequest) error {
-	return classify(a.Cluster.Rollback(ctx, req.Target, req.Snapshot, func(detail string) { activity.RecordHeartbeat(ctx, detail) }))
+// RollbackOutcome says whether a rollback was left to a newer merge.
+type RollbackOutcome struct {
+	Superseded *Stamp `json:"superseded,omitempty"`
+}
+
+// Rollback restores what was live before the deploy and waits for health;
+// an ordered target that a newer merge's deployment has changed since is
+// left as it is (restoring would go back in time).
+func (a *Activities) Rollback(ctx context.Context, req RollbackRequest) (RollbackOutcome, error) {
+	if newer, err := a.newerLive(ctx, req.Target); err != nil || newer != nil {
+		return RollbackOutcome{Superseded: newer}, err
+	}
+	return RollbackOutcome{}, classify(a.Cluster.Rollback(ctx, req.Target, req.Snapshot, func(detail string) { activity.RecordHeartbeat(ctx, detail) }))
+}
+
+// newerLive returns the stamp of a newer merge on the target's live
+// objects, if any; unordered targets are never superseded.
+func (a *Activities) newerLive(ctx context.Context, t ServiceTarget) (*Stamp, error) {
+	if t.Generation <= 0 {
+		return nil, nil
+	}
+	s, err := a.Cluster.LiveStamp(ctx, t)
+	if err != nil {
+		return nil, classify(fmt.Errorf("reading what is live in %s/%s: %w", t.Tenant, t.Service, err))
+	}
+	if s.Newer(t.Generation) {
+		return s, nil
+	}
+	return nil, nil
 }
 
 // Restart restarts a service's workloads and waits for the rollout.

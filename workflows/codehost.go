@@ -61,6 +61,10 @@ type HeldLock struct {
 	Holder string  `json:"holder"`
 	Since  string  `json:"since,omitempty"`
 	Queued int     `json:"queued,omitempty"`
+	// Merges are the ordered deployments that hold or wait for the lock,
+	// holder first, with their merges' places. A PR merged now is newer
+	// than all of them: it supersedes each where it has not applied yet.
+	Merges []Stamp `json:"merges,omitempty"`
 }
 
 // LockPreview tells which of some locks are held now (internal/temporalx),

@@ -28,6 +28,14 @@
 // every path, and a Lock frees itself when its holder closes without
 // releasing.
 //
+// Deployments are ordered by their merges: the Orchestration places its
+// merge commit in the deploy branch's history once (MergeGeneration), and
+// every apply and restore stamps the service's objects with that place. A
+// deployment that meets a newer merge's stamp on the live objects, or a
+// newer merge holding or waiting for the lock, leaves the service to it:
+// the step is superseded, reported once, and never applied, so what runs
+// is never older than the last merge that changed it.
+//
 // Activity dependencies are the interfaces in activities.go; adapters in
 // internal/ implement them.
 package workflows

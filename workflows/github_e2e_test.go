@@ -15,6 +15,7 @@ import (
 	"github.com/prdeploy/prdeploy/internal/githubsim"
 	"github.com/prdeploy/prdeploy/internal/payload"
 	"github.com/prdeploy/prdeploy/internal/prepare"
+	"github.com/prdeploy/prdeploy/internal/sim"
 	"github.com/prdeploy/prdeploy/internal/temporalx"
 	"github.com/prdeploy/prdeploy/webhook"
 	"github.com/prdeploy/prdeploy/workflows"
@@ -66,7 +67,8 @@ func githubWorld(t testing.TB, repoDir string, files map[string]string, opts ...
 	}
 	h := newHarness(t, 50*time.Millisecond, 1, func(h *harness) {
 		h.acts = &workflows.Activities{
-			Plans:        &prepare.Preparer{Repos: gc, Store: store, Now: e2eNow},
+			Plans:        sim.GatedPlans{PlanSource: &prepare.Preparer{Repos: gc, Store: store, Now: e2eNow}, Gate: &h.prepareGate},
+			History:      gc,
 			Cluster:      h.cluster,
 			Probes:       h.prober,
 			Directory:    gc,

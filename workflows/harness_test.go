@@ -53,6 +53,9 @@ type harness struct {
 	// metrics, when set, is the MetricsHandler of the worker's client,
 	// which the workflows record their metrics on.
 	metrics client.MetricsHandler
+	// prepareGate holds the real Prepare of worlds that have one
+	// (githubWorld), by deployment id.
+	prepareGate sim.Gate
 }
 
 // newHarness starts the server and a worker; configure may replace the

@@ -18,6 +18,10 @@ type LockRequest struct {
 	// Owner describes the requester for people ("deploy:prod/ingest-v41").
 	Owner string    `json:"owner"`
 	At    time.Time `json:"at"`
+	// Order places a deployment's request in the deploy branch's history;
+	// nil for requests that are not ordered (restarts, deployments that
+	// do not know their merge's place).
+	Order *Stamp `json:"order,omitempty"`
 }
 
 // LockRelease gives a lock back, or withdraws a queued request.
@@ -29,6 +33,15 @@ type LockRelease struct {
 type LockGrant struct {
 	Key       LockKey `json:"key"`
 	RequestID string  `json:"requestId"`
+}
+
+// LockSuperseded tells a requester that a deployment merged after its own
+// holds the lock or waits for it: the requester leaves the service to it
+// and does not wait. The request is gone from the Lock.
+type LockSuperseded struct {
+	Key       LockKey `json:"key"`
+	RequestID string  `json:"requestId"`
+	By        Stamp   `json:"by"`
 }
 
 // LockQueued tells a requester who holds the lock it waits for.
@@ -46,6 +59,9 @@ type LockState struct {
 	HolderSince time.Time     `json:"holderSince,omitempty"`
 	Queue       []LockRequest `json:"queue,omitempty"`
 	Grants      int           `json:"grants"`
+	// Superseded counts requests released because a newer merge holds
+	// or waits.
+	Superseded int `json:"superseded,omitempty"`
 	// HistoryLimit: continue-as-new past this many events (0: default).
 	HistoryLimit int `json:"historyLimit,omitempty"`
 }
@@ -56,7 +72,10 @@ const DefaultHistoryLimit = 8000
 
 // Lock is a FIFO queueing mutex for one service in one tenant. Requesters
 // start it with signal-with-start (RequestLock); it grants by signalling
-// them. A holder that closes without releasing (terminated, timed out,
+// them. Deployments' requests carry their merge's place in history: a
+// request older than the holder or a waiter, and a waiter older than a new
+// request, is released at once as superseded, since the newer merge will
+// change the service anyway. A holder that closes without releasing (terminated, timed out,
 // failed) is noticed by a watch activity and loses the lock, so a dead
 // holder never blocks the queue and two holders are never let in. The Lock
 // ends when it is free and nobody waits.
@@ -124,7 +143,7 @@ func (l *lockRun) run(ctx workflow.Context) error {
 }
 
 // enqueue adds a request unless it is already holder or queued (a retried
-// signal-with-start delivers the same request twice).
+// signal-with-start delivers the same request twice), or is superseded.
 func (l *lockRun) enqueue(ctx workflow.Context, r LockRequest) {
 	if l.Holder != nil && l.Holder.RequestID == r.RequestID {
 		return
@@ -132,12 +151,61 @@ func (l *lockRun) enqueue(ctx workflow.Context, r LockRequest) {
 	if slices.ContainsFunc(l.Queue, func(q LockRequest) bool { return q.RequestID == r.RequestID }) {
 		return
 	}
+	// Only ordered requests are compared: for others (histories from
+	// before merge order, restarts) nothing changes.
+	if r.Order != nil && r.Order.Generation > 0 {
+		if by := l.newest(); by.Newer(r.Order.Generation) {
+			l.supersede(ctx, r, *by)
+			return
+		}
+		queue := l.Queue[:0:0]
+		for _, q := range l.Queue {
+			if r.Order.Newer(generation(q)) {
+				l.supersede(ctx, q, *r.Order)
+				continue
+			}
+			queue = append(queue, q)
+		}
+		l.Queue = queue
+	}
 	l.Queue = append(l.Queue, r)
 	if l.Holder != nil {
 		q := LockQueued{Key: l.Key, RequestID: r.RequestID, Holder: l.Holder.Owner, Since: l.HolderSince}
 		// Best effort: the requester may have gone; it then never waits.
 		_ = workflow.SignalExternalWorkflow(ctx, r.WorkflowID, r.RunID, SignalLockQueued, q).Get(ctx, nil)
 	}
+}
+
+// newest is the order of the newest merge that holds or waits, if any.
+func (l *lockRun) newest() *Stamp {
+	var out *Stamp
+	consider := func(r LockRequest) {
+		if r.Order != nil && (out == nil || r.Order.Generation > out.Generation) {
+			out = r.Order
+		}
+	}
+	if l.Holder != nil {
+		consider(*l.Holder)
+	}
+	for _, q := range l.Queue {
+		consider(q)
+	}
+	return out
+}
+
+func generation(r LockRequest) int64 {
+	if r.Order == nil {
+		return 0
+	}
+	return r.Order.Generation
+}
+
+// supersede tells a requester that a newer merge takes the service.
+func (l *lockRun) supersede(ctx workflow.Context, r LockRequest, by Stamp) {
+	l.Superseded++
+	workflow.GetLogger(ctx).Info("lock request superseded by a newer merge", "lock", l.Key.String(), "requester", r.WorkflowID, "by", by.Deployment)
+	// Best effort: a requester that has gone needs no answer.
+	_ = workflow.SignalExternalWorkflow(ctx, r.WorkflowID, r.RunID, SignalLockSuperseded, LockSuperseded{Key: l.Key, RequestID: r.RequestID, By: by}).Get(ctx, nil)
 }
 
 func (l *lockRun) release(requestID string) {
@@ -191,15 +259,17 @@ type heldLock struct {
 // workflow (a RollingRestart acquires for several tenants at once), so that
 // no acquirer consumes another's grant.
 type lockInbox struct {
-	granted map[string]bool
-	queued  map[string]LockQueued
+	granted    map[string]bool
+	queued     map[string]LockQueued
+	superseded map[string]LockSuperseded
 }
 
 // newLockInbox starts receiving lock answers; call it once per workflow.
 func newLockInbox(ctx workflow.Context) *lockInbox {
-	in := &lockInbox{granted: map[string]bool{}, queued: map[string]LockQueued{}}
+	in := &lockInbox{granted: map[string]bool{}, queued: map[string]LockQueued{}, superseded: map[string]LockSuperseded{}}
 	granted := workflow.GetSignalChannel(ctx, SignalLockGranted)
 	queued := workflow.GetSignalChannel(ctx, SignalLockQueued)
+	superseded := workflow.GetSignalChannel(ctx, SignalLockSuperseded)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			sel := workflow.NewSelector(ctx)
@@ -213,6 +283,11 @@ func newLockInbox(ctx workflow.Context) *lockInbox {
 				c.Receive(ctx, &q)
 				in.queued[q.RequestID] = q
 			})
+			sel.AddReceive(superseded, func(c workflow.ReceiveChannel, _ bool) {
+				var s LockSuperseded
+				c.Receive(ctx, &s)
+				in.superseded[s.RequestID] = s
+			})
 			sel.Select(ctx)
 		}
 	})
@@ -221,16 +296,22 @@ func newLockInbox(ctx workflow.Context) *lockInbox {
 
 // lockHolder acquires and releases locks for a workflow.
 type lockHolder struct {
-	inbox  *lockInbox
-	owner  string
-	held   []heldLock
-	onWait func(ctx workflow.Context, w LockWait)
-	onHeld func(ctx workflow.Context)
+	inbox *lockInbox
+	owner string
+	// order places the requests in merge order (nil: not ordered).
+	order *Stamp
+	held  []heldLock
+	// superseded are the keys a newer merge takes: not held, not to be
+	// touched.
+	superseded map[LockKey]Stamp
+	onWait     func(ctx workflow.Context, w LockWait)
+	onHeld     func(ctx workflow.Context)
 }
 
 // acquire takes the locks in sorted order, one after the other, so that two
-// workflows never wait on each other. On error or cancellation the locks
-// taken so far stay in held; call releaseAll.
+// workflows never wait on each other. A lock that a newer merge holds or
+// waits for is not taken: it goes to superseded. On error or cancellation
+// the locks taken so far stay in held; call releaseAll.
 func (h *lockHolder) acquire(ctx workflow.Context, keys []LockKey) error {
 	keys = slices.Clone(keys)
 	SortLockKeys(keys)
@@ -249,6 +330,7 @@ func (h *lockHolder) acquire(ctx workflow.Context, keys []LockKey) error {
 			RunID:      info.WorkflowExecution.RunID,
 			Owner:      h.owner,
 			At:         workflow.Now(ctx),
+			Order:      h.order,
 		}
 		// Registered before the request, so a cancellation while waiting
 		// withdraws it.
@@ -257,13 +339,25 @@ func (h *lockHolder) acquire(ctx workflow.Context, keys []LockKey) error {
 			return fmt.Errorf("requesting lock %s: %w", key, err)
 		}
 		waited := false
-		for !h.inbox.granted[req.RequestID] {
+		superseded := false
+		for !h.inbox.granted[req.RequestID] && !superseded {
 			err := workflow.Await(ctx, func() bool {
 				_, q := h.inbox.queued[req.RequestID]
-				return h.inbox.granted[req.RequestID] || (q && !waited)
+				_, s := h.inbox.superseded[req.RequestID]
+				return h.inbox.granted[req.RequestID] || s || (q && !waited)
 			})
 			if err != nil {
 				return err
+			}
+			if s, ok := h.inbox.superseded[req.RequestID]; ok {
+				superseded = true
+				if h.superseded == nil {
+					h.superseded = map[LockKey]Stamp{}
+				}
+				h.superseded[key] = s.By
+				h.held = h.held[:len(h.held)-1] // the Lock has let it go
+				delete(h.inbox.superseded, req.RequestID)
+				break
 			}
 			if q, ok := h.inbox.queued[req.RequestID]; ok && !waited {
 				waited = true
@@ -274,10 +368,10 @@ func (h *lockHolder) acquire(ctx workflow.Context, keys []LockKey) error {
 		}
 		delete(h.inbox.granted, req.RequestID)
 		delete(h.inbox.queued, req.RequestID)
-		if waited {
+		if waited && !superseded {
 			recordWait(ctx, MetricLockWait, key.Cluster, workflow.Now(ctx).Sub(req.At))
 		}
-		if waited && h.onHeld != nil {
+		if waited && h.onHeld != nil { // held, or no longer waited for
 			h.onHeld(ctx)
 		}
 	}

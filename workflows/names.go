@@ -43,6 +43,9 @@ const (
 	// SignalLockGranted and SignalLockQueued: Lock → requester.
 	SignalLockGranted = "lock-granted"
 	SignalLockQueued  = "lock-queued"
+	// SignalLockSuperseded: Lock → requester, a newer merge takes the
+	// service.
+	SignalLockSuperseded = "lock-superseded"
 )
 
 // Metrics the workflows record through workflow.GetMetricsHandler (the

@@ -103,6 +103,9 @@ type Status struct {
 	Total     int            `json:"total"`
 	Untouched int            `json:"untouched"`
 	Counts    map[string]int `json:"counts"`
+	// Superseded counts the tenant × service steps left to deployments
+	// merged after this one (Counts counts tenants).
+	Superseded int `json:"superseded,omitempty"`
 }
 
 // ApproveRequest is an approval from a person, from some channel.
@@ -187,6 +190,11 @@ func (o *orchestration) status() Status {
 	}
 	for _, t := range o.s.Tenants {
 		st.Counts[t.Phase]++
+		for _, s := range t.Services {
+			if s.Phase == ServiceSuperseded {
+				st.Superseded++
+			}
+		}
 	}
 	st.Untouched = st.Total - len(o.s.Tenants)
 	return st
@@ -343,7 +351,11 @@ func (o *orchestration) requirements(gate string) []policies.Requirement {
 
 func (o *orchestration) run(ctx workflow.Context) (Status, error) {
 	if o.s.Prepared == nil {
-		if err := o.prepare(ctx); err != nil {
+		err := o.placeInHistory(ctx)
+		if err == nil {
+			err = o.prepare(ctx)
+		}
+		if err != nil {
 			o.s.Phase, o.s.Error = PhaseFailed, err.Error()
 			o.s.FinishedAt = workflow.Now(ctx)
 			return o.status(), err
@@ -368,6 +380,28 @@ func (o *orchestration) run(ctx workflow.Context) (Status, error) {
 		o.s.WaveWaited = false
 	}
 	return o.finish(ctx)
+}
+
+// versionMergeOrder: deployments read their merge's place in the deploy
+// branch's history before Prepare (histories before it did not).
+const versionMergeOrder = "merge-order"
+
+// placeInHistory reads the merge's generation, once, unless the starter
+// gave it: every tenant's locks and applies carry it from then on.
+func (o *orchestration) placeInHistory(ctx workflow.Context) error {
+	req := &o.s.Request
+	if req.Generation != 0 || req.SHA == "" || workflow.GetVersion(ctx, versionMergeOrder, workflow.DefaultVersion, 1) != 1 {
+		return nil
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
+	})
+	if err := workflow.ExecuteActivity(actx, (*Activities).MergeGeneration, *req).Get(ctx, &req.Generation); err != nil {
+		// Unordered, it could overwrite a newer merge: stop instead.
+		return fmt.Errorf("placing the merge in the deploy branch's history: %w", err)
+	}
+	return nil
 }
 
 func (o *orchestration) prepare(ctx workflow.Context) error {
@@ -489,6 +523,9 @@ func (o *orchestration) startTenant(ctx workflow.Context, a TenantAssignment, ro
 		Deployment: p.Deployment, ParentID: workflow.GetInfo(ctx).WorkflowExecution.ID, Assignment: a,
 		Checks: p.Checks, OnFailure: p.OnFailure, ApplyTimeout: p.ApplyTimeout, Rollback: rollback,
 	}
+	if g := o.s.Request.Generation; g > 0 {
+		in.Merge, in.Generation = o.s.Request.SHA, g
+	}
 	rt := &runningTenant{child: workflow.ExecuteChildWorkflow(cctx, DeployTenantWorkflow, in), cancel: cancel}
 	o.running[a.Tenant] = rt
 	workflow.Go(ctx, func(gctx workflow.Context) {
@@ -505,10 +542,15 @@ func (o *orchestration) startTenant(ctx workflow.Context, a TenantAssignment, ro
 			return // stopped for a rollback: startRollbacks takes it from here
 		}
 		t.Phase, t.Failure, t.Services = res.Phase, res.Failure, res.Services
-		if t.Phase == TenantSucceeded {
-			t.Services = nil // keep the state small; details stay in the tenant's history
+		if t.Phase == TenantSucceeded || t.Phase == TenantSuperseded {
+			// Keep the state small: details stay in the tenant's history,
+			// but what was superseded, and by whom, is reported.
+			t.Services = slices.DeleteFunc(t.Services, func(s ServiceStatus) bool { return s.Phase != ServiceSuperseded })
+			if len(t.Services) == 0 {
+				t.Services = nil
+			}
 		}
-		if t.Phase == TenantSucceeded && !rollback {
+		if (t.Phase == TenantSucceeded || t.Phase == TenantSuperseded) && !rollback {
 			t.Assignment = nil
 		}
 		if t.Phase == TenantFailed || (t.Phase == TenantRolledBack && !rollback) {

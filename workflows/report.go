@@ -57,7 +57,7 @@ type ReportLinks struct {
 var phaseIcon = map[string]string{
 	TenantPending: "⏳", TenantLocking: "🔒", TenantDeploying: "🚀", TenantSettling: "🔎", TenantPaused: "⏸️",
 	TenantRollingBack: "↩️", TenantSucceeded: "✅", TenantFailed: "❌", TenantRolledBack: "↩️", TenantCancelled: "🚫",
-	ServiceApplying: "🚀", ServiceHealthy: "✅",
+	TenantSuperseded: "⏭️", ServiceApplying: "🚀", ServiceHealthy: "✅", // ServiceSuperseded is "superseded" too
 }
 
 func icon(phase string) string {
@@ -71,11 +71,14 @@ func icon(phase string) string {
 func BuildReport(st Status, links ReportLinks) Report {
 	r := Report{Status: "in_progress"}
 	dep, cluster := st.Request.DeploymentID, st.Request.Cluster
-	done := st.Counts[TenantSucceeded]
+	done := st.Counts[TenantSucceeded] + st.Counts[TenantSuperseded]
 	switch st.Phase {
 	case PhaseSucceeded:
 		r.Status, r.Conclusion = "completed", "success"
 		r.Title = fmt.Sprintf("%s in %s: done, %d of %d tenants", dep, cluster, done, st.Total)
+		if st.Superseded > 0 {
+			r.Title += fmt.Sprintf(" (%d superseded by newer merges)", st.Superseded)
+		}
 	case PhaseFailed, PhaseRolledBack:
 		r.Status, r.Conclusion = "completed", "failure"
 		r.Title = fmt.Sprintf("%s in %s: %s", dep, cluster, st.Phase)
@@ -103,7 +106,7 @@ func BuildReport(st Status, links ReportLinks) Report {
 		fmt.Fprintf(&s, "%s %d of %d tenants done\n\n", bar(done, st.Total), done, st.Total)
 	}
 	var counts []string
-	for _, p := range []string{TenantSucceeded, TenantDeploying, TenantSettling, TenantLocking, TenantPaused, TenantFailed, TenantRollingBack, TenantRolledBack, TenantCancelled} {
+	for _, p := range []string{TenantSucceeded, TenantSuperseded, TenantDeploying, TenantSettling, TenantLocking, TenantPaused, TenantFailed, TenantRollingBack, TenantRolledBack, TenantCancelled} {
 		if n := st.Counts[p]; n > 0 {
 			counts = append(counts, fmt.Sprintf("%s %d", icon(p), n))
 		}
@@ -122,6 +125,17 @@ func BuildReport(st Status, links ReportLinks) Report {
 	}
 	if st.Error != "" {
 		fmt.Fprintf(&s, "**Error:** %s\n\n", oneLine(st.Error))
+	}
+	if steps := SupersededSteps(st); len(steps) > 0 {
+		s.WriteString("**Superseded**\n\n")
+		for i, step := range steps {
+			if i == 20 {
+				fmt.Fprintf(&s, "- … and %d more\n", len(steps)-i)
+				break
+			}
+			fmt.Fprintf(&s, "- `%s` %s: %s\n", step.Tenant, step.Service, SupersededNote(&step.By))
+		}
+		s.WriteString("\n")
 	}
 	if failed := failures(st); len(failed) > 0 {
 		s.WriteString("**Failures**\n\n")
@@ -226,6 +240,32 @@ func table(st Status) string {
 	return b.String()
 }
 
+// SupersededStep is a tenant's service that a deployment left to a newer
+// merge's.
+type SupersededStep struct {
+	Tenant  string `json:"tenant"`
+	Service string `json:"service"`
+	By      Stamp  `json:"by"`
+}
+
+// SupersededSteps lists a deployment's superseded steps, in tenant order.
+func SupersededSteps(st Status) []SupersededStep {
+	var out []SupersededStep
+	for _, t := range st.Tenants {
+		for _, s := range t.Services {
+			if s.Phase != ServiceSuperseded {
+				continue
+			}
+			step := SupersededStep{Tenant: t.Tenant, Service: s.Service}
+			if s.SupersededBy != nil {
+				step.By = *s.SupersededBy
+			}
+			out = append(out, step)
+		}
+	}
+	return out
+}
+
 func serviceCell(t TenantRecord, svc string) string {
 	for _, s := range t.Services {
 		if s.Service == svc {
@@ -234,6 +274,9 @@ func serviceCell(t TenantRecord, svc string) string {
 	}
 	if t.Phase == TenantSucceeded {
 		return "✅"
+	}
+	if t.Phase == TenantSuperseded {
+		return "⏭️"
 	}
 	return "·"
 }

@@ -92,3 +92,39 @@ func TestReportFitsGitHubLimits(t *testing.T) {
 		t.Fatal("a | in a failure breaks the table")
 	}
 }
+
+// TestReportSupersededSteps: a deployment whose steps were left to a newer
+// merge concludes success, counts them apart from succeeded work, and
+// names each step and who took it once.
+func TestReportSupersededSteps(t *testing.T) {
+	by := &Stamp{Deployment: "web-8", Merge: "89abcdef0123", Generation: 9}
+	st := reportStatus(3)
+	st.Phase, st.Gates, st.Untouched = PhaseSucceeded, nil, 0
+	st.Tenants = []TenantRecord{
+		{Tenant: "acme-canary", Wave: 0, Phase: TenantSucceeded},
+		{Tenant: "globex", Wave: 1, Index: 0, Phase: TenantSucceeded, Services: []ServiceStatus{{Service: "ingest", Phase: ServiceSuperseded, SupersededBy: by}}},
+		{Tenant: "umbrella", Wave: 1, Index: 1, Phase: TenantSuperseded, Services: []ServiceStatus{
+			{Service: "store", Phase: ServiceSuperseded, SupersededBy: by}, {Service: "ingest", Phase: ServiceSuperseded, SupersededBy: by}}},
+	}
+	st.Counts, st.Superseded = map[string]int{TenantSucceeded: 2, TenantSuperseded: 1}, 3
+	r := BuildReport(st, ReportLinks{})
+	if r.Conclusion != "success" || r.Title != "ingest-v42 in prod-eu: done, 3 of 3 tenants (3 superseded by newer merges)" {
+		t.Errorf("%s: %s", r.Conclusion, r.Title)
+	}
+	for _, want := range []string{"✅ succeeded 2 · ⏭️ superseded 1", "- `globex` ingest: superseded by `web-8` (merged after this one)\n",
+		"- `umbrella` store: superseded by `web-8` (merged after this one)\n", "- `umbrella` ingest: superseded by `web-8` (merged after this one)\n"} {
+		if strings.Count(r.Summary, want) != 1 {
+			t.Errorf("summary has %q %d times:\n%s", want, strings.Count(r.Summary, want), r.Summary)
+		}
+	}
+	if n := strings.Count(r.Summary+r.Text, "web-8"); n != 3 {
+		t.Errorf("the check run names web-8 %d times, want once per step:\n%s\n%s", n, r.Summary, r.Text)
+	}
+	if !strings.Contains(r.Text, "| rest | umbrella | ⏭️ superseded | ⏭️ superseded | ⏭️ superseded |  |") {
+		t.Errorf("table:\n%s", r.Text)
+	}
+	ms := Milestones(st)
+	if done := ms[len(ms)-1]; done.ID != "done" || done.Body != "✅ `ingest-v42` in `prod-eu` completed: 3 tenants, of which 3 tenant × service steps superseded by `web-8` (merged after this one)." {
+		t.Errorf("milestone %+v", done)
+	}
+}

@@ -176,7 +176,12 @@ func Milestones(st Status) []Milestone {
 	}
 	switch st.Phase {
 	case PhaseSucceeded:
-		out = append(out, Milestone{"done", fmt.Sprintf("✅ %s completed: %d tenants.", name, st.Counts[TenantSucceeded])})
+		body := fmt.Sprintf("✅ %s completed: %d tenants.", name, st.Counts[TenantSucceeded])
+		if st.Superseded > 0 {
+			body = fmt.Sprintf("✅ %s completed: %d tenants, of which %d tenant × service step%s superseded by %s (merged after this one).",
+				name, st.Counts[TenantSucceeded]+st.Counts[TenantSuperseded], st.Superseded, plural(st.Superseded), supersedingNames(st))
+		}
+		out = append(out, Milestone{"done", body})
 	case PhaseFailed:
 		reason := cmp.Or(st.StopReason, st.Error)
 		if n := st.Counts[TenantRolledBack]; n > 0 {
@@ -189,6 +194,19 @@ func Milestones(st Status) []Milestone {
 		out = append(out, Milestone{"cancelled", fmt.Sprintf("🚫 %s cancelled: %s", name, oneLine(st.StopReason))})
 	}
 	return out
+}
+
+// supersedingNames lists the deployments that superseded steps of st:
+// "`web-8`, `web-9`".
+func supersedingNames(st Status) string {
+	var names []string
+	for _, s := range SupersededSteps(st) {
+		if n := "`" + s.By.Deployment + "`"; !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
 
 func plural(n int) string {

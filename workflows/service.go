@@ -33,6 +33,11 @@ func DeployService(ctx workflow.Context, in ServiceInput) (ServiceResult, error)
 	if err != nil {
 		return fail(ctx, res, fmt.Errorf("applying %s to %s: %w", in.Target.Service, in.Target.Tenant, err))
 	}
+	if out.Superseded != nil {
+		// A newer merge changed it: nothing applied, nothing to wait for.
+		res.Superseded = out.Superseded
+		return res, nil
+	}
 	timeout := in.ApplyTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Minute

@@ -62,6 +62,7 @@ func (t *tenantRun) run(ctx workflow.Context) (TenantResult, error) {
 	locks := &lockHolder{
 		inbox: newLockInbox(ctx),
 		owner: t.in.ParentID + " (tenant " + t.status.Tenant + ")",
+		order: t.order(),
 		onWait: func(ctx workflow.Context, w LockWait) {
 			t.status.LockWait = &w
 			t.notify(ctx, TenantEvent{Kind: EventLockWait, LockWait: &w})
@@ -84,6 +85,15 @@ func (t *tenantRun) run(ctx workflow.Context) (TenantResult, error) {
 		return t.result(), err
 	}
 	t.status.LockWait = nil
+	for i, s := range t.in.Assignment.Services {
+		if by, ok := locks.superseded[s.Lock()]; ok {
+			t.supersede(i, by)
+		}
+	}
+	if t.allSuperseded() {
+		t.status.Phase = TenantSuperseded
+		return t.result(), nil
+	}
 	if t.in.Rollback {
 		t.rollback(ctx)
 		return t.result(), nil
@@ -103,6 +113,9 @@ func (t *tenantRun) run(ctx workflow.Context) (TenantResult, error) {
 			return t.result(), nil
 		case failure == nil && err == nil:
 			t.status.Phase = TenantSucceeded
+			if t.allSuperseded() {
+				t.status.Phase = TenantSuperseded
+			}
 			t.status.Failure = ""
 			return t.result(), nil
 		case failure != nil:
@@ -129,6 +142,38 @@ func (t *tenantRun) run(ctx workflow.Context) (TenantResult, error) {
 			return t.result(), nil
 		}
 	}
+}
+
+// order is the tenant's place in merge order (nil: not ordered).
+func (t *tenantRun) order() *Stamp {
+	if t.in.Generation <= 0 {
+		return nil
+	}
+	return &Stamp{Deployment: t.in.Deployment, Merge: short12(t.in.Merge), Generation: t.in.Generation}
+}
+
+// target is the i-th service target, placed in merge order.
+func (t *tenantRun) target(i int) ServiceTarget {
+	s := t.in.Assignment.Services[i]
+	if t.in.Generation > 0 {
+		s.Merge, s.Generation = t.in.Merge, t.in.Generation
+	}
+	return s
+}
+
+// supersede leaves the i-th service to a newer merge's deployment.
+func (t *tenantRun) supersede(i int, by Stamp) {
+	st := &t.status.Services[i]
+	st.Phase, st.Error, st.SupersededBy = ServiceSuperseded, "", &by
+}
+
+func (t *tenantRun) allSuperseded() bool {
+	for _, s := range t.status.Services {
+		if s.Phase != ServiceSuperseded {
+			return false
+		}
+	}
+	return len(t.status.Services) > 0
 }
 
 // pause waits for resume or rollback from the orchestration, or rolls back
@@ -165,7 +210,9 @@ func (t *tenantRun) deployLevels(ctx workflow.Context) error {
 	for level := 0; ; level++ {
 		var batch []int
 		for i, s := range svcs {
-			if s.Level == level && t.status.Services[i].Phase != ServiceHealthy {
+			// A superseded service counts as done for the services after
+			// it: the newer merge's version is, or will be, there.
+			if p := t.status.Services[i].Phase; s.Level == level && p != ServiceHealthy && p != ServiceSuperseded {
 				batch = append(batch, i)
 			}
 		}
@@ -174,7 +221,7 @@ func (t *tenantRun) deployLevels(ctx workflow.Context) error {
 		}
 		futures := make([]workflow.ChildWorkflowFuture, len(batch))
 		for j, i := range batch {
-			s := svcs[i]
+			s := t.target(i)
 			in := ServiceInput{Target: s, ApplyTimeout: t.in.ApplyTimeout}
 			if snap, ok := t.snapshots[s.Service]; ok {
 				in.Snapshot = &snap
@@ -201,6 +248,10 @@ func (t *tenantRun) deployLevels(ctx workflow.Context) error {
 				t.snapshots[svcs[i].Service] = res.Snapshot
 			}
 			t.status.Services[i].Applied = res.Applied
+			if err == nil && res.Superseded != nil {
+				t.supersede(i, *res.Superseded)
+				continue
+			}
 			if err != nil {
 				t.status.Services[i].Phase = ServiceFailed
 				t.status.Services[i].Error = err.Error()
@@ -243,26 +294,39 @@ func (t *tenantRun) rollback(ctx workflow.Context) {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return svcs[b].Level - svcs[a].Level })
-	failed := false
+	failed, restored := false, 0
 	for _, i := range order {
 		st := &t.status.Services[i]
 		if !t.in.Rollback && st.Phase == ServicePending {
 			continue // never touched
+		}
+		if st.Phase == ServiceSuperseded {
+			continue // never touched either: a newer merge has it
 		}
 		var snap *SnapshotRef
 		if s, ok := t.snapshots[svcs[i].Service]; ok {
 			snap = &s
 		}
 		st.Phase = ServiceRollingBack
-		if err := workflow.ExecuteActivity(actx, (*Activities).Rollback, RollbackRequest{Target: svcs[i], Snapshot: snap}).Get(dctx, nil); err != nil {
+		var out RollbackOutcome
+		if err := workflow.ExecuteActivity(actx, (*Activities).Rollback, RollbackRequest{Target: t.target(i), Snapshot: snap}).Get(dctx, &out); err != nil {
 			st.Phase = ServiceFailed
 			st.Error = "rollback failed: " + err.Error()
 			failed = true
 			continue
 		}
+		if out.Superseded != nil {
+			t.supersede(i, *out.Superseded)
+			continue
+		}
 		st.Phase = ServiceRolledBack
+		restored++
 	}
 	t.status.Phase = TenantRolledBack
+	if restored == 0 && t.in.Rollback && slices.ContainsFunc(t.status.Services, func(s ServiceStatus) bool { return s.Phase == ServiceSuperseded }) {
+		// A /rollback found every service changed by newer merges since.
+		t.status.Phase = TenantSuperseded
+	}
 	if failed {
 		t.status.Phase = TenantFailed
 		t.status.Failure += "; rollback failed, see services"

@@ -48,9 +48,9 @@ func TestPauseRollsBackAfterTimeout(t *testing.T) {
 	var a *Activities
 	env.OnActivity(a.WaitRollout, mock.Anything, mock.Anything).Return(temporal.NewNonRetryableApplicationError("ProgressDeadlineExceeded", "Permanent", nil))
 	rolledBack := time.Time{}
-	env.OnActivity(a.Rollback, mock.Anything, mock.Anything).Return(func(_ context.Context, _ RollbackRequest) error {
+	env.OnActivity(a.Rollback, mock.Anything, mock.Anything).Return(func(_ context.Context, _ RollbackRequest) (RollbackOutcome, error) {
 		rolledBack = env.Now()
-		return nil
+		return RollbackOutcome{}, nil
 	})
 	start := env.Now()
 	env.ExecuteWorkflow(DeployTenant, tenantInput(planner.FailurePolicy{Action: planner.FailurePause, RollbackAfter: planner.Duration(30 * time.Minute)}, planner.CheckSpec{}))

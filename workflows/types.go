@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/prdeploy/prdeploy/planner"
@@ -25,6 +26,29 @@ type DeployRequest struct {
 	// Facts are the PR's facts read from GitHub at merge (nil for
 	// deployments started by builds before they were read).
 	Facts *PRFacts `json:"facts,omitempty"`
+	// Generation is the merge's place in the deploy branch's history (see
+	// MergeHistory): a later merge has a larger one. The Orchestration
+	// reads it once, before anything is applied, when the starter did not
+	// set it. 0 is unknown (deployments started before merge order was
+	// kept): such a deployment is not ordered against others.
+	Generation int64 `json:"generation,omitempty"`
+}
+
+// Stamp is what a deployment records on the objects it applies (and on
+// what a rollback restores): which deployment, which merge, and the
+// merge's generation. The next deployment of the service reads it to
+// know whether it would go back in time.
+type Stamp struct {
+	Deployment string `json:"deployment"`
+	// Merge is the merge commit (12 hex digits).
+	Merge      string `json:"merge,omitempty"`
+	Generation int64  `json:"generation,omitempty"`
+}
+
+// Newer reports whether s was merged after a deployment of generation
+// gen: only merges that both know their place are ordered.
+func (s *Stamp) Newer(gen int64) bool {
+	return s != nil && gen > 0 && s.Generation > gen
 }
 
 // PreparedDeployment is what the Prepare activity returns: the shape of the
@@ -96,6 +120,16 @@ type ServiceTarget struct {
 	// before apply. Absent when it is the default boundary, and in
 	// histories from before it existed: the default applies.
 	Boundary *planner.Boundary `json:"boundary,omitempty"`
+	// Merge and Generation place the deployment in the deploy branch's
+	// history (set by DeployTenant; empty for unordered deployments). The
+	// cluster stamps them on what it applies.
+	Merge      string `json:"merge,omitempty"`
+	Generation int64  `json:"generation,omitempty"`
+}
+
+// Stamp is what applying the target records on its objects.
+func (t ServiceTarget) Stamp() Stamp {
+	return Stamp{Deployment: t.Deployment, Merge: short12(t.Merge), Generation: t.Generation}
 }
 
 // Lock returns the lock that guards the target.
@@ -165,6 +199,9 @@ const (
 	TenantFailed      = "failed"
 	TenantRolledBack  = "rolled-back"
 	TenantCancelled   = "cancelled"
+	// TenantSuperseded: every service of the tenant was left to a
+	// deployment merged after this one.
+	TenantSuperseded = "superseded"
 )
 
 // Phases of a service in a tenant.
@@ -175,6 +212,9 @@ const (
 	ServiceFailed      = "failed"
 	ServiceRolledBack  = "rolled-back"
 	ServiceRollingBack = "rolling-back"
+	// ServiceSuperseded: a deployment merged after this one has changed
+	// the service in the tenant, or waits to; this one leaves it alone.
+	ServiceSuperseded = "superseded"
 )
 
 // ServiceStatus is the state of one service of a tenant.
@@ -183,6 +223,16 @@ type ServiceStatus struct {
 	Phase   string      `json:"phase"`
 	Applied ApplyResult `json:"applied"`
 	Error   string      `json:"error,omitempty"`
+	// SupersededBy is the newer deployment, when Phase is superseded.
+	SupersededBy *Stamp `json:"supersededBy,omitempty"`
+}
+
+// SupersededNote says why a step was skipped, as people read it.
+func SupersededNote(by *Stamp) string {
+	if by == nil {
+		return "superseded by a deployment merged after this one"
+	}
+	return fmt.Sprintf("superseded by `%s` (merged after this one)", by.Deployment)
 }
 
 // LockWait says what a tenant is waiting on.
@@ -203,6 +253,10 @@ type TenantInput struct {
 	// Rollback asks for the tenant's services to be restored to what was
 	// live before the deployment (a /rollback of a finished tenant).
 	Rollback bool `json:"rollback,omitempty"`
+	// Merge and Generation place the deployment in the deploy branch's
+	// history (Generation 0: not ordered).
+	Merge      string `json:"merge,omitempty"`
+	Generation int64  `json:"generation,omitempty"`
 }
 
 // TenantResult is how a DeployTenant ended.
@@ -262,4 +316,7 @@ type ServiceResult struct {
 	Applied  ApplyResult `json:"applied"`
 	Snapshot SnapshotRef `json:"snapshot"`
 	Error    string      `json:"error,omitempty"`
+	// Superseded: nothing was applied, a newer merge's deployment had
+	// changed the service already.
+	Superseded *Stamp `json:"superseded,omitempty"`
 }

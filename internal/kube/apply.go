@@ -151,6 +151,10 @@ func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured, 
 		return c, fmt.Errorf("reading %s: %w%s", describe(obj), err, forbiddenHint(err))
 	}
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: force}
+	// stampOnly: the apply would change nothing but prdeploy's stamp (a new
+	// deployment of the same manifests). It is recorded, but it is not a
+	// change anyone would review.
+	stampOnly := false
 	if exists {
 		// A dry run tells whether the apply would change anything: status
 		// updates by controllers move resourceVersion, so it cannot say.
@@ -167,16 +171,25 @@ func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured, 
 		// A controller may have written the object between the read and
 		// the dry run (a revision annotation, say): read once more before
 		// calling it a change.
-		if again, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{}); err == nil && equalIgnoringServerFields(again, planned) {
+		again, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		if err == nil && equalIgnoringServerFields(again, planned) {
 			c.Action = Unchanged
 			return c, nil
 		}
+		if err == nil {
+			cur = again
+		}
+		stampOnly = equalIgnoringServerFields(withoutStamp(cur), withoutStamp(planned))
 	}
 	if _, err := ri.Apply(ctx, obj.GetName(), obj, opts); err != nil {
 		return c, applyError(obj, err)
 	}
-	c.Action = Created
-	if exists {
+	switch {
+	case !exists:
+		c.Action = Created
+	case stampOnly:
+		c.Action = Unchanged
+	default:
 		c.Action = Configured
 	}
 	return c, nil

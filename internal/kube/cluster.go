@@ -217,6 +217,9 @@ func (c *Cluster) Apply(ctx context.Context, t workflows.ServiceTarget) (workflo
 	if err := checkBoundary(cl, t, objs); err != nil {
 		return res, classify(err)
 	}
+	if t.Generation > 0 {
+		objs = stamped(objs, t.Stamp())
+	}
 	changes, err := cl.Apply(ctx, objs, t.ForceConflicts)
 	for _, ch := range changes {
 		switch ch.Action {
@@ -287,8 +290,15 @@ func (c *Cluster) Rollback(ctx context.Context, t workflows.ServiceTarget, ref *
 		return err
 	}
 	var restored []*unstructured.Unstructured
+	stampedRestored := 0
 	for _, o := range s.Objects {
 		u := &unstructured.Unstructured{Object: o}
+		if t.Generation > 0 && stampable(u) {
+			// What a rollback restores is the rolling-back deployment's
+			// decision: an older merge must not overwrite it either.
+			stamp(u, t.Stamp())
+			stampedRestored++
+		}
 		ri, err := cl.resource(u)
 		if err != nil {
 			return classify(err)
@@ -316,6 +326,11 @@ func (c *Cluster) Rollback(ctx context.Context, t workflows.ServiceTarget, ref *
 		bg := metav1.DeletePropagationBackground
 		if err := ri.Delete(ctx, r.Name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
 			return classify(fmt.Errorf("deleting %s, which the deploy created: %w", describe(u), err))
+		}
+	}
+	if t.Generation > 0 && stampedRestored == 0 {
+		if err := c.bury(ctx, t); err != nil {
+			return fmt.Errorf("recording that %s was rolled back to nothing: %w", targetName(t), err)
 		}
 	}
 	return classify(cl.WaitHealthy(ctx, restored, progress))

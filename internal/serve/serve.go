@@ -265,7 +265,9 @@ func (p *process) wireActivities() {
 		PlanChecks:   &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}, PullRequests: gh, Now: p.o.PolicyClock},
 		Merges:       &prepare.MergeReader{Repos: gh, History: gh},
 		PullRequests: gh,
-		CheckRuns:    gh, Comments: gh, Statuses: temporalx.Statuses{Client: tc},
+		// Deployments are ordered by their merges' place in history.
+		History:   gh,
+		CheckRuns: gh, Comments: gh, Statuses: temporalx.Statuses{Client: tc},
 		Deployments: temporalx.Deployments{Client: tc}, Permissions: gh,
 		Links: statuspage.Linker{Base: p.public, History: p.historyLink()},
 	}

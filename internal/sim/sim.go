@@ -25,7 +25,10 @@ type Event struct {
 	Key    string // tenant/service
 	Image  string
 	Deploy string
-	At     time.Time
+	// Generation is the deployment's place in merge order (apply,
+	// rollback; 0 when not ordered).
+	Generation int64
+	At         time.Time
 }
 
 // Cluster is an in-memory cluster.
@@ -37,7 +40,13 @@ type Cluster struct {
 	live      map[string]string // tenant/service → image
 	snapshots map[string]string // deployment/tenant/service → image before
 	failing   map[string]string // tenant/service → rollout failure reason
-	events    []Event
+	// stamps and stampsBefore are what the objects' annotations would
+	// say (tenant/service, deployment/tenant/service).
+	stamps       map[string]workflows.Stamp
+	stampsBefore map[string]*workflows.Stamp
+	// failingImages makes rollouts of an image fail anywhere.
+	failingImages map[string]string
+	events        []Event
 	// OnEvent, when set, is called (without the lock) after each event.
 	OnEvent func(Event)
 }
@@ -46,7 +55,8 @@ var _ workflows.Cluster = (*Cluster)(nil)
 
 // NewCluster returns a cluster whose rollouts take rollout.
 func NewCluster(rollout time.Duration) *Cluster {
-	return &Cluster{RolloutTime: rollout, live: map[string]string{}, snapshots: map[string]string{}, failing: map[string]string{}}
+	return &Cluster{RolloutTime: rollout, live: map[string]string{}, snapshots: map[string]string{}, failing: map[string]string{},
+		stamps: map[string]workflows.Stamp{}, stampsBefore: map[string]*workflows.Stamp{}, failingImages: map[string]string{}}
 }
 
 func key(t workflows.ServiceTarget) string { return t.Tenant + "/" + t.Service }
@@ -87,6 +97,37 @@ func (c *Cluster) FailRollouts(tenant, service, reason string) {
 	c.failing[tenant+"/"+service] = reason
 }
 
+// FailImage makes rollouts of an image fail in every tenant ("" heals).
+func (c *Cluster) FailImage(image, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if reason == "" {
+		delete(c.failingImages, image)
+		return
+	}
+	c.failingImages[image] = reason
+}
+
+// LiveStamp returns the stamp of what runs now, as the objects'
+// annotations would, or of a rollback that left nothing.
+func (c *Cluster) LiveStamp(ctx context.Context, t workflows.ServiceTarget) (*workflows.Stamp, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.stamps[key(t)]
+	if !ok {
+		return nil, nil
+	}
+	return &s, nil
+}
+
+// Stamp returns what the live objects of tenant/service are stamped with.
+func (c *Cluster) Stamp(tenant, service string) (workflows.Stamp, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.stamps[tenant+"/"+service]
+	return s, ok
+}
+
 // Events returns every recorded call.
 func (c *Cluster) Events() []Event {
 	c.mu.Lock()
@@ -113,6 +154,11 @@ func (c *Cluster) Snapshot(ctx context.Context, t workflows.ServiceTarget) (work
 	if !ok {
 		prev = c.live[key(t)]
 		c.snapshots[sk] = prev
+		if s, ok := c.stamps[key(t)]; ok {
+			c.stampsBefore[sk] = &s
+		} else {
+			c.stampsBefore[sk] = nil
+		}
 	}
 	c.mu.Unlock()
 	c.record(Event{Kind: "snapshot", Key: key(t), Image: prev, Deploy: t.Deployment})
@@ -124,8 +170,9 @@ func (c *Cluster) Apply(ctx context.Context, t workflows.ServiceTarget) (workflo
 	c.mu.Lock()
 	prev := c.live[key(t)]
 	c.live[key(t)] = t.Image
+	c.stamps[key(t)] = t.Stamp()
 	c.mu.Unlock()
-	c.record(Event{Kind: "apply", Key: key(t), Image: t.Image, Deploy: t.Deployment})
+	c.record(Event{Kind: "apply", Key: key(t), Image: t.Image, Deploy: t.Deployment, Generation: t.Generation})
 	switch prev {
 	case "":
 		return workflows.ApplyResult{Created: 1}, nil
@@ -143,6 +190,9 @@ func (c *Cluster) WaitRollout(ctx context.Context, t workflows.ServiceTarget, pr
 	}
 	c.mu.Lock()
 	reason := c.failing[key(t)]
+	if r, ok := c.failingImages[t.Image]; ok && reason == "" {
+		reason = r
+	}
 	c.mu.Unlock()
 	if reason != "" {
 		c.record(Event{Kind: "rollout-failed", Key: key(t), Image: t.Image, Deploy: t.Deployment})
@@ -173,19 +223,34 @@ func (c *Cluster) wait(ctx context.Context, progress func(string)) error {
 // Rollback restores the image recorded by Snapshot.
 func (c *Cluster) Rollback(ctx context.Context, t workflows.ServiceTarget, _ *workflows.SnapshotRef, _ func(string)) error {
 	c.mu.Lock()
-	prev, ok := c.snapshots[t.Deployment+"/"+key(t)]
+	sk := t.Deployment + "/" + key(t)
+	prev, ok := c.snapshots[sk]
 	if ok {
 		if prev == "" {
 			delete(c.live, key(t))
+			delete(c.stamps, key(t))
+			if t.Generation > 0 {
+				c.stamps[key(t)] = t.Stamp() // the tombstone (kube.TombstoneKey)
+			}
 		} else {
 			c.live[key(t)] = prev
+			// What is restored carries the restoring deployment's stamp
+			// (an unordered one restores the old stamp).
+			switch before := c.stampsBefore[sk]; {
+			case t.Generation > 0:
+				c.stamps[key(t)] = t.Stamp()
+			case before != nil:
+				c.stamps[key(t)] = *before
+			default:
+				delete(c.stamps, key(t))
+			}
 		}
 	}
 	c.mu.Unlock()
 	if !ok {
 		return workflows.Permanent(fmt.Errorf("no snapshot of %s for %s", key(t), t.Deployment))
 	}
-	c.record(Event{Kind: "rollback", Key: key(t), Image: prev, Deploy: t.Deployment})
+	c.record(Event{Kind: "rollback", Key: key(t), Image: prev, Deploy: t.Deployment, Generation: t.Generation})
 	return nil
 }
 
@@ -258,6 +323,9 @@ type Plans struct {
 	plans map[string]*planner.ExecutionPlan
 	reqs  map[string][]policies.Requirement
 	refs  map[string]*planner.ExecutionPlan
+	gate  Gate
+	// prepared records the deployments whose Prepare returned, in order.
+	prepared []string
 }
 
 var _ workflows.PlanSource = (*Plans)(nil)
@@ -265,6 +333,17 @@ var _ workflows.PlanSource = (*Plans)(nil)
 // NewPlans returns an empty plan source.
 func NewPlans() *Plans {
 	return &Plans{plans: map[string]*planner.ExecutionPlan{}, reqs: map[string][]policies.Requirement{}, refs: map[string]*planner.ExecutionPlan{}}
+}
+
+// Hold makes Prepare of a deployment wait until release is called: a
+// Prepare as slow as the test wants, without sleeping.
+func (p *Plans) Hold(deployment string) (release func()) { return p.gate.Hold(deployment) }
+
+// Prepared returns the deployments whose Prepare has returned, in order.
+func (p *Plans) Prepared() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.prepared)
 }
 
 // Add makes a plan deployable, with the approvals its gates require.
@@ -277,8 +356,12 @@ func (p *Plans) Add(e *planner.ExecutionPlan, reqs []policies.Requirement) {
 
 // Prepare cuts the plan to the cluster and keeps it under a reference.
 func (p *Plans) Prepare(ctx context.Context, req workflows.DeployRequest) (workflows.PreparedDeployment, error) {
+	if err := p.gate.Wait(ctx, req.DeploymentID); err != nil {
+		return workflows.PreparedDeployment{}, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer func() { p.prepared = append(p.prepared, req.DeploymentID) }()
 	e, ok := p.plans[req.DeploymentID]
 	if !ok {
 		return workflows.PreparedDeployment{}, workflows.Permanent(fmt.Errorf("no plan %s", req.DeploymentID))
@@ -300,4 +383,55 @@ func (p *Plans) Tenants(ctx context.Context, req workflows.TenantsRequest) ([]wo
 	return workflows.Assign(e, req, func(tenant, service string) (string, string) {
 		return "sim://manifests/" + tenant + "/" + service, ""
 	}), nil
+}
+
+// Gate holds work by key (a deployment's Prepare, say) until released.
+// The zero value holds nothing.
+type Gate struct {
+	mu   sync.Mutex
+	held map[string]chan struct{}
+}
+
+// Hold makes Wait(key) block until release is called.
+func (g *Gate) Hold(key string) (release func()) {
+	ch := make(chan struct{})
+	g.mu.Lock()
+	if g.held == nil {
+		g.held = map[string]chan struct{}{}
+	}
+	g.held[key] = ch
+	g.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
+}
+
+// Wait returns when key is not held, or was released, or ctx ends.
+func (g *Gate) Wait(ctx context.Context, key string) error {
+	g.mu.Lock()
+	ch := g.held[key]
+	g.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// GatedPlans is any plan source whose Prepare of a deployment waits at
+// the Gate (keyed by deployment id).
+type GatedPlans struct {
+	workflows.PlanSource
+	Gate *Gate
+}
+
+// Prepare waits at the gate, then prepares.
+func (g GatedPlans) Prepare(ctx context.Context, req workflows.DeployRequest) (workflows.PreparedDeployment, error) {
+	if err := g.Gate.Wait(ctx, req.DeploymentID); err != nil {
+		return workflows.PreparedDeployment{}, err
+	}
+	return g.PlanSource.Prepare(ctx, req)
 }

@@ -93,7 +93,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"add": func(a, b int) int { return a + b },
 	"legend": func() []string {
-		return []string{workflows.ServiceHealthy, workflows.ServiceApplying, workflows.TenantSettling, workflows.TenantLocking,
+		return []string{workflows.ServiceHealthy, workflows.ServiceSuperseded, workflows.ServiceApplying, workflows.TenantSettling, workflows.TenantLocking,
 			workflows.TenantPaused, workflows.ServiceFailed, workflows.TenantRolledBack, workflows.TenantCancelled, "not-started"}
 	},
 }).ParseFS(files, "templates/*.html"))

@@ -58,6 +58,16 @@ func WriteText(w io.Writer, v View) error {
 			return err
 		}
 	}
+	if len(v.Superseded) > 0 {
+		fmt.Fprintln(w, "\nSuperseded:")
+		var tw strings.Builder
+		for _, s := range v.Superseded {
+			fmt.Fprintf(&tw, "  %s\t%s\tsuperseded by %s (merged after this one)\n", s.Tenant, s.Service, s.By)
+		}
+		if err := Align(w, tw.String()); err != nil {
+			return err
+		}
+	}
 	if len(v.Gates) > 0 {
 		fmt.Fprintln(w, "\nGates:")
 		var tw strings.Builder
@@ -151,12 +161,15 @@ func ProgressBar(done, total, width int) string {
 	return "[" + strings.Repeat("█", filled) + strings.Repeat("░", width-filled) + "]"
 }
 
-// Marked puts ✓ before a phase that ended well and ✗ before one that
-// ended badly; other phases read as they are.
+// Marked puts ✓ before a phase that ended well, ↷ before work left to a
+// newer merge, and ✗ before one that ended badly; other phases read as
+// they are.
 func Marked(phase string) string {
 	switch phase {
 	case workflows.TenantSucceeded, workflows.ServiceHealthy:
 		return "✓ " + phase
+	case workflows.TenantSuperseded: // a service's too
+		return "↷ " + phase
 	case workflows.TenantFailed, workflows.TenantRolledBack, workflows.TenantCancelled:
 		return "✗ " + phase
 	}

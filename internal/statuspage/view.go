@@ -47,9 +47,12 @@ type View struct {
 	Waves       []Wave    `json:"waves"`
 	Gates       []Gate    `json:"gates"`
 	Failures    []Failure `json:"failures"`
-	Started     string    `json:"started,omitempty"`
-	Finished    string    `json:"finished,omitempty"`
-	Elapsed     string    `json:"elapsed,omitempty"`
+	// Superseded lists the tenant × service steps left to deployments
+	// merged after this one.
+	Superseded []Superseded `json:"superseded,omitempty"`
+	Started    string       `json:"started,omitempty"`
+	Finished   string       `json:"finished,omitempty"`
+	Elapsed    string       `json:"elapsed,omitempty"`
 }
 
 // Count is how many tenants are in a phase.
@@ -96,6 +99,15 @@ type Gate struct {
 	Needs     []string `json:"needs"`
 }
 
+// Superseded is a step a newer merge's deployment took over.
+type Superseded struct {
+	Tenant  string `json:"tenant"`
+	Service string `json:"service"`
+	// By is the newer deployment, Merge its merge commit.
+	By    string `json:"by"`
+	Merge string `json:"merge,omitempty"`
+}
+
 // Failure is a tenant that failed, paused on a failure or rolled back.
 type Failure struct {
 	Tenant string `json:"tenant"`
@@ -110,7 +122,7 @@ func Build(st workflows.Status, links Links, now time.Time) View {
 	v := View{
 		Cluster: req.Cluster, Deployment: req.DeploymentID, Phase: st.Phase, Live: !Finished(st.Phase),
 		Repo: req.Repo, SHA: req.SHA, PR: req.PR,
-		Done: st.Counts[workflows.TenantSucceeded], Total: st.Total, Untouched: st.Untouched,
+		Done: st.Counts[workflows.TenantSucceeded] + st.Counts[workflows.TenantSuperseded], Total: st.Total, Untouched: st.Untouched,
 		PauseReason: st.PauseReason, StopReason: st.StopReason, Error: st.Error,
 	}
 	if st.Paused && v.Live {
@@ -177,6 +189,9 @@ func Build(st workflows.Status, links Links, now time.Time) View {
 	for i := range v.Waves {
 		v.Waves[i].NotStarted = max(v.Waves[i].Tenants-started[i], 0)
 	}
+	for _, s := range workflows.SupersededSteps(st) {
+		v.Superseded = append(v.Superseded, Superseded{Tenant: s.Tenant, Service: s.Service, By: s.By.Deployment, Merge: s.By.Merge})
+	}
 	for _, g := range st.Gates {
 		v.Gates = append(v.Gates, gate(st, g, now))
 	}
@@ -184,7 +199,7 @@ func Build(st workflows.Status, links Links, now time.Time) View {
 }
 
 var tenantPhases = []string{
-	workflows.TenantSucceeded, workflows.TenantDeploying, workflows.TenantSettling, workflows.TenantLocking,
+	workflows.TenantSucceeded, workflows.TenantSuperseded, workflows.TenantDeploying, workflows.TenantSettling, workflows.TenantLocking,
 	workflows.TenantPending, workflows.TenantPaused, workflows.TenantFailed, workflows.TenantRollingBack,
 	workflows.TenantRolledBack, workflows.TenantCancelled,
 }
@@ -201,11 +216,14 @@ func row(t workflows.TenantRecord, services []string, now time.Time) Row {
 			switch {
 			case s.Error != "":
 				c.Title = oneLine(s.Error)
+			case s.Phase == workflows.ServiceSuperseded:
+				c.Title = strings.ReplaceAll(workflows.SupersededNote(s.SupersededBy), "`", "")
 			case len(s.Applied.Changes) > 0:
 				c.Title = strings.Join(s.Applied.Changes, "\n")
 			}
 		case t.Phase == workflows.TenantSucceeded:
-			// Finished tenants keep no per-service detail.
+			// Finished tenants keep no per-service detail (but what was
+			// superseded).
 			c.Phase = workflows.ServiceHealthy
 		}
 		r.Cells = append(r.Cells, c)

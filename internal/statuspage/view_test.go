@@ -245,3 +245,51 @@ func TestPagesOverHTTP(t *testing.T) {
 		t.Errorf("page while down: %d", code)
 	}
 }
+
+// supersededStatus is web-7 finished: globex deployed, initech's web left
+// to web-8 (merged after web-7), umbrella's web and api both left to it.
+func supersededStatus() workflows.Status {
+	by := &workflows.Stamp{Deployment: "web-8", Merge: "89abcdef0123", Generation: 9}
+	st := gateStatus()
+	st.Phase, st.PauseReason, st.Gates, st.Untouched = workflows.PhaseSucceeded, "", nil, 0
+	st.FinishedAt = t0
+	st.Tenants = []workflows.TenantRecord{
+		{Tenant: "globex", Wave: 0, Phase: workflows.TenantSucceeded},
+		{Tenant: "initech", Wave: 1, Index: 0, Phase: workflows.TenantSucceeded,
+			Services: []workflows.ServiceStatus{{Service: "web", Phase: workflows.ServiceSuperseded, SupersededBy: by}}},
+		{Tenant: "umbrella", Wave: 1, Index: 1, Phase: workflows.TenantSuperseded, Services: []workflows.ServiceStatus{
+			{Service: "web", Phase: workflows.ServiceSuperseded, SupersededBy: by}, {Service: "api", Phase: workflows.ServiceSuperseded, SupersededBy: by}}},
+	}
+	st.Total, st.Superseded = 3, 3
+	st.Counts = map[string]int{workflows.TenantSucceeded: 2, workflows.TenantSuperseded: 1}
+	return st
+}
+
+func TestBuildShowsSupersededSteps(t *testing.T) {
+	v := Build(supersededStatus(), Links{}, t0)
+	if v.Done != 3 || v.Total != 3 || len(v.Superseded) != 3 {
+		t.Fatalf("done %d of %d, superseded %+v", v.Done, v.Total, v.Superseded)
+	}
+	if s := v.Superseded[0]; s.Tenant != "initech" || s.Service != "web" || s.By != "web-8" || s.Merge != "89abcdef0123" {
+		t.Errorf("first superseded step %+v", s)
+	}
+	row := v.Waves[1].Rows[0]
+	if row.Tenant != "initech" || row.Cells[0].Phase != workflows.ServiceSuperseded || row.Cells[0].Title != "superseded by web-8 (merged after this one)" ||
+		row.Cells[1].Phase != workflows.ServiceHealthy {
+		t.Errorf("initech row %+v", row)
+	}
+	var b strings.Builder
+	if err := WriteText(&b, v); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"tenants: succeeded 2 · superseded 1", "Superseded:\n  initech   web  superseded by web-8 (merged after this one)\n", "umbrella  ↷ superseded  ↷ superseded  ↷ superseded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	// Each step once: in the list, not again in the grid's notes.
+	if n := strings.Count(out, "superseded by web-8"); n != 3 {
+		t.Errorf("the text says \"superseded by web-8\" %d times, want once per step (3):\n%s", n, out)
+	}
+}

@@ -232,7 +232,13 @@ func (l LockPreview) HeldLocks(ctx context.Context, keys []workflows.LockKey) ([
 			if v.Get(&st) != nil || st.Holder == nil {
 				continue
 			}
-			out = append(out, workflows.HeldLock{Key: key, Holder: st.Holder.Owner, Since: st.HolderSince.UTC().Format(time.RFC3339), Queued: len(st.Queue)})
+			held := workflows.HeldLock{Key: key, Holder: st.Holder.Owner, Since: st.HolderSince.UTC().Format(time.RFC3339), Queued: len(st.Queue)}
+			for _, r := range append([]workflows.LockRequest{*st.Holder}, st.Queue...) {
+				if r.Order != nil {
+					held.Merges = append(held.Merges, *r.Order)
+				}
+			}
+			out = append(out, held)
 		}
 		if next = resp.NextPageToken; len(next) == 0 {
 			break

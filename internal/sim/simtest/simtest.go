@@ -63,6 +63,7 @@ func Start(t *testing.T, src string) *Fleet {
 		// Policies judge at a fixed instant outside the example freezes,
 		// so tests on examples/gitops-repo pass on any day.
 		Plans:   &prepare.Preparer{Repos: gitrepo.Local{Dirs: map[string]string{"acme/deploys": f.Repo}}, Store: store, Now: sim.PolicyTime},
+		History: gitrepo.Local{Dirs: map[string]string{"acme/deploys": f.Repo}},
 		Cluster: f.Cluster, Probes: f.Prober, Directory: sim.Directory{"ana": {"acme/sre"}, "bo": {"acme/sre"}},
 		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
 	}
