@@ -350,14 +350,23 @@ func (c *PlanChecker) lockConflicts(ctx context.Context, exec *planner.Execution
 		return "**Locks:** none of this plan's tenant/service locks is held now.\n\n"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Locks held now** — the rollout would wait for %d of them:\n\n| lock | held by | since | also waiting |\n|---|---|---|---|\n", len(held))
+	fmt.Fprintf(&b, "**Locks held now** — the rollout would wait for %d of them:\n\n| lock | held by | since | also waiting | deployments in flight (oldest merge first) |\n|---|---|---|---|---|\n", len(held))
+	ordered := false
 	for i, h := range held {
 		if i == 20 {
 			fmt.Fprintf(&b, "\n… and %d more.\n", len(held)-20)
 			break
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %d |\n", h.Key, h.Holder, h.Since, h.Queued)
+		var merges []string
+		for _, m := range h.Merges {
+			merges = append(merges, fmt.Sprintf("`%s` (merge `%s`)", m.Deployment, m.Merge))
+		}
+		ordered = ordered || len(merges) > 0
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %d | %s |\n", h.Key, h.Holder, h.Since, h.Queued, strings.Join(merges, ", "))
 	}
 	b.WriteString("\n")
+	if ordered {
+		b.WriteString("**Which wins:** merged now, this PR is the newest merge of these tenants × services, so what it asks for is what runs there in the end. The deployments in flight finish the steps they have begun; their steps that have not applied yet are skipped as *superseded* (see [merge order](https://github.com/prdeploy/prdeploy/blob/main/docs/workflows.md)).\n\n")
+	}
 	return b.String()
 }

@@ -166,13 +166,15 @@ func TestPlanCheckShowsHeldLocks(t *testing.T) {
 	repos, base := exampleRepo(t, nil)
 	head := commitOnTop(t, repos.Dirs["acme/deploys"], map[string]string{"deploys/web-7.yaml": newPlan})
 	host := &codeHost{}
-	locks := heldLocks{{Key: workflows.LockKey{Cluster: "prod-eu", Tenant: "globex", Service: "web"}, Holder: "deploy:prod-eu/web-6 (tenant globex)", Since: "2026-11-24T09:58:00Z", Queued: 1}}
+	locks := heldLocks{{Key: workflows.LockKey{Cluster: "prod-eu", Tenant: "globex", Service: "web"}, Holder: "deploy:prod-eu/web-6 (tenant globex)", Since: "2026-11-24T09:58:00Z", Queued: 1,
+		Merges: []workflows.Stamp{{Deployment: "web-6", Merge: "0a1b2c3d4e5f", Generation: 41}, {Deployment: "web-6b", Merge: "1b2c3d4e5f60", Generation: 42}}}}
 	checker := &prepare.PlanChecker{Repos: repos, Checks: host, Comments: host, Locks: locks, Now: at("2026-11-24T10:00:00Z")}
 	if _, err := checker.CheckPR(context.Background(), workflows.PlanPRInput{Repo: "acme/deploys", PR: 3, HeadSHA: head, BaseSHA: base, BaseRef: "main", Author: "cy"}); err != nil {
 		t.Fatal(err)
 	}
 	summary := host.runs[prepare.PlanCheckName+"/plan:acme/deploys#3/"+head].Report.Summary
-	if !strings.Contains(summary, "| `prod-eu/globex/web` | deploy:prod-eu/web-6 (tenant globex) | 2026-11-24T09:58:00Z | 1 |") {
+	if !strings.Contains(summary, "| `prod-eu/globex/web` | deploy:prod-eu/web-6 (tenant globex) | 2026-11-24T09:58:00Z | 1 | `web-6` (merge `0a1b2c3d4e5f`), `web-6b` (merge `1b2c3d4e5f60`) |") ||
+		!strings.Contains(summary, "**Which wins:** merged now, this PR is the newest merge") {
 		t.Fatalf("summary:\n%s", summary)
 	}
 }
