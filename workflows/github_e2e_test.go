@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,23 +136,7 @@ func TestPullRequestToProduction(t *testing.T) {
 
 	comment := func(who, body string) string {
 		t.Helper()
-		c, err := gh.AddComment(ctx, "acme/deploys", pr.Number, who, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []workflows.CommandOutcome
-		id := workflows.PRCommandWorkflowID("acme/deploys", workflows.SourceComment, strconv.FormatInt(c.ID, 10))
-		h.eventually("the command workflow", 30*time.Second, func() bool {
-			_, err := h.c.DescribeWorkflowExecution(ctx, id, "")
-			return err == nil
-		})
-		if err := h.c.GetWorkflow(ctx, id, "").Get(ctx, &out); err != nil {
-			t.Fatal(err)
-		}
-		if len(out) != 1 {
-			t.Fatalf("%s %q: %+v", who, body, out)
-		}
-		return out[0].Message
+		return commandReply(t, h, gh, pr.Number, who, body)
 	}
 	if m := comment("dan", "/approve"); !strings.Contains(m, "refused") || !strings.Contains(m, "acme/sre") {
 		t.Fatalf("non-member: %s", m)

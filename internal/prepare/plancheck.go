@@ -215,8 +215,17 @@ func changedUnder(head, base fs.FS, dir string) ([]string, error) {
 			return nil, err
 		}
 	}
-	var out []string
+	names := make([]string, 0, len(files))
 	for name := range files {
+		names = append(names, name)
+	}
+	return differing(head, base, names)
+}
+
+// differing keeps the names head and base hold differently, sorted.
+func differing(head, base fs.FS, names []string) ([]string, error) {
+	var out []string
+	for _, name := range names {
 		d, err := differ(head, base, name)
 		if err != nil {
 			return nil, err
@@ -277,21 +286,13 @@ func changedPlans(head, base fs.FS) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var plans []string
 	for _, name := range names {
-		if !planner.IsPlanFile(name) {
-			continue
-		}
-		d, err := differ(head, base, name)
-		if err != nil {
-			return nil, err
-		}
-		if d {
-			out = append(out, name)
+		if planner.IsPlanFile(name) {
+			plans = append(plans, name)
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	return differing(head, base, plans)
 }
 
 func annotation(e planner.Error, file string) workflows.Annotation {
