@@ -41,10 +41,10 @@ func TestStampsRecordMergeOrder(t *testing.T) {
 	}
 	owned := false
 	for _, m := range d.ManagedFields {
-		if m.Manager == FieldManager && m.FieldsV1 != nil && strings.Contains(string(m.FieldsV1.Raw), `"f:prdeploy.dev/generation"`) {
+		if m.Manager == FieldManager && m.FieldsV1 != nil && strings.Contains(m.FieldsV1.GetRawString(), `"f:prdeploy.dev/generation"`) {
 			owned = true
 		}
-		if m.Manager != FieldManager && m.FieldsV1 != nil && strings.Contains(string(m.FieldsV1.Raw), "prdeploy.dev/generation") {
+		if m.Manager != FieldManager && m.FieldsV1 != nil && strings.Contains(m.FieldsV1.GetRawString(), "prdeploy.dev/generation") {
 			t.Errorf("manager %s owns the stamp", m.Manager)
 		}
 	}
