@@ -305,11 +305,14 @@ func TestNewerFailsAndRollsBackWhileOlderQueued(t *testing.T) {
 // web-b is released at once, superseded by web-c, without waiting for
 // web-a; then web-c deploys.
 func TestQueuedOlderWaiterReleasedByNewer(t *testing.T) {
-	h := orderedHarness(t, 3*time.Second, 1)
+	h := orderedHarness(t, 100*time.Millisecond, 1)
 	tenants := []string{"t01"}
 	for _, id := range []string{"web-a", "web-b", "web-c"} {
 		h.webPlan(id, strings.TrimPrefix(id, "web-"), tenants, "")
 	}
+	// web-a's rollout lasts until the test has seen web-b released.
+	release := h.cluster.HoldRollouts()
+	defer release()
 	a := h.deployMerge("web-a", 1)
 	h.eventually("web-a to roll out", 30*time.Second, func() bool { return h.cluster.Count("rollout-start", "t01", "web") == 1 })
 	b := h.deployMerge("web-b", 2)
@@ -337,6 +340,7 @@ func TestQueuedOlderWaiterReleasedByNewer(t *testing.T) {
 	if steps := workflows.SupersededSteps(bSt); len(steps) != 1 || steps[0].By.Deployment != "web-c" {
 		t.Errorf("web-b superseded by %+v, want web-c", steps)
 	}
+	release()
 	h.result(a)
 	if st := h.result(c); st.Phase != workflows.PhaseSucceeded || st.Superseded != 0 {
 		t.Errorf("web-c: %s %+v", st.Phase, st.Tenants)

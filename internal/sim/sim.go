@@ -49,6 +49,19 @@ type Cluster struct {
 	events        []Event
 	// OnEvent, when set, is called (without the lock) after each event.
 	OnEvent func(Event)
+	// held, while open, keeps every rollout from finishing (HoldRollouts).
+	held chan struct{}
+}
+
+// HoldRollouts keeps every rollout (begun or to come) from finishing until
+// release is called, so a test can act while one is surely in progress.
+func (c *Cluster) HoldRollouts() (release func()) {
+	ch := make(chan struct{})
+	c.mu.Lock()
+	c.held = ch
+	c.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
 }
 
 var _ workflows.Cluster = (*Cluster)(nil)
@@ -217,7 +230,25 @@ func (c *Cluster) wait(ctx context.Context, progress func(string)) error {
 		case <-time.After(time.Until(deadline)):
 		}
 	}
-	return nil
+	c.mu.Lock()
+	held := c.held
+	c.mu.Unlock()
+	if held == nil {
+		return nil
+	}
+	tick.Reset(200 * time.Millisecond)
+	for {
+		select {
+		case <-held:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			if progress != nil {
+				progress("rolling out")
+			}
+		}
+	}
 }
 
 // Rollback restores the image recorded by Snapshot.
