@@ -12,6 +12,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/prdeploy/prdeploy/commands"
+	"github.com/prdeploy/prdeploy/policies"
 )
 
 // PRCommandWorkflow runs people's commands on a pull request: comment
@@ -22,29 +25,30 @@ const PRCommandWorkflow = "PRCommand"
 // dismissal or button press (source and its id), so a redelivery runs it
 // once. A button press's id is its content (PressKey), never the delivery
 // GUID, which is not signed.
-func PRCommandWorkflowID(repo, source, id string) string {
+func PRCommandWorkflowID(repo string, source policies.Source, id string) string {
 	return fmt.Sprintf("cmd:%s/%s/%s", repo, source, id)
 }
 
-// Command sources.
+// Command sources: the approval sources of the policies (one definition,
+// policies.Source), under the names the PR workflows use.
 const (
-	SourceComment  = "comment"
-	SourceReview   = "review"
-	SourceCheckRun = "check-run"
-	SourceChat     = "slack"
+	SourceComment  = policies.SourceComment
+	SourceReview   = policies.SourceReview
+	SourceCheckRun = policies.SourceCheckRun
+	SourceChat     = policies.SourceSlack
 	// SourceDismissal names the workflow of a review dismissal; its
 	// input's Source is SourceReview.
-	SourceDismissal = "review-dismissal"
+	SourceDismissal policies.Source = "review-dismissal"
 )
 
-// PRCommand is one command: approve, unapprove, pause, resume, cancel,
-// rollback, status or help; Error, when set, is a parse error to reply
-// with.
+// PRCommand is one command of commands.All (a button press names the
+// command it stands for, commands.ForAction); Error, when set, is a parse
+// error to reply with.
 type PRCommand struct {
-	Name  string   `json:"name,omitempty"`
-	Args  []string `json:"args,omitempty"`
-	Note  string   `json:"note,omitempty"`
-	Error string   `json:"error,omitempty"`
+	Name  commands.Name `json:"name,omitempty"`
+	Args  []string      `json:"args,omitempty"`
+	Note  string        `json:"note,omitempty"`
+	Error string        `json:"error,omitempty"`
 	// GateToken binds a check-run Approve button to the gate it was shown
 	// for (GateToken): pressed once that gate is no longer waiting, it
 	// approves nothing.
@@ -56,10 +60,10 @@ type PRCommandInput struct {
 	Repo string `json:"repo"`
 	PR   int    `json:"pr"`
 	// Source and SourceID identify the comment, review or check run.
-	Source   string      `json:"source"`
-	SourceID int64       `json:"sourceId"`
-	Actor    string      `json:"actor"`
-	Commands []PRCommand `json:"commands"`
+	Source   policies.Source `json:"source"`
+	SourceID int64           `json:"sourceId"`
+	Actor    string          `json:"actor"`
+	Commands []PRCommand     `json:"commands"`
 	// Target is a deployment workflow ID (a check-run button); empty means
 	// the deployments the PR's merge started.
 	Target string `json:"target,omitempty"`
@@ -84,9 +88,9 @@ type PRCommandInput struct {
 
 // CommandOutcome says what became of one command.
 type CommandOutcome struct {
-	Command string `json:"command"`
-	OK      bool   `json:"ok"`
-	Message string `json:"message,omitempty"`
+	Command commands.Name `json:"command"`
+	OK      bool          `json:"ok"`
+	Message string        `json:"message,omitempty"`
 }
 
 // DeploymentRef names a deployment in a cluster.
@@ -203,11 +207,11 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 		switch {
 		case c.Error != "":
 			o.Message = c.Error
-		case c.Name == "help":
+		case c.Name == commands.Help:
 			o.OK, o.Message = true, in.Help
 		case len(targets) == 0:
 			o.Message = fmt.Sprintf("There is no deployment for PR #%d yet: commands steer the deployments its merge started.", in.PR)
-		case c.Name == "status":
+		case c.Name == commands.Status:
 			o.OK = true
 			var parts []string
 			for _, t := range targets {
@@ -223,7 +227,7 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 			o.OK, o.Message = a.applyCommand(ctx, in, c, targets)
 		}
 		out = append(out, o)
-		if o.Message != "" && (!o.OK || c.Name == "status" || c.Name == "help" || in.Source == SourceChat) {
+		if o.Message != "" && (!o.OK || c.Name == commands.Status || c.Name == commands.Help || in.Source == SourceChat) {
 			replies = append(replies, o.Message)
 		}
 	}
@@ -266,7 +270,7 @@ func (a *Activities) reply(ctx context.Context, in PRCommandInput, body string) 
 	if in.ActionID != "" {
 		id = in.ActionID
 	}
-	return classify(a.Comments.UpsertComment(ctx, in.Repo, in.PR, commentKey("reply", source, id), body))
+	return classify(a.Comments.UpsertComment(ctx, in.Repo, in.PR, commentKey("reply", string(source), id), body))
 }
 
 // ignore answers nobody on GitHub: it counts the commands and logs who
@@ -279,7 +283,7 @@ func (a *Activities) ignore(ctx context.Context, in PRCommandInput, reason, perm
 		if name == "" {
 			name = "unknown"
 		}
-		names = append(names, name)
+		names = append(names, string(name))
 		out = append(out, CommandOutcome{Command: c.Name, Message: fmt.Sprintf("ignored: %s has %s access to %s", in.Actor, perm, in.Repo)})
 	}
 	activity.GetMetricsHandler(ctx).WithTags(map[string]string{MetricTagReason: reason}).Counter(MetricCommandsIgnored).Inc(int64(len(in.Commands)))
@@ -304,7 +308,7 @@ func (a *Activities) withdrawDismissed(ctx context.Context, in PRCommandInput, t
 		}
 	}
 	req := UnapproveRequest{Login: in.Actor, Source: SourceReview, SourceID: strconv.FormatInt(in.SourceID, 10)}
-	o := CommandOutcome{Command: "unapprove"}
+	o := CommandOutcome{Command: commands.Unapprove}
 	var withdrawn []string
 	for _, t := range targets {
 		r, err := a.Deployments.Update(ctx, t, UpdateUnapprove, req)
@@ -325,23 +329,26 @@ func (a *Activities) withdrawDismissed(ctx context.Context, in PRCommandInput, t
 // applyCommand sends one command to every target; it is applied when at
 // least one deployment accepted it.
 func (a *Activities) applyCommand(ctx context.Context, in PRCommandInput, c PRCommand, targets []DeploymentRef) (bool, string) {
-	var name string
+	def, ok := commands.Get(c.Name)
+	if !ok { // a press recorded by its action identifier ("investigate")
+		def, ok = commands.ForAction(string(c.Name))
+	}
+	name := def.UpdateName()
+	if !ok || name == "" {
+		return false, fmt.Sprintf("`/%s` is not a command prdeploy runs.", c.Name)
+	}
 	var arg any
-	switch c.Name {
-	case "approve":
+	switch def.Name {
+	case commands.Approve:
 		sourceID := strconv.FormatInt(in.SourceID, 10)
 		if in.ActionID != "" {
 			sourceID = in.ActionID
 		}
-		name, arg = UpdateApprove, ApproveRequest{Login: in.Actor, Source: in.Source, SourceID: sourceID, Note: c.Note, Commit: in.Commit, GateToken: c.GateToken}
-	case "unapprove":
-		name, arg = UpdateUnapprove, UnapproveRequest{Login: in.Actor, Source: in.Source}
-	case "pause", "resume", "cancel", "rollback":
-		name, arg = c.Name, CommandRequest{By: in.Actor, Reason: c.Note, Tenants: c.Args}
-	case "investigate": // Slack's "Investigate (keep paused)"
-		name, arg = UpdateHold, CommandRequest{By: in.Actor, Reason: c.Note}
+		arg = ApproveRequest{Login: in.Actor, Source: in.Source, SourceID: sourceID, Note: c.Note, Commit: in.Commit, GateToken: c.GateToken}
+	case commands.Unapprove:
+		arg = UnapproveRequest{Login: in.Actor, Source: in.Source}
 	default:
-		return false, fmt.Sprintf("`/%s` is not a command prdeploy runs.", c.Name)
+		arg = CommandRequest{By: in.Actor, Reason: c.Note, Tenants: c.Args}
 	}
 	var accepted, refused []string
 	for _, t := range targets {
