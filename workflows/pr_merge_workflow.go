@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -58,14 +57,6 @@ type MergedPRResult struct {
 	// Started and Refused are deployment workflow IDs.
 	Started []string `json:"started,omitempty"`
 	Refused []string `json:"refused,omitempty"`
-}
-
-// MergeReader lists the plans a merge commit adds or changes, compared
-// with its first parent, or with the deploy branch before the PR's own
-// commits (internal/prepare).
-type MergeReader interface {
-	PlansInMerge(ctx context.Context, repo, mergeSHA string) ([]MergedPlan, error)
-	PlansSince(ctx context.Context, repo, mergeSHA, base string) ([]MergedPlan, error)
 }
 
 // CommentRequest is one comment on a pull request.
@@ -172,26 +163,6 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 // starts deployments (histories before it did not).
 const versionPRFacts = "pr-facts"
 
-// ReadPRFacts reads a merged PR's facts from GitHub and checks they are
-// those of this merge.
-func (a *Activities) ReadPRFacts(ctx context.Context, in MergedPRInput) (PRFacts, error) {
-	if a.PullRequests == nil {
-		// Not wired yet (issue 13 in progress): no facts, the old rules.
-		return PRFacts{}, nil
-	}
-	f, err := a.PullRequests.PullRequestFacts(ctx, in.Repo, in.PR)
-	if err != nil {
-		return f, classify(err)
-	}
-	if f.MergeSHA != in.MergeSHA {
-		return f, Permanent(fmt.Errorf("GitHub says PR #%d merged as %s, not %s", in.PR, short12(f.MergeSHA), short12(in.MergeSHA)))
-	}
-	if f.PolicySHA == "" {
-		return f, Permanent(fmt.Errorf("the deploy branch before PR #%d's commits could not be found", in.PR))
-	}
-	return f, nil
-}
-
 // errorText is an activity error as people read it.
 func errorText(err error) string {
 	var app *temporal.ApplicationError
@@ -199,38 +170,4 @@ func errorText(err error) string {
 		return app.Message()
 	}
 	return err.Error()
-}
-
-// PlansInMerge lists the plans a merge changed since its first parent
-// (MergedPR without the PR's facts).
-func (a *Activities) PlansInMerge(ctx context.Context, repo, mergeSHA string) ([]MergedPlan, error) {
-	p, err := a.Merges.PlansInMerge(ctx, repo, mergeSHA)
-	return p, classify(err)
-}
-
-// PlansSince lists the plans a merge changed since base, the deploy branch
-// before the PR's own commits.
-func (a *Activities) PlansSince(ctx context.Context, repo, mergeSHA, base string) ([]MergedPlan, error) {
-	p, err := a.Merges.PlansSince(ctx, repo, mergeSHA, base)
-	return p, classify(err)
-}
-
-// Comment adds a comment to a pull request.
-func (a *Activities) Comment(ctx context.Context, req CommentRequest) error {
-	if req.Key != "" {
-		return classify(a.Comments.UpsertComment(ctx, req.Repo, req.PR, req.Key, req.Body))
-	}
-	return classify(a.Comments.Reply(ctx, req.Repo, req.PR, req.Body))
-}
-
-// commentKey makes a comment key of parts: characters a key cannot hold
-// become '-'.
-func commentKey(parts ...string) string {
-	k := []rune(strings.Join(parts, ":"))
-	for i, r := range k {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:/@-", r)) {
-			k[i] = '-'
-		}
-	}
-	return string(k[:min(len(k), 100)])
 }
