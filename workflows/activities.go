@@ -9,8 +9,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// Activities are prdeploy's activities; workflows call them through a nil
-// *Activities, and the worker registers a filled one.
+// Activities are the ports of every room, as the process that wires
+// prdeploy fills them; Register hands each room its own (Deploy, Lock,
+// Restart, Cleanup, PR, Report). Workflows call a room's activities
+// through a nil pointer of that room's struct.
 type Activities struct {
 	Plans     PlanSource
 	Cluster   Cluster

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
 // PayloadJanitor lists and deletes stored payloads by deployment.
@@ -24,7 +26,7 @@ type DeploymentClock interface {
 }
 
 // CleanupPayloads is the activity behind the CleanupPayloads workflow.
-func (a *Activities) CleanupPayloads(ctx context.Context, in CleanupInput) (CleanupResult, error) {
+func (a *CleanupActivities) CleanupPayloads(ctx context.Context, in CleanupInput) (CleanupResult, error) {
 	retention := in.Retention
 	if retention <= 0 {
 		retention = DefaultPayloadRetention
@@ -53,4 +55,22 @@ func (a *Activities) CleanupPayloads(ctx context.Context, in CleanupInput) (Clea
 		res.Objects += n
 	}
 	return res, nil
+}
+
+// CleanupActivities are the cleanup room's activities.
+type CleanupActivities struct {
+	Janitor PayloadJanitor
+	Clock   DeploymentClock
+}
+
+// CleanupWorkflows registers the cleanup room's workflow.
+func CleanupWorkflows(r WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(CleanupPayloads, workflow.RegisterOptions{Name: CleanupWorkflow})
+}
+
+// RegisterCleanup registers the cleanup room's workflow and activity; a
+// function, since a method would be registered as an activity.
+func RegisterCleanup(r worker.Registry, a *CleanupActivities) {
+	CleanupWorkflows(r)
+	r.RegisterActivity(a)
 }

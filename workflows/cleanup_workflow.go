@@ -44,6 +44,6 @@ func CleanupPayloads(ctx workflow.Context, in CleanupInput) (CleanupResult, erro
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
 	})
 	var res CleanupResult
-	err := workflow.ExecuteActivity(actx, (*Activities).CleanupPayloads, in).Get(ctx, &res)
+	err := workflow.ExecuteActivity(actx, (*CleanupActivities).CleanupPayloads, in).Get(ctx, &res)
 	return res, err
 }

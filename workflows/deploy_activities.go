@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
 // PlanSource prepares a merged plan for one cluster (checkout, planner,
@@ -66,13 +68,13 @@ type Directory interface {
 }
 
 // Prepare checks out the merged plan and prepares it for the cluster.
-func (a *Activities) Prepare(ctx context.Context, req DeployRequest) (PreparedDeployment, error) {
+func (a *DeployActivities) Prepare(ctx context.Context, req DeployRequest) (PreparedDeployment, error) {
 	p, err := a.Plans.Prepare(ctx, req)
 	return p, classify(err)
 }
 
 // Tenants returns a page of a wave's tenants.
-func (a *Activities) Tenants(ctx context.Context, req TenantsRequest) ([]TenantAssignment, error) {
+func (a *DeployActivities) Tenants(ctx context.Context, req TenantsRequest) ([]TenantAssignment, error) {
 	t, err := a.Plans.Tenants(ctx, req)
 	return t, classify(err)
 }
@@ -98,7 +100,7 @@ type ApplyOutcome struct {
 // target whose live objects carry a newer merge's stamp is not touched:
 // the outcome says who superseded it. The caller holds the service's
 // lock, so nobody stamps in between.
-func (a *Activities) Apply(ctx context.Context, req ApplyRequest) (ApplyOutcome, error) {
+func (a *DeployActivities) Apply(ctx context.Context, req ApplyRequest) (ApplyOutcome, error) {
 	defer alive(ctx, 5*time.Second)()
 	var out ApplyOutcome
 	if newer, err := a.newerLive(ctx, req.Target); err != nil || newer != nil {
@@ -120,7 +122,7 @@ func (a *Activities) Apply(ctx context.Context, req ApplyRequest) (ApplyOutcome,
 }
 
 // WaitRollout waits for the rollout, heartbeating its progress.
-func (a *Activities) WaitRollout(ctx context.Context, t ServiceTarget) error {
+func (a *DeployActivities) WaitRollout(ctx context.Context, t ServiceTarget) error {
 	return classify(a.Cluster.WaitRollout(ctx, t, func(detail string) { activity.RecordHeartbeat(ctx, detail) }))
 }
 
@@ -138,7 +140,7 @@ type RollbackOutcome struct {
 // Rollback restores what was live before the deploy and waits for health;
 // an ordered target that a newer merge's deployment has changed since is
 // left as it is (restoring would go back in time).
-func (a *Activities) Rollback(ctx context.Context, req RollbackRequest) (RollbackOutcome, error) {
+func (a *DeployActivities) Rollback(ctx context.Context, req RollbackRequest) (RollbackOutcome, error) {
 	if newer, err := a.newerLive(ctx, req.Target); err != nil || newer != nil {
 		return RollbackOutcome{Superseded: newer}, err
 	}
@@ -147,7 +149,7 @@ func (a *Activities) Rollback(ctx context.Context, req RollbackRequest) (Rollbac
 
 // newerLive returns the stamp of a newer merge on the target's live
 // objects, if any; unordered targets are never superseded.
-func (a *Activities) newerLive(ctx context.Context, t ServiceTarget) (*Stamp, error) {
+func (a *DeployActivities) newerLive(ctx context.Context, t ServiceTarget) (*Stamp, error) {
 	if t.Generation <= 0 {
 		return nil, nil
 	}
@@ -171,7 +173,7 @@ type WatchCheckRequest struct {
 // WatchCheck probes every interval and returns only when the check fails
 // (a CheckFailure) or when it is cancelled because the work is done. It
 // heartbeats every second so that cancellation reaches it quickly.
-func (a *Activities) WatchCheck(ctx context.Context, req WatchCheckRequest) (CheckFailure, error) {
+func (a *DeployActivities) WatchCheck(ctx context.Context, req WatchCheckRequest) (CheckFailure, error) {
 	maxErrors := a.ProbeErrorsBeforeFailure
 	if maxErrors <= 0 {
 		maxErrors = 3
@@ -207,7 +209,37 @@ func (a *Activities) WatchCheck(ctx context.Context, req WatchCheckRequest) (Che
 }
 
 // ApproverTeams returns the teams of an approver ("org/slug").
-func (a *Activities) ApproverTeams(ctx context.Context, login string) ([]string, error) {
+func (a *DeployActivities) ApproverTeams(ctx context.Context, login string) ([]string, error) {
 	t, err := a.Directory.Teams(ctx, login)
 	return t, classify(err)
+}
+
+// DeployActivities are the deploy room's activities (Orchestration,
+// DeployTenant, DeployService): workflows call them through a nil
+// *DeployActivities.
+type DeployActivities struct {
+	Plans     PlanSource
+	Cluster   Cluster
+	Probes    Prober
+	Directory Directory
+	// History places merges in the deploy branch's history (nil: not
+	// ordered).
+	History MergeHistory
+	// ProbeErrorsBeforeFailure is how many probes in a row may fail to
+	// run before the check itself fails (default 3).
+	ProbeErrorsBeforeFailure int
+}
+
+// DeployWorkflows registers the deploy room's workflows.
+func DeployWorkflows(r WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(Orchestration, workflow.RegisterOptions{Name: OrchestrationWorkflow})
+	r.RegisterWorkflowWithOptions(DeployTenant, workflow.RegisterOptions{Name: DeployTenantWorkflow})
+	r.RegisterWorkflowWithOptions(DeployService, workflow.RegisterOptions{Name: DeployServiceWorkflow})
+}
+
+// RegisterDeploy registers the deploy room's workflows and activities; a
+// function, since a method would be registered as an activity.
+func RegisterDeploy(r worker.Registry, a *DeployActivities) {
+	DeployWorkflows(r)
+	r.RegisterActivity(a)
 }

@@ -23,7 +23,7 @@ func (o *orchestration) approve(ctx workflow.Context, r ApproveRequest) (Reply, 
 	}
 	var teams []string
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
-	if err := workflow.ExecuteActivity(actx, (*Activities).ApproverTeams, r.Login).Get(ctx, &teams); err != nil {
+	if err := workflow.ExecuteActivity(actx, (*DeployActivities).ApproverTeams, r.Login).Get(ctx, &teams); err != nil {
 		return Reply{}, fmt.Errorf("looking up the teams of %s: %w", r.Login, err)
 	}
 	a := policies.Approval{Login: r.Login, Teams: teams, Source: r.Source, SourceID: r.SourceID, Gate: g.ID, Commit: o.s.Request.SHA}

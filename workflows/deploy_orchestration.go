@@ -418,7 +418,7 @@ func (o *orchestration) placeInHistory(ctx workflow.Context) error {
 		StartToCloseTimeout: 5 * time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
-	if err := workflow.ExecuteActivity(actx, (*Activities).MergeGeneration, *req).Get(ctx, &req.Generation); err != nil {
+	if err := workflow.ExecuteActivity(actx, (*DeployActivities).MergeGeneration, *req).Get(ctx, &req.Generation); err != nil {
 		// Unordered, it could overwrite a newer merge: stop instead.
 		return fmt.Errorf("placing the merge in the deploy branch's history: %w", err)
 	}
@@ -431,7 +431,7 @@ func (o *orchestration) prepare(ctx workflow.Context) error {
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
 	var p PreparedDeployment
-	if err := workflow.ExecuteActivity(actx, (*Activities).Prepare, o.s.Request).Get(ctx, &p); err != nil {
+	if err := workflow.ExecuteActivity(actx, (*DeployActivities).Prepare, o.s.Request).Get(ctx, &p); err != nil {
 		return fmt.Errorf("preparing %s: %w", o.s.Request.PlanPath, err)
 	}
 	if p.MaxParallel < 1 {
@@ -511,7 +511,7 @@ func (o *orchestration) startNext(ctx workflow.Context) error {
 	if len(o.page) == 0 {
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
 		req := TenantsRequest{PlanRef: o.s.Prepared.PlanRef, Wave: o.s.Wave, Offset: o.s.Started, Limit: tenantPageSize}
-		if err := workflow.ExecuteActivity(actx, (*Activities).Tenants, req).Get(ctx, &o.page); err != nil {
+		if err := workflow.ExecuteActivity(actx, (*DeployActivities).Tenants, req).Get(ctx, &o.page); err != nil {
 			return fmt.Errorf("reading tenants of wave %d: %w", o.s.Wave, err)
 		}
 		if len(o.page) == 0 {
@@ -595,7 +595,7 @@ func (o *orchestration) startRollbacks(ctx workflow.Context) {
 			actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
 			var page []TenantAssignment
 			req := TenantsRequest{PlanRef: o.s.Prepared.PlanRef, Wave: t.Wave, Offset: t.Index, Limit: 1}
-			if err := workflow.ExecuteActivity(actx, (*Activities).Tenants, req).Get(ctx, &page); err != nil || len(page) != 1 || page[0].Tenant != t.Tenant {
+			if err := workflow.ExecuteActivity(actx, (*DeployActivities).Tenants, req).Get(ctx, &page); err != nil || len(page) != 1 || page[0].Tenant != t.Tenant {
 				t.Phase, t.Failure = TenantFailed, fmt.Sprintf("cannot roll back: reading the tenant from the plan: %v", err)
 				continue
 			}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
 // LockClient reaches Lock workflows from activities: a request is a
@@ -24,7 +26,7 @@ type WorkflowWatcher interface {
 }
 
 // RequestLock asks the Lock workflow of key for the lock (signal-with-start).
-func (a *Activities) RequestLock(ctx context.Context, key LockKey, req LockRequest) error {
+func (a *LockActivities) RequestLock(ctx context.Context, key LockKey, req LockRequest) error {
 	return classify(a.Locks.RequestLock(ctx, key, req))
 }
 
@@ -35,7 +37,7 @@ type WatchHolderRequest struct {
 }
 
 // WatchHolder returns when the workflow has closed, heartbeating meanwhile.
-func (a *Activities) WatchHolder(ctx context.Context, req WatchHolderRequest) error {
+func (a *LockActivities) WatchHolder(ctx context.Context, req WatchHolderRequest) error {
 	done := make(chan error, 1)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -52,4 +54,22 @@ func (a *Activities) WatchHolder(ctx context.Context, req WatchHolderRequest) er
 			activity.RecordHeartbeat(ctx, nil)
 		}
 	}
+}
+
+// LockActivities are the lock room's activities.
+type LockActivities struct {
+	Locks   LockClient
+	Watcher WorkflowWatcher
+}
+
+// LockWorkflows registers the lock room's workflow.
+func LockWorkflows(r WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(Lock, workflow.RegisterOptions{Name: LockWorkflow})
+}
+
+// RegisterLock registers the lock room's workflow and activities
+// (RequestLock runs as a local activity, by its registered name).
+func RegisterLock(r worker.Registry, a *LockActivities) {
+	LockWorkflows(r)
+	r.RegisterActivity(a)
 }

@@ -12,6 +12,8 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/prdeploy/prdeploy/commands"
 )
@@ -37,7 +39,7 @@ var writers = []string{"admin", "maintain", "write"}
 // then reacts 👍 when all were applied and replies with the reason for
 // anything refused. A review dismissal withdraws the review's approval
 // whoever dismissed it (GitHub lets only writers dismiss).
-func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]CommandOutcome, error) {
+func (a *PRActivities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]CommandOutcome, error) {
 	if in.Source == SourceChat {
 		login, ok, err := a.Chat.GitHubLogin(ctx, in.ChatUser)
 		if err != nil {
@@ -143,7 +145,7 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 
 // reply posts one reply per comment, review, dismissal or button press,
 // even when the activity is retried.
-func (a *Activities) reply(ctx context.Context, in PRCommandInput, body string) error {
+func (a *PRActivities) reply(ctx context.Context, in PRCommandInput, body string) error {
 	source, id := in.Source, fmt.Sprint(in.SourceID)
 	if in.Dismissal {
 		source = SourceDismissal
@@ -156,7 +158,7 @@ func (a *Activities) reply(ctx context.Context, in PRCommandInput, body string) 
 
 // ignore answers nobody on GitHub: it counts the commands and logs who
 // sent them, never what they wrote.
-func (a *Activities) ignore(ctx context.Context, in PRCommandInput, reason, perm string) ([]CommandOutcome, error) {
+func (a *PRActivities) ignore(ctx context.Context, in PRCommandInput, reason, perm string) ([]CommandOutcome, error) {
 	names := make([]string, 0, len(in.Commands))
 	out := make([]CommandOutcome, 0, len(in.Commands))
 	for _, c := range in.Commands {
@@ -181,7 +183,7 @@ func (a *Activities) ignore(ctx context.Context, in PRCommandInput, reason, perm
 
 // withdrawDismissed withdraws a dismissed review's approval from the
 // deployments of its PR, and replies only when one was withdrawn.
-func (a *Activities) withdrawDismissed(ctx context.Context, in PRCommandInput, targets []DeploymentRef) ([]CommandOutcome, error) {
+func (a *PRActivities) withdrawDismissed(ctx context.Context, in PRCommandInput, targets []DeploymentRef) ([]CommandOutcome, error) {
 	if len(targets) == 0 {
 		var err error
 		if targets, err = a.Deployments.ForPR(ctx, in.Repo, in.PR); err != nil {
@@ -209,7 +211,7 @@ func (a *Activities) withdrawDismissed(ctx context.Context, in PRCommandInput, t
 
 // applyCommand sends one command to every target; it is applied when at
 // least one deployment accepted it.
-func (a *Activities) applyCommand(ctx context.Context, in PRCommandInput, c PRCommand, targets []DeploymentRef) (bool, string) {
+func (a *PRActivities) applyCommand(ctx context.Context, in PRCommandInput, c PRCommand, targets []DeploymentRef) (bool, string) {
 	def, ok := commands.Get(c.Name)
 	if !ok { // a press recorded by its action identifier ("investigate")
 		def, ok = commands.ForAction(string(c.Name))
@@ -265,7 +267,7 @@ func (a *Activities) applyCommand(ctx context.Context, in PRCommandInput, c PRCo
 
 // buttonGate finds the gate an Approve button was shown for, by its
 // token: the approval is for that gate only.
-func (a *Activities) buttonGate(ctx context.Context, t DeploymentRef, token string) (string, error) {
+func (a *PRActivities) buttonGate(ctx context.Context, t DeploymentRef, token string) (string, error) {
 	st, err := a.Deployments.Status(ctx, t)
 	if err != nil {
 		return "", err
@@ -276,4 +278,34 @@ func (a *Activities) buttonGate(ctx context.Context, t DeploymentRef, token stri
 		}
 	}
 	return "", errors.New("this button was for a gate the deployment does not have")
+}
+
+// PRActivities are the PR room's activities (PlanPR, MergedPR,
+// PRCommand).
+type PRActivities struct {
+	// PlanChecks checks pull requests' plans (PlanPR); Merges lists the
+	// plans of a merge and PullRequests reads its facts (MergedPR).
+	PlanChecks   PlanPRChecker
+	Merges       MergeReader
+	PullRequests PullRequests
+	// Comments, Chat, Deployments and Permissions serve people's
+	// commands (PRCommand) and the merge's comments.
+	Comments    PRComments
+	Chat        Chat
+	Deployments Deployments
+	Permissions Permissions
+}
+
+// PRWorkflows registers the PR room's workflows.
+func PRWorkflows(r WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(PlanPR, workflow.RegisterOptions{Name: PlanPRWorkflow})
+	r.RegisterWorkflowWithOptions(MergedPR, workflow.RegisterOptions{Name: MergedPRWorkflow})
+	r.RegisterWorkflowWithOptions(PRCommands, workflow.RegisterOptions{Name: PRCommandWorkflow})
+}
+
+// RegisterPR registers the PR room's workflows and activities; a
+// function, since a method would be registered as an activity.
+func RegisterPR(r worker.Registry, a *PRActivities) {
+	PRWorkflows(r)
+	r.RegisterActivity(a)
 }

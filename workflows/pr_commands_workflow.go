@@ -114,7 +114,7 @@ func PRCommands(ctx workflow.Context, in PRCommandInput) ([]CommandOutcome, erro
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
 	})
 	var out []CommandOutcome
-	err := workflow.ExecuteActivity(actx, (*Activities).RunPRCommands, in).Get(ctx, &out)
+	err := workflow.ExecuteActivity(actx, (*PRActivities).RunPRCommands, in).Get(ctx, &out)
 	return out, err
 }
 

@@ -17,7 +17,7 @@ type MergeReader interface {
 
 // ReadPRFacts reads a merged PR's facts from GitHub and checks they are
 // those of this merge.
-func (a *Activities) ReadPRFacts(ctx context.Context, in MergedPRInput) (PRFacts, error) {
+func (a *PRActivities) ReadPRFacts(ctx context.Context, in MergedPRInput) (PRFacts, error) {
 	if a.PullRequests == nil {
 		// Not wired yet (issue 13 in progress): no facts, the old rules.
 		return PRFacts{}, nil
@@ -37,20 +37,20 @@ func (a *Activities) ReadPRFacts(ctx context.Context, in MergedPRInput) (PRFacts
 
 // PlansInMerge lists the plans a merge changed since its first parent
 // (MergedPR without the PR's facts).
-func (a *Activities) PlansInMerge(ctx context.Context, repo, mergeSHA string) ([]MergedPlan, error) {
+func (a *PRActivities) PlansInMerge(ctx context.Context, repo, mergeSHA string) ([]MergedPlan, error) {
 	p, err := a.Merges.PlansInMerge(ctx, repo, mergeSHA)
 	return p, classify(err)
 }
 
 // PlansSince lists the plans a merge changed since base, the deploy branch
 // before the PR's own commits.
-func (a *Activities) PlansSince(ctx context.Context, repo, mergeSHA, base string) ([]MergedPlan, error) {
+func (a *PRActivities) PlansSince(ctx context.Context, repo, mergeSHA, base string) ([]MergedPlan, error) {
 	p, err := a.Merges.PlansSince(ctx, repo, mergeSHA, base)
 	return p, classify(err)
 }
 
 // Comment adds a comment to a pull request.
-func (a *Activities) Comment(ctx context.Context, req CommentRequest) error {
+func (a *PRActivities) Comment(ctx context.Context, req CommentRequest) error {
 	if req.Key != "" {
 		return classify(a.Comments.UpsertComment(ctx, req.Repo, req.PR, req.Key, req.Body))
 	}

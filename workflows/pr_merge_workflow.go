@@ -92,10 +92,10 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 4},
 		})
 		var f PRFacts
-		if err := workflow.ExecuteActivity(fctx, (*Activities).ReadPRFacts, in).Get(ctx, &f); err != nil {
+		if err := workflow.ExecuteActivity(fctx, (*PRActivities).ReadPRFacts, in).Get(ctx, &f); err != nil {
 			body := fmt.Sprintf("### prdeploy: nothing deployed from `%s`\n\nThe policies judge a deployment by facts read from GitHub (labels, changed files, commit authors, who merged), and they could not be read: %s\n\nNothing was deployed. When GitHub answers again, redeliver this PR's `pull_request` *closed* delivery from the GitHub App's advanced settings to try again.\n",
 				short12(in.MergeSHA), errorText(err))
-			_ = workflow.ExecuteActivity(actx, (*Activities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
+			_ = workflow.ExecuteActivity(actx, (*PRActivities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
 			return res, temporal.NewNonRetryableApplicationError("the pull request's facts could not be read from GitHub: "+errorText(err), "FactsUnavailable", nil)
 		}
 		if f.MergeSHA != "" {
@@ -103,10 +103,10 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 		}
 	}
 	if facts != nil {
-		if err := workflow.ExecuteActivity(actx, (*Activities).PlansSince, in.Repo, in.MergeSHA, facts.PolicySHA).Get(ctx, &res.Plans); err != nil {
+		if err := workflow.ExecuteActivity(actx, (*PRActivities).PlansSince, in.Repo, in.MergeSHA, facts.PolicySHA).Get(ctx, &res.Plans); err != nil {
 			return res, err
 		}
-	} else if err := workflow.ExecuteActivity(actx, (*Activities).PlansInMerge, in.Repo, in.MergeSHA).Get(ctx, &res.Plans); err != nil {
+	} else if err := workflow.ExecuteActivity(actx, (*PRActivities).PlansInMerge, in.Repo, in.MergeSHA).Get(ctx, &res.Plans); err != nil {
 		return res, err
 	}
 	var lines []string
@@ -155,7 +155,7 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 	sort.Strings(lines)
 	body := fmt.Sprintf("### prdeploy: merged at `%s`\n\n%s\n\nProgress is on the **prdeploy/deploy** check run of the merge commit. Commands: `/approve`, `/pause`, `/resume`, `/rollback`, `/cancel`, `/status`.\n",
 		short12(in.MergeSHA), strings.Join(lines, "\n"))
-	err := workflow.ExecuteActivity(actx, (*Activities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
+	err := workflow.ExecuteActivity(actx, (*PRActivities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
 	return res, err
 }
 

@@ -13,7 +13,7 @@ type PlanPRChecker interface {
 }
 
 // CheckPlanPR is the activity behind PlanPR.
-func (a *Activities) CheckPlanPR(ctx context.Context, in PlanPRInput) (PlanPRResult, error) {
+func (a *PRActivities) CheckPlanPR(ctx context.Context, in PlanPRInput) (PlanPRResult, error) {
 	res, err := a.PlanChecks.CheckPR(ctx, in)
 	return res, classify(err)
 }

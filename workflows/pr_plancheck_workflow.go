@@ -62,6 +62,6 @@ func PlanPR(ctx workflow.Context, in PlanPRInput) (PlanPRResult, error) {
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
 	var res PlanPRResult
-	err := workflow.ExecuteActivity(actx, (*Activities).CheckPlanPR, in).Get(ctx, &res)
+	err := workflow.ExecuteActivity(actx, (*PRActivities).CheckPlanPR, in).Get(ctx, &res)
 	return res, err
 }

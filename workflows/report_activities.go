@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
 // Linker makes the links of a deployment's reports, where the deployment's
@@ -27,7 +29,7 @@ type StatusSource interface {
 }
 
 // PublishReports is the activity behind ReportDeployment.
-func (a *Activities) PublishReports(ctx context.Context, in ReportInput) error {
+func (a *ReportActivities) PublishReports(ctx context.Context, in ReportInput) error {
 	every := cmp.Or(in.Every, DefaultReportEvery)
 	var p reportProgress
 	if activity.HasHeartbeatDetails(ctx) {
@@ -65,7 +67,7 @@ func (a *Activities) PublishReports(ctx context.Context, in ReportInput) error {
 
 // publish writes the report everywhere; chatCurrent says whether the chat
 // (which never fails the reporter) is up to date.
-func (a *Activities) publish(ctx context.Context, in ReportInput, st Status, p *reportProgress) (chatCurrent bool, err error) {
+func (a *ReportActivities) publish(ctx context.Context, in ReportInput, st Status, p *reportProgress) (chatCurrent bool, err error) {
 	req := in.Request
 	links := ReportLinks{StatusPage: in.StatusURL}
 	if a.Links != nil {
@@ -104,7 +106,7 @@ func (a *Activities) publish(ctx context.Context, in ReportInput, st Status, p *
 
 // chatChannel is the channel a deployment is reported to: the plan's
 // (spec.notify.slack), else its cluster's, else the default ("*").
-func (a *Activities) chatChannel(st Status, cluster string) string {
+func (a *ReportActivities) chatChannel(st Status, cluster string) string {
 	if st.Prepared != nil && st.Prepared.ChatChannel != "" {
 		return st.Prepared.ChatChannel
 	}
@@ -117,7 +119,7 @@ func (a *Activities) chatChannel(st Status, cluster string) string {
 // publishChat keeps the deployment's chat message and thread current. The
 // chat service being down or slow never fails or stalls the deployment
 // (nor the check run): an error is logged, and the next tick catches up.
-func (a *Activities) publishChat(ctx context.Context, in ReportInput, st Status, r Report, p *reportProgress) (current bool) {
+func (a *ReportActivities) publishChat(ctx context.Context, in ReportInput, st Status, r Report, p *reportProgress) (current bool) {
 	channel := a.chatChannel(st, in.Request.Cluster)
 	if a.Chat == nil || channel == "" {
 		return true
@@ -172,4 +174,29 @@ func (a *Activities) publishChat(ctx context.Context, in ReportInput, st Status,
 		p.ChatMilestones = append(p.ChatMilestones, ms.ID)
 	}
 	return true
+}
+
+// ReportActivities are the report room's activities.
+type ReportActivities struct {
+	CheckRuns CheckRuns
+	Comments  PRComments
+	Statuses  StatusSource
+	// Chat, when set, also reports deployments to chat channels:
+	// ChatChannels maps a cluster to its channel ("*" for any other).
+	Chat         Chat
+	ChatChannels map[string]string
+	// Links gives the reports' links; nil means only ReportInput.StatusURL.
+	Links Linker
+}
+
+// ReportWorkflows registers the report room's workflow.
+func ReportWorkflows(r WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(ReportDeployment, workflow.RegisterOptions{Name: ReportWorkflow})
+}
+
+// RegisterReport registers the report room's workflow and activities; a
+// function, since a method would be registered as an activity.
+func RegisterReport(r worker.Registry, a *ReportActivities) {
+	ReportWorkflows(r)
+	r.RegisterActivity(a)
 }

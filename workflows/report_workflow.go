@@ -42,7 +42,7 @@ func ReportDeployment(ctx workflow.Context, in ReportInput) error {
 		HeartbeatTimeout:    max(20*time.Second, 4*cmp.Or(in.Every, DefaultReportEvery)),
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
 	})
-	return workflow.ExecuteActivity(actx, (*Activities).PublishReports, in).Get(ctx, nil)
+	return workflow.ExecuteActivity(actx, (*ReportActivities).PublishReports, in).Get(ctx, nil)
 }
 
 // reportProgress survives activity retries in heartbeat details, so a
