@@ -6,16 +6,21 @@ import (
 	"strings"
 )
 
-// Where an approval came from.
+// Source is where an approval (or any person's command) came from. It is
+// the one definition of the sources: workflows and webhook use these.
+type Source string
+
+// Where an approval came from; the values are in recorded histories and
+// never change.
 const (
 	// SourceComment is a "/approve" comment on the pull request.
-	SourceComment = "comment"
+	SourceComment Source = "comment"
 	// SourceReview is an approving pull request review.
-	SourceReview = "review"
+	SourceReview Source = "review"
 	// SourceSlack is the Approve button in Slack.
-	SourceSlack = "slack"
+	SourceSlack Source = "slack"
 	// SourceCheckRun is the Approve button on the check run.
-	SourceCheckRun = "check-run"
+	SourceCheckRun Source = "check-run"
 )
 
 // Approval is one person's approval of a gate. The caller resolves who the
@@ -24,7 +29,7 @@ const (
 type Approval struct {
 	Login  string   `json:"login"`
 	Teams  []string `json:"teams,omitempty"`
-	Source string   `json:"source"`
+	Source Source   `json:"source"`
 	// SourceID identifies the comment, review or interaction, so that an
 	// event delivered twice counts once.
 	SourceID string `json:"sourceId,omitempty"`
@@ -166,7 +171,7 @@ func Tally(reqs []Requirement, gate string, approvals []Approval, excl Excluded)
 	delivered := map[string]bool{}
 	for _, a := range approvals {
 		if a.SourceID != "" {
-			key := a.Source + "\x00" + a.SourceID
+			key := string(a.Source) + "\x00" + a.SourceID
 			if delivered[key] {
 				continue
 			}

@@ -9,21 +9,25 @@ import (
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/text"
+
+	"github.com/prdeploy/prdeploy/commands"
 )
 
-// CommandName is a comment command without its slash.
-type CommandName string
+// CommandName is a comment command without its slash (commands.Name).
+type CommandName = commands.Name
 
-// The commands prdeploy understands in pull request comments.
+// The commands prdeploy understands in pull request comments; their
+// definitions are commands.All.
 const (
-	CommandApprove   CommandName = "approve"
-	CommandUnapprove CommandName = "unapprove"
-	CommandPause     CommandName = "pause"
-	CommandResume    CommandName = "resume"
-	CommandRollback  CommandName = "rollback"
-	CommandCancel    CommandName = "cancel"
-	CommandStatus    CommandName = "status"
-	CommandHelp      CommandName = "help"
+	CommandApprove   = commands.Approve
+	CommandUnapprove = commands.Unapprove
+	CommandPause     = commands.Pause
+	CommandResume    = commands.Resume
+	CommandHold      = commands.Hold
+	CommandRollback  = commands.Rollback
+	CommandCancel    = commands.Cancel
+	CommandStatus    = commands.Status
+	CommandHelp      = commands.Help
 )
 
 // MaxCommands is how many commands one comment may hold; lines past it
@@ -54,35 +58,6 @@ type Command struct {
 // OK reports whether c is a command to run rather than an error result.
 func (c Command) OK() bool { return c.Error == "" && c.Name != "" }
 
-// commandSpec describes one command, for the parser and for HelpText.
-type commandSpec struct {
-	name    CommandName
-	aliases []string
-	usage   string
-	help    string
-	tenants bool // the arguments are tenant names; otherwise the rest of the line is a note
-}
-
-var commandSpecs = []commandSpec{
-	{name: CommandApprove, usage: "/approve [note]",
-		help: "Approve the gate the deployment waits at now. The note is recorded with the approval. Who may approve is set by the deploy policies on the base branch."},
-	{name: CommandUnapprove, usage: "/unapprove [reason]",
-		help: "Withdraw your own approvals of the gate the deployment waits at now (comments, reviews and buttons alike). An open gate stays open: use `/pause` or `/rollback` then."},
-	{name: CommandPause, aliases: []string{"hold"}, usage: "/pause [reason]",
-		help: "Start no new tenant; tenants in progress finish. The reason is shown in the status."},
-	{name: CommandResume, usage: "/resume [reason]",
-		help: "Continue a paused deployment; tenants paused by a failed safety check retry."},
-	{name: CommandRollback, usage: "/rollback [tenant…]", tenants: true,
-		help: "Stop the deployment and roll back the named tenants, or every tenant it touched when none is named."},
-	{name: CommandCancel, usage: "/cancel [reason]",
-		help: "Stop the deployment and the tenants in progress. Nothing is rolled back."},
-	{name: CommandStatus,
-		usage: "/status",
-		help:  "Reply with where the deployment is: phase, wave, tenants done, waiting gates."},
-	{name: CommandHelp, usage: "/help",
-		help: "Reply with this list."},
-}
-
 var (
 	// commandWord is what may follow the slash for a line to be a command
 	// attempt at all: "/usr/bin/env" or "/ 2" is prose, "/deploy" is an
@@ -90,21 +65,6 @@ var (
 	commandWord = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 	tenantName  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 )
-
-// lookupCommand finds the command named word (lowercase), aliases included.
-func lookupCommand(word string) (commandSpec, bool) {
-	for _, s := range commandSpecs {
-		if string(s.name) == word {
-			return s, true
-		}
-		for _, a := range s.aliases {
-			if a == word {
-				return s, true
-			}
-		}
-	}
-	return commandSpec{}, false
-}
 
 // MaxCommentBytes bounds the comment ParseCommands reads: GitHub keeps
 // comments to 65,536 characters, so a larger body did not come from it.
@@ -299,13 +259,13 @@ func parseLine(line string, no int) (Command, bool) {
 	}
 	rest = strings.TrimSpace(rest)
 	c := Command{Line: no, Text: line}
-	spec, known := lookupCommand(word)
+	spec, known := commands.Lookup(word)
 	if !known {
 		c.Error = fmt.Sprintf("Unknown command `/%s`. prdeploy understands %s; comment `/help` for what each does.", word, commandList())
 		return c, true
 	}
-	c.Name = spec.name
-	if !spec.tenants {
+	c.Name = spec.Name
+	if spec.Args != commands.ArgsTenants {
 		c.Note = rest
 		return c, true
 	}
@@ -322,7 +282,7 @@ func parseLine(line string, no int) (Command, bool) {
 	if len(bad) > 0 {
 		c.Args = nil
 		c.Error = fmt.Sprintf("`/%s`: %s %s. Tenant names are lowercase letters, digits and `-`, start with a letter or digit, and have at most 63 characters, as in fleet.yaml. Nothing was rolled back.",
-			spec.name, strings.Join(bad, ", "), notTenantNames(len(bad)))
+			spec.Name, strings.Join(bad, ", "), notTenantNames(len(bad)))
 	}
 	return c, true
 }
@@ -358,8 +318,8 @@ func codeSpan(s string) string {
 
 func commandList() string {
 	var names []string
-	for _, s := range commandSpecs {
-		names = append(names, "`/"+string(s.name)+"`")
+	for _, s := range commands.All {
+		names = append(names, "`/"+string(s.Name)+"`")
 	}
 	return strings.Join(names, ", ")
 }
@@ -371,16 +331,16 @@ func HelpText() string {
 	b.WriteString("#### prdeploy commands\n\n")
 	b.WriteString("Comment on the pull request, one command per line, at the start of the line.\n\n")
 	b.WriteString("| command | what it does |\n|---|---|\n")
-	for _, s := range commandSpecs {
-		usage := "`" + s.usage + "`"
-		if len(s.aliases) > 0 {
+	for _, s := range commands.All {
+		usage := "`" + s.Usage + "`"
+		if len(s.Aliases) > 0 {
 			var as []string
-			for _, a := range s.aliases {
+			for _, a := range s.Aliases {
 				as = append(as, "`/"+a+"`")
 			}
 			usage += " (also " + strings.Join(as, ", ") + ")"
 		}
-		fmt.Fprintf(&b, "| %s | %s |\n", usage, s.help)
+		fmt.Fprintf(&b, "| %s | %s |\n", usage, s.Help)
 	}
 	b.WriteString("\nCommand names are not case-sensitive. Only plain paragraphs are read: lines in code (blocks or inline), quotes (`>`), lists, HTML comments and elements such as `<details>` are not, ")
 	b.WriteString("and neither are edited comments: post a new comment instead. ")

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/prdeploy/prdeploy/commands"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -33,7 +35,7 @@ func TestParseCommands(t *testing.T) {
 		{"trailing punctuation", "/approve.\n/status:", []Command{approve(1, "/approve.", ""), {Name: CommandStatus, Line: 2, Text: "/status:"}}},
 		{"unapprove", "/unapprove", []Command{{Name: CommandUnapprove, Line: 1, Text: "/unapprove"}}},
 		{"unapprove with a reason", "/Unapprove the canary regressed", []Command{{Name: CommandUnapprove, Line: 1, Text: "/Unapprove the canary regressed", Note: "the canary regressed"}}},
-		{"hold is pause", "/hold until the incident is over", []Command{{Name: CommandPause, Line: 1, Text: "/hold until the incident is over", Note: "until the incident is over"}}},
+		{"hold keeps paused tenants paused", "/hold until the incident is over", []Command{{Name: CommandHold, Line: 1, Text: "/hold until the incident is over", Note: "until the incident is over"}}},
 		{"every command", "/pause\n/resume\n/rollback\n/cancel\n/status\n/help", []Command{
 			{Name: CommandPause, Line: 1, Text: "/pause"},
 			{Name: CommandResume, Line: 2, Text: "/resume"},
@@ -145,9 +147,9 @@ func TestParseCommandsErrors(t *testing.T) {
 
 func TestHelpTextGolden(t *testing.T) {
 	got := HelpText()
-	for _, s := range commandSpecs {
-		if !strings.Contains(got, "`/"+string(s.name)) {
-			t.Errorf("HelpText does not describe /%s", s.name)
+	for _, s := range commands.All {
+		if !strings.Contains(got, "`/"+string(s.Name)) {
+			t.Errorf("HelpText does not describe /%s", s.Name)
 		}
 	}
 	golden := filepath.Join("testdata", "help.golden.md")
@@ -177,8 +179,8 @@ func FuzzParseCommands(f *testing.F) {
 		f.Add(s)
 	}
 	known := map[CommandName]bool{}
-	for _, s := range commandSpecs {
-		known[s.name] = true
+	for _, s := range commands.All {
+		known[s.Name] = true
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		lines := strings.Count(body, "\n") + 1

@@ -221,13 +221,13 @@ func (w *hookWorld) approvals() []string {
 	w.t.Helper()
 	var out []string
 	for _, a := range w.status(hookDeploy).Gates[0].Approvals {
-		out = append(out, a.Login+"/"+a.Source)
+		out = append(out, a.Login+"/"+string(a.Source))
 	}
 	return out
 }
 
 // reply is the reply to one command source, or "".
-func (w *hookWorld) reply(source string, id any) string {
+func (w *hookWorld) reply(source policies.Source, id any) string {
 	w.host.mu.Lock()
 	defer w.host.mu.Unlock()
 	if i, ok := w.host.keyed[fmt.Sprintf("reply:%s:%v", source, id)]; ok {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -119,4 +120,16 @@ type Chat interface {
 	// GitHubLogin maps a chat user ID to the GitHub login the policies
 	// judge, if the mapping knows one.
 	GitHubLogin(ctx context.Context, chatUser string) (string, bool, error)
+}
+
+// commentKey makes a comment key of parts: characters a key cannot hold
+// become '-'.
+func commentKey(parts ...string) string {
+	k := []rune(strings.Join(parts, ":"))
+	for i, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:/@-", r)) {
+			k[i] = '-'
+		}
+	}
+	return string(k[:min(len(k), 100)])
 }

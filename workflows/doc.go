@@ -36,6 +36,45 @@
 // the step is superseded, reported once, and never applied, so what runs
 // is never older than the last merge that changed it.
 //
-// Activity dependencies are the interfaces in activities.go; adapters in
-// internal/ implement them.
+// # Rooms
+//
+// The package is split by use case into rooms, in files named after them,
+// with workflow code (deterministic) and activity code (I/O) always in
+// separate files (<room>_*workflow*.go or the workflow's own name, and
+// <room>_*activities.go):
+//
+//   - deploy: Orchestration, DeployTenant, DeployService, the update
+//     handlers of people's commands (deploy_commands.go) and the safety
+//     checks beside the work (deploy_guard.go); DeployActivities.
+//   - lock: the Lock workflow and how requesters take and release locks;
+//     LockActivities.
+//   - restart: RollingRestart; RestartActivities.
+//   - pr: PlanPR (the plan check), MergedPR (a merge starts one
+//     Orchestration per cluster) and PRCommand (comments, reviews, buttons);
+//     PRActivities.
+//   - report: the Report workflow (check run, milestone comments, chat) and
+//     the rendering of a Status as Markdown (report_render.go);
+//     ReportActivities.
+//   - cleanup: CleanupPayloads (payload retention); CleanupActivities.
+//
+// Each room's activities struct holds only the ports (interfaces) that room
+// uses, declared in its activities file, and the room registers itself
+// (RegisterDeploy, DeployWorkflows, …). Activities is the one struct the
+// wiring fills with every adapter; Register hands each room its ports. A
+// room may start another room's workflow by its registered name (the PR
+// room starts Orchestrations; deploy and restart take Locks) but never
+// calls another room's activities or reads its state, except that
+// RollingRestart runs the deploy room's safety checks (WatchCheck).
+//
+// The vocabulary every room shares stays in the files without a room
+// prefix: the request, state and status types (types.go, prfacts.go), the
+// names and ID helpers (names.go: workflow, update, signal and query names
+// never change, since recorded histories name them), errors
+// (activities.go), the code-host ports the PR and report rooms both use
+// (codehost.go) and the replay tests' registration (register.go). People's
+// commands are defined once in the commands package; the update names
+// here are those commands' names.
+//
+// Adapters in internal/ implement the ports; workflows imports no
+// adapter, no Temporal server and no webhook.
 package workflows

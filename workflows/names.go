@@ -3,6 +3,8 @@ package workflows
 import (
 	"slices"
 	"strings"
+
+	"github.com/prdeploy/prdeploy/commands"
 )
 
 // TaskQueue is where prdeploy's workflows and activities run.
@@ -18,16 +20,17 @@ const (
 	CleanupWorkflow        = "CleanupPayloads"
 )
 
-// Orchestration updates (the sender gets an answer) and query.
+// Orchestration updates (the sender gets an answer): each is named after
+// the command that sends it (commands.Command.UpdateName), and query.
 const (
-	UpdateApprove  = "approve"
-	UpdatePause    = "pause"
-	UpdateResume   = "resume"
-	UpdateCancel   = "cancel"
-	UpdateRollback = "rollback"
-	UpdateHold     = "hold"
+	UpdateApprove  = string(commands.Approve)
+	UpdatePause    = string(commands.Pause)
+	UpdateResume   = string(commands.Resume)
+	UpdateCancel   = string(commands.Cancel)
+	UpdateRollback = string(commands.Rollback)
+	UpdateHold     = string(commands.Hold)
 	// UpdateUnapprove withdraws approvals of the waiting gate.
-	UpdateUnapprove = "unapprove"
+	UpdateUnapprove = string(commands.Unapprove)
 	QueryStatus     = "status"
 )
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prdeploy/prdeploy/commands"
 	"github.com/prdeploy/prdeploy/internal/temporalx"
 	"github.com/prdeploy/prdeploy/webhook"
 	"github.com/prdeploy/prdeploy/workflows"
@@ -115,5 +116,74 @@ func TestCommentCommandsSteerTheDeployment(t *testing.T) {
 	defer host.mu.Unlock()
 	if n := len(host.reactions[103]); n != 2 {
 		t.Fatalf("the redelivered comment ran again: reactions %v", host.reactions[103])
+	}
+}
+
+// TestHoldCommentKeepsPausedTenantsPaused: /hold on the PR is the command
+// Slack's "Investigate (keep paused)" button stands for: refused while no
+// tenant is paused on a failure, then it turns the paused tenant's
+// automatic rollback off, and /rollback ends it.
+func TestHoldCommentKeepsPausedTenantsPaused(t *testing.T) {
+	host := &recordingHost{}
+	merges := fakeMerges{"4444444444444444444444444444444444444444": {{Path: "deploys/web-hold.yaml", Deployment: "web-hold", Clusters: []string{"c1"}}}}
+	h := newHarness(t, 50*time.Millisecond, 2, func(h *harness) {
+		h.acts = &workflows.Activities{Plans: h.plans, Cluster: h.cluster, Probes: h.prober, Directory: h.dir,
+			Merges: merges, CheckRuns: host, Comments: host, Statuses: temporalx.Statuses{Client: h.c},
+			Deployments: temporalx.Deployments{Client: h.c}, Permissions: permissions{"ana": "write"}}
+	})
+	h.cluster.FailRollouts("t02", "web", "ProgressDeadlineExceeded")
+	h.plan("web-hold", `  services: [{name: web, tag: "2"}]
+  tenants: {names: [t01, t02]}
+  rollout: {canary: {tenants: [t01]}, approval: after-canary}
+  onFailure: {action: pause, rollbackAfter: 1h}
+`+noChecks)
+	d := temporalx.Dispatcher{Client: h.c}
+	ctx := context.Background()
+	if err := d.Dispatch(ctx, webhook.PullRequestMerged{Delivery: webhook.Delivery{ID: "d-1", Repo: "acme/deploys", Sender: "ana"}, Number: 8,
+		MergeCommitSHA: "4444444444444444444444444444444444444444", BaseRef: "main", Author: "author", MergedBy: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	comment := func(id int64, body string) workflows.CommandOutcome {
+		t.Helper()
+		ev := webhook.CommentCommand{Delivery: webhook.Delivery{ID: fmt.Sprint("c-", id), Repo: "acme/deploys", Sender: "ana"}, Number: 8, CommentID: id, Author: "ana", Body: body, Commands: webhook.ParseCommands(body)}
+		if err := d.Dispatch(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		var out []workflows.CommandOutcome
+		if err := h.c.GetWorkflow(ctx, workflows.PRCommandWorkflowID("acme/deploys", workflows.SourceComment, fmt.Sprint(id)), "").Get(ctx, &out); err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != 1 {
+			t.Fatalf("%q: outcomes %+v", body, out)
+		}
+		return out[0]
+	}
+	h.eventually("the gate to wait", 30*time.Second, func() bool {
+		st, err := workflows.Describe(ctx, h.c, "c1", "web-hold")
+		return err == nil && len(st.Gates) == 1 && !st.Gates[0].WaitingSince.IsZero()
+	})
+	if o := comment(201, "/hold nothing failed yet"); o.OK || o.Command != commands.Hold || !strings.Contains(o.Message, "no tenant is paused on a failed check") {
+		t.Fatalf("/hold with nothing paused: %+v", o)
+	}
+	if o := comment(202, "/approve"); !o.OK {
+		t.Fatalf("/approve: %+v", o)
+	}
+	// The deployment pauses when the Orchestration hears of t02's pause.
+	h.eventually("t02 to pause on its failed rollout", 30*time.Second, func() bool { return h.status("web-hold").Paused })
+	if o := comment(203, "/hold looking at the logs"); !o.OK || o.Command != commands.Hold || !strings.Contains(o.Message, "automatic rollback is off for 1 tenant") {
+		t.Fatalf("/hold: %+v", o)
+	}
+	host.mu.Lock()
+	reactions := slices.Clone(host.reactions[203])
+	host.mu.Unlock()
+	if !slices.Equal(reactions, []string{"eyes", "+1"}) {
+		t.Fatalf("reactions on /hold: %v", reactions)
+	}
+	if o := comment(204, "/rollback t02"); !o.OK {
+		t.Fatalf("/rollback: %+v", o)
+	}
+	st := h.result(h.c.GetWorkflow(ctx, workflows.DeployWorkflowID("c1", "web-hold"), ""))
+	if st.Phase != workflows.PhaseRolledBack || h.cluster.Count("rollback", "t02", "web") != 1 {
+		t.Fatalf("after /rollback: %s %+v", st.Phase, st.Tenants)
 	}
 }

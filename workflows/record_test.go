@@ -82,7 +82,7 @@ func TestAssignPagesStaySmall(t *testing.T) {
 }
 
 func TestChatChannelPrecedence(t *testing.T) {
-	a := &Activities{ChatChannels: map[string]string{"prod-eu": "#deploys-eu", "*": "#deploys"}}
+	a := &ReportActivities{ChatChannels: map[string]string{"prod-eu": "#deploys-eu", "*": "#deploys"}}
 	plan := Status{OrchestrationState: OrchestrationState{Prepared: &PreparedDeployment{ChatChannel: "#web-team"}}}
 	for _, c := range []struct {
 		st      Status

@@ -84,7 +84,7 @@ func TestReporterCatchesUpWithChatAfterTheEnd(t *testing.T) {
 		Total: 1, Counts: map[string]int{workflows.TenantSucceeded: 1},
 	}
 	chat := &outageChat{refuse: 3}
-	acts := &workflows.Activities{Statuses: closedStatus{st}, CheckRuns: nopCheckRuns{}, Chat: chat, ChatChannels: map[string]string{"*": "#deploys"}}
+	acts := &workflows.ReportActivities{Statuses: closedStatus{st}, CheckRuns: nopCheckRuns{}, Chat: chat, ChatChannels: map[string]string{"*": "#deploys"}}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)

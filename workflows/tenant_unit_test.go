@@ -18,9 +18,11 @@ func tenantEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	RegisterWorkflows(env)
-	var a *Activities
+	var a *DeployActivities
+	var l *LockActivities
 	env.RegisterActivity(a)
-	env.OnActivity(a.RequestLock, mock.Anything, mock.Anything, mock.Anything).Return(func(_ context.Context, key LockKey, req LockRequest) error {
+	env.RegisterActivity(l)
+	env.OnActivity(l.RequestLock, mock.Anything, mock.Anything, mock.Anything).Return(func(_ context.Context, key LockKey, req LockRequest) error {
 		env.RegisterDelayedCallback(func() {
 			env.SignalWorkflow(SignalLockGranted, LockGrant{Key: key, RequestID: req.RequestID})
 		}, 0)
@@ -45,7 +47,7 @@ func tenantInput(onFailure planner.FailurePolicy, checks planner.CheckSpec) Tena
 // back on its own once rollbackAfter (30 minutes of workflow time) passes.
 func TestPauseRollsBackAfterTimeout(t *testing.T) {
 	env := tenantEnv(t)
-	var a *Activities
+	var a *DeployActivities
 	env.OnActivity(a.WaitRollout, mock.Anything, mock.Anything).Return(temporal.NewNonRetryableApplicationError("ProgressDeadlineExceeded", "Permanent", nil))
 	rolledBack := time.Time{}
 	env.OnActivity(a.Rollback, mock.Anything, mock.Anything).Return(func(_ context.Context, _ RollbackRequest) (RollbackOutcome, error) {
@@ -73,7 +75,7 @@ func TestPauseRollsBackAfterTimeout(t *testing.T) {
 // that would take an hour; under the stop policy nothing is rolled back.
 func TestCheckFailureCancelsTheWork(t *testing.T) {
 	env := tenantEnv(t)
-	var a *Activities
+	var a *DeployActivities
 	env.OnActivity(a.WaitRollout, mock.Anything, mock.Anything).After(time.Hour).Return(nil)
 	env.OnActivity(a.WatchCheck, mock.Anything, mock.MatchedBy(func(r WatchCheckRequest) bool { return r.Check == CheckPodsAvailable })).
 		After(10*time.Second).Return(CheckFailure{Check: CheckPodsAvailable, Reason: "0 of 3 pods ready"}, nil)

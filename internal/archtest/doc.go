@@ -5,9 +5,11 @@
 //     imports no other prdeploy package, and takes the network away from
 //     kustomize rather than using it (net/http and os/exec only in
 //     planner/sandbox.go); policies imports planner and nothing that does
-//     I/O (no os, no net); workflows imports planner and policies and the
-//     Temporal SDK, never the Temporal server or an adapter; webhook may
-//     use planner and policies, never workflows or Temporal. None of them,
+//     I/O (no os, no net); commands (the vocabulary of people's commands)
+//     imports nothing of prdeploy; workflows imports commands, planner and
+//     policies and the Temporal SDK, never the Temporal server or an
+//     adapter; webhook may use commands, planner and policies, never
+//     workflows or Temporal. None of them,
 //     directly or not, reaches internal/, the Kubernetes client or the
 //     Temporal server.
 //   - Every SDK has one home: the Temporal server in internal/devserver,

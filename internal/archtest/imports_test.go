@@ -63,11 +63,16 @@ var domainRules = []domainRule{
 	{pkg: "policies", mayImport: []string{"planner"},
 		forbid:     append([]string{"net", "os", "os/exec"}, sdks...),
 		forbidDeps: []string{"go.temporal.io", "k8s.io/client-go", module + "internal"}},
-	{pkg: "workflows", mayImport: []string{"planner", "policies"},
+	// commands is the vocabulary webhook and workflows share: pure, and
+	// nothing of prdeploy, so that both may import it.
+	{pkg: "commands",
+		forbid:     append([]string{"net", "os", "os/exec"}, sdks...),
+		forbidDeps: []string{"go.temporal.io", "k8s.io/client-go", module + "internal"}},
+	{pkg: "workflows", mayImport: []string{"commands", "planner", "policies"},
 		forbid: []string{"net", "os/exec", "go.temporal.io/server", "k8s.io/client-go", "github.com/google/go-github",
 			"github.com/slack-go/slack", "github.com/go-git/go-git", "gocloud.dev"},
 		forbidDeps: []string{"go.temporal.io/server", "k8s.io/client-go", module + "internal", module + "webhook"}},
-	{pkg: "webhook", mayImport: []string{"planner", "policies"},
+	{pkg: "webhook", mayImport: []string{"commands", "planner", "policies"},
 		forbid:     []string{"go.temporal.io", "k8s.io/client-go", "github.com/go-git/go-git", "gocloud.dev"},
 		forbidDeps: []string{"go.temporal.io", "k8s.io/client-go", module + "internal", module + "workflows"}},
 }
@@ -233,6 +238,7 @@ func TestImportRulesBite(t *testing.T) {
 			{ImportPath: module + "webhook", Name: "webhook", Dir: t.TempDir(), Imports: []string{"github.com/google/go-github/v60/github"}},
 			{ImportPath: module + "internal/kube", Name: "kube", Dir: t.TempDir(), Imports: []string{"k8s.io/client-go/kubernetes"}},
 			{ImportPath: module + "internal/sim/simtest", Name: "simtest", Dir: t.TempDir(), Imports: []string{"testing"}},
+			{ImportPath: module + "commands", Name: "commands", Dir: t.TempDir()},
 		}
 	}
 	if v := violations(clean()); len(v) > 0 {
@@ -267,13 +273,15 @@ func TestImportRulesBite(t *testing.T) {
 		{"webhook imports workflows", func(ps []pkg) {
 			ps[3].Imports = append(ps[3].Imports, module+"workflows")
 			ps[3].Deps = append(ps[3].Deps, module+"workflows")
-		}, "webhook imports workflows: it may import only planner and policies of prdeploy"},
+		}, "webhook imports workflows: it may import only commands and planner and policies of prdeploy"},
 		{"an SDK outside its home", func(ps []pkg) { ps[2].Imports = append(ps[2].Imports, "github.com/slack-go/slack") },
 			"workflows imports github.com/slack-go/slack: only internal/slack, webhook may"},
 		{"production code imports a harness", func(ps []pkg) { ps[4].Imports = append(ps[4].Imports, module+"internal/sim/simtest") },
 			"internal/kube imports the test harness internal/sim/simtest: only tests may"},
 		{"production code imports testing", func(ps []pkg) { ps[4].Imports = append(ps[4].Imports, "testing") },
 			`internal/kube imports "testing": only test harnesses`},
+		{"the command vocabulary imports another prdeploy package", func(ps []pkg) { ps[6].Imports = append(ps[6].Imports, module+"policies") },
+			"commands imports policies: it may import only nothing of prdeploy"},
 		{"a rule's package is gone", func(ps []pkg) { ps[0].ImportPath = module + "plans" },
 			"planner: no such package"},
 	} {

@@ -32,10 +32,11 @@ const (
 )
 
 // Action identifiers of the buttons on a tenant paused by a failed safety
-// check (the deployment-wide ones are workflows.Action*).
+// check (/hold and /rollback <tenant>; the deployment-wide ones are
+// workflows.Action*): defined once, with their commands.
 const (
-	ActionInvestigate    = "investigate"
-	ActionRollbackTenant = "rollback-tenant"
+	ActionInvestigate    = workflows.ActionInvestigate
+	ActionRollbackTenant = workflows.ActionRollbackTenant
 )
 
 // Block IDs, unique within a message.

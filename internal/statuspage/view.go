@@ -255,7 +255,7 @@ func gate(st workflows.Status, g workflows.GateState, now time.Time) Gate {
 	for _, a := range g.Approvals {
 		s := "@" + a.Login
 		if a.Source != "" {
-			s += " (" + a.Source + ")"
+			s += " (" + string(a.Source) + ")"
 		}
 		out.Approvals = append(out.Approvals, s)
 	}

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/prdeploy/prdeploy/commands"
 	"github.com/prdeploy/prdeploy/webhook"
 	"github.com/prdeploy/prdeploy/workflows"
 )
@@ -45,16 +46,16 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 	case webhook.CommentCommand:
 		in := workflows.PRCommandInput{Repo: ev.Repo, PR: ev.Number, Source: workflows.SourceComment, SourceID: ev.CommentID, Actor: ev.Author, Help: webhook.HelpText()}
 		for _, c := range ev.Commands {
-			in.Commands = append(in.Commands, workflows.PRCommand{Name: string(c.Name), Args: c.Args, Note: c.Note, Error: c.Error})
+			in.Commands = append(in.Commands, workflows.PRCommand{Name: c.Name, Args: c.Args, Note: c.Note, Error: c.Error})
 		}
 		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceComment, fmt.Sprint(ev.CommentID)), workflows.PRCommandWorkflow, in, e)
 	case webhook.ReviewApproved:
 		in := workflows.PRCommandInput{Repo: ev.Repo, PR: ev.Number, Source: workflows.SourceReview, SourceID: ev.ReviewID, Actor: ev.Reviewer,
-			Commit: ev.CommitID, Commands: []workflows.PRCommand{{Name: "approve", Note: ev.Body}}}
+			Commit: ev.CommitID, Commands: []workflows.PRCommand{{Name: commands.Approve, Note: ev.Body}}}
 		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceReview, fmt.Sprint(ev.ReviewID)), workflows.PRCommandWorkflow, in, e)
 	case webhook.ReviewDismissed:
 		in := workflows.PRCommandInput{Repo: ev.Repo, PR: ev.Number, Source: workflows.SourceReview, SourceID: ev.ReviewID, Actor: ev.Reviewer,
-			Dismissal: true, Commands: []workflows.PRCommand{{Name: "unapprove", Note: "dismissed by " + ev.Sender}}}
+			Dismissal: true, Commands: []workflows.PRCommand{{Name: commands.Unapprove, Note: "dismissed by " + ev.Sender}}}
 		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceDismissal, fmt.Sprint(ev.ReviewID)), workflows.PRCommandWorkflow, in, e)
 	case webhook.CheckRunAction:
 		// A merge commit's check run lists no pull request: the deployment
@@ -66,22 +67,28 @@ func (d Dispatcher) Dispatch(ctx context.Context, e webhook.Event) error {
 		// A press is named by its signed content, never by the delivery
 		// GUID: a captured delivery replayed under a new GUID meets the
 		// closed workflow of the first and does nothing.
+		// A button names its command (commands.ForAction); one that names
+		// none is refused, with a reply, by the PRCommand workflow.
 		action, gate := workflows.SplitIdentifier(ev.Identifier)
+		name := commands.Name(action)
+		if def, ok := commands.ForAction(action); ok {
+			name = def.Name
+		}
 		key := ev.PressKey()
 		in := workflows.PRCommandInput{Repo: ev.Repo, PR: pr, Source: workflows.SourceCheckRun, SourceID: ev.CheckRunID, Actor: ev.Sender,
-			ActionID: key, Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: action, GateToken: gate}}}
+			ActionID: key, Target: ev.ExternalID, Commands: []workflows.PRCommand{{Name: name, GateToken: gate}}}
 		return d.start(ctx, workflows.PRCommandWorkflowID(ev.Repo, workflows.SourceCheckRun, key), workflows.PRCommandWorkflow, in, e)
 	case webhook.SlackAction:
 		target, tenant, _ := strings.Cut(ev.Value, "|")
 		action, gate := workflows.SplitIdentifier(ev.ActionID)
-		cmd := workflows.PRCommand{Name: action, GateToken: gate}
-		switch action {
-		case workflows.ActionRollbackTenant:
-			cmd = workflows.PRCommand{Name: "rollback", Args: []string{tenant}}
-		case workflows.ActionApprove, workflows.ActionPause, workflows.ActionResume, workflows.ActionRollback, workflows.ActionInvestigate:
-		default:
+		def, ok := commands.ForAction(action)
+		if !ok {
 			d.logger().Warn("unknown Slack action", "action", ev.ActionID, "delivery", ev.ID)
 			return nil
+		}
+		cmd := workflows.PRCommand{Name: def.Name, GateToken: gate}
+		if action == commands.ActionRollbackTenant {
+			cmd = workflows.PRCommand{Name: def.Name, Args: []string{tenant}}
 		}
 		in := workflows.PRCommandInput{Source: workflows.SourceChat, ChatUser: ev.UserID, ResponseURL: ev.ResponseURL, ActionID: ev.ID, Target: target, Commands: []workflows.PRCommand{cmd}}
 		return d.start(ctx, workflows.PRCommandWorkflowID("slack", workflows.SourceChat, ev.ID), workflows.PRCommandWorkflow, in, e)

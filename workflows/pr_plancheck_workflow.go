@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -54,12 +53,6 @@ type PlanPRResult struct {
 	Conclusion string `json:"conclusion,omitempty"`
 }
 
-// PlanPRChecker checks a PR's plans and publishes the result on the PR
-// (internal/prepare).
-type PlanPRChecker interface {
-	CheckPR(ctx context.Context, in PlanPRInput) (PlanPRResult, error)
-}
-
 // PlanPR checks the plans of one head commit of a pull request. The whole
 // check is one activity: the summary it publishes can be large, and stays
 // out of history.
@@ -69,12 +62,6 @@ func PlanPR(ctx workflow.Context, in PlanPRInput) (PlanPRResult, error) {
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
 	var res PlanPRResult
-	err := workflow.ExecuteActivity(actx, (*Activities).CheckPlanPR, in).Get(ctx, &res)
+	err := workflow.ExecuteActivity(actx, (*PRActivities).CheckPlanPR, in).Get(ctx, &res)
 	return res, err
-}
-
-// CheckPlanPR is the activity behind PlanPR.
-func (a *Activities) CheckPlanPR(ctx context.Context, in PlanPRInput) (PlanPRResult, error) {
-	res, err := a.PlanChecks.CheckPR(ctx, in)
-	return res, classify(err)
 }

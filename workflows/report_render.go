@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/prdeploy/prdeploy/commands"
 	"github.com/prdeploy/prdeploy/policies"
 )
 
@@ -32,17 +33,18 @@ type ReportAction struct {
 	Identifier  string `json:"identifier"`
 }
 
-// Button identifiers.
+// Button identifiers: the names of the commands that are buttons
+// (commands.Command.Button).
 const (
-	ActionApprove  = "approve"
-	ActionPause    = "pause"
-	ActionResume   = "resume"
-	ActionRollback = "rollback"
+	ActionApprove  = string(commands.Approve)
+	ActionPause    = string(commands.Pause)
+	ActionResume   = string(commands.Resume)
+	ActionRollback = string(commands.Rollback)
 	// Chat's question to a tenant paused on a failure: keep it paused
-	// without automatic rollback, or roll that tenant back now; the value
-	// is "<deployment workflow ID>|<tenant>".
-	ActionInvestigate    = "investigate"
-	ActionRollbackTenant = "rollback-tenant"
+	// without automatic rollback (/hold), or roll that tenant back now;
+	// the value is "<deployment workflow ID>|<tenant>".
+	ActionInvestigate    = commands.ActionInvestigate
+	ActionRollbackTenant = commands.ActionRollbackTenant
 )
 
 // MaxReportText is GitHub's limit for a check run's summary and text.

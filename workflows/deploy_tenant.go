@@ -309,7 +309,7 @@ func (t *tenantRun) rollback(ctx workflow.Context) {
 		}
 		st.Phase = ServiceRollingBack
 		var out RollbackOutcome
-		if err := workflow.ExecuteActivity(actx, (*Activities).Rollback, RollbackRequest{Target: t.target(i), Snapshot: snap}).Get(dctx, &out); err != nil {
+		if err := workflow.ExecuteActivity(actx, (*DeployActivities).Rollback, RollbackRequest{Target: t.target(i), Snapshot: snap}).Get(dctx, &out); err != nil {
 			st.Phase = ServiceFailed
 			st.Error = "rollback failed: " + err.Error()
 			failed = true

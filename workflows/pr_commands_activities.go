@@ -1,3 +1,5 @@
+// PR room: the activity of PRCommand, and the ports it declares.
+
 package workflows
 
 import (
@@ -7,106 +9,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/prdeploy/prdeploy/commands"
 )
-
-// PRCommandWorkflow runs people's commands on a pull request: comment
-// commands, approving reviews and check-run buttons.
-const PRCommandWorkflow = "PRCommand"
-
-// PRCommandWorkflowID names the handling of one comment, review, review
-// dismissal or button press (source and its id), so a redelivery runs it
-// once. A button press's id is its content (PressKey), never the delivery
-// GUID, which is not signed.
-func PRCommandWorkflowID(repo, source, id string) string {
-	return fmt.Sprintf("cmd:%s/%s/%s", repo, source, id)
-}
-
-// Command sources.
-const (
-	SourceComment  = "comment"
-	SourceReview   = "review"
-	SourceCheckRun = "check-run"
-	SourceChat     = "slack"
-	// SourceDismissal names the workflow of a review dismissal; its
-	// input's Source is SourceReview.
-	SourceDismissal = "review-dismissal"
-)
-
-// PRCommand is one command: approve, unapprove, pause, resume, cancel,
-// rollback, status or help; Error, when set, is a parse error to reply
-// with.
-type PRCommand struct {
-	Name  string   `json:"name,omitempty"`
-	Args  []string `json:"args,omitempty"`
-	Note  string   `json:"note,omitempty"`
-	Error string   `json:"error,omitempty"`
-	// GateToken binds a check-run Approve button to the gate it was shown
-	// for (GateToken): pressed once that gate is no longer waiting, it
-	// approves nothing.
-	GateToken string `json:"gateToken,omitempty"`
-}
-
-// PRCommandInput is who asked what, where.
-type PRCommandInput struct {
-	Repo string `json:"repo"`
-	PR   int    `json:"pr"`
-	// Source and SourceID identify the comment, review or check run.
-	Source   string      `json:"source"`
-	SourceID int64       `json:"sourceId"`
-	Actor    string      `json:"actor"`
-	Commands []PRCommand `json:"commands"`
-	// Target is a deployment workflow ID (a check-run button); empty means
-	// the deployments the PR's merge started.
-	Target string `json:"target,omitempty"`
-	// Help is the reply to /help.
-	Help string `json:"help,omitempty"`
-	// ChatUser and ResponseURL: a chat button press (SourceChat). The
-	// chat user is mapped to the GitHub login the policies judge, and the
-	// answer goes back privately to ResponseURL.
-	ChatUser    string `json:"chatUser,omitempty"`
-	ResponseURL string `json:"responseUrl,omitempty"`
-	// ActionID identifies a button press, in chat or on a check run: an
-	// approval counts once per press, and each person's press is their own.
-	ActionID string `json:"actionId,omitempty"`
-	// Commit is the commit an approving review approves (reviews only):
-	// only reviews of the PR's final head count.
-	Commit string `json:"commit,omitempty"`
-	// Dismissal: the review SourceID was dismissed on GitHub (Source
-	// review, one unapprove command). It withdraws the review's approval
-	// whoever dismissed it, and says so only when there was one.
-	Dismissal bool `json:"dismissal,omitempty"`
-}
-
-// CommandOutcome says what became of one command.
-type CommandOutcome struct {
-	Command string `json:"command"`
-	OK      bool   `json:"ok"`
-	Message string `json:"message,omitempty"`
-}
-
-// DeploymentRef names a deployment in a cluster.
-type DeploymentRef struct {
-	Cluster    string `json:"cluster"`
-	Deployment string `json:"deployment"`
-}
-
-// ParseDeploymentWorkflowID reads "deploy:<cluster>/<deployment>".
-func ParseDeploymentWorkflowID(id string) (DeploymentRef, bool) {
-	rest, ok := strings.CutPrefix(id, "deploy:")
-	if !ok {
-		return DeploymentRef{}, false
-	}
-	cluster, dep, ok := strings.Cut(rest, "/")
-	if !ok || cluster == "" || dep == "" || strings.Contains(dep, "/") {
-		return DeploymentRef{}, false
-	}
-	return DeploymentRef{Cluster: cluster, Deployment: dep}, true
-}
 
 // Deployments reaches running deployments (internal/temporalx).
 type Deployments interface {
@@ -118,31 +28,8 @@ type Deployments interface {
 	Status(ctx context.Context, d DeploymentRef) (Status, error)
 }
 
-// PRCommands runs the commands of one comment, review or button press.
-func PRCommands(ctx workflow.Context, in PRCommandInput) ([]CommandOutcome, error) {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
-	})
-	var out []CommandOutcome
-	err := workflow.ExecuteActivity(actx, (*Activities).RunPRCommands, in).Get(ctx, &out)
-	return out, err
-}
-
 // writers are the repository permissions that may steer a deployment.
 var writers = []string{"admin", "maintain", "write"}
-
-// Metrics the PRCommands activity records on the SDK's metrics handler
-// (activity.GetMetricsHandler).
-const (
-	// MetricCommandsIgnored is a counter: commands prdeploy did not run
-	// and did not answer, tagged with MetricTagReason.
-	MetricCommandsIgnored = "prdeploy_commands_ignored"
-	// MetricTagReason says why: IgnoredNotWriter.
-	MetricTagReason = "reason"
-	// IgnoredNotWriter: the actor has no write access to the repository.
-	IgnoredNotWriter = "not_writer"
-)
 
 // RunPRCommands is the activity behind PRCommands. People without write
 // access to the repository are ignored: no reaction, no reply (a reply
@@ -152,7 +39,7 @@ const (
 // then reacts 👍 when all were applied and replies with the reason for
 // anything refused. A review dismissal withdraws the review's approval
 // whoever dismissed it (GitHub lets only writers dismiss).
-func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]CommandOutcome, error) {
+func (a *PRActivities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]CommandOutcome, error) {
 	if in.Source == SourceChat {
 		login, ok, err := a.Chat.GitHubLogin(ctx, in.ChatUser)
 		if err != nil {
@@ -203,11 +90,11 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 		switch {
 		case c.Error != "":
 			o.Message = c.Error
-		case c.Name == "help":
+		case c.Name == commands.Help:
 			o.OK, o.Message = true, in.Help
 		case len(targets) == 0:
 			o.Message = fmt.Sprintf("There is no deployment for PR #%d yet: commands steer the deployments its merge started.", in.PR)
-		case c.Name == "status":
+		case c.Name == commands.Status:
 			o.OK = true
 			var parts []string
 			for _, t := range targets {
@@ -223,7 +110,7 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 			o.OK, o.Message = a.applyCommand(ctx, in, c, targets)
 		}
 		out = append(out, o)
-		if o.Message != "" && (!o.OK || c.Name == "status" || c.Name == "help" || in.Source == SourceChat) {
+		if o.Message != "" && (!o.OK || c.Name == commands.Status || c.Name == commands.Help || in.Source == SourceChat) {
 			replies = append(replies, o.Message)
 		}
 	}
@@ -258,7 +145,7 @@ func (a *Activities) RunPRCommands(ctx context.Context, in PRCommandInput) ([]Co
 
 // reply posts one reply per comment, review, dismissal or button press,
 // even when the activity is retried.
-func (a *Activities) reply(ctx context.Context, in PRCommandInput, body string) error {
+func (a *PRActivities) reply(ctx context.Context, in PRCommandInput, body string) error {
 	source, id := in.Source, fmt.Sprint(in.SourceID)
 	if in.Dismissal {
 		source = SourceDismissal
@@ -266,12 +153,12 @@ func (a *Activities) reply(ctx context.Context, in PRCommandInput, body string) 
 	if in.ActionID != "" {
 		id = in.ActionID
 	}
-	return classify(a.Comments.UpsertComment(ctx, in.Repo, in.PR, commentKey("reply", source, id), body))
+	return classify(a.Comments.UpsertComment(ctx, in.Repo, in.PR, commentKey("reply", string(source), id), body))
 }
 
 // ignore answers nobody on GitHub: it counts the commands and logs who
 // sent them, never what they wrote.
-func (a *Activities) ignore(ctx context.Context, in PRCommandInput, reason, perm string) ([]CommandOutcome, error) {
+func (a *PRActivities) ignore(ctx context.Context, in PRCommandInput, reason, perm string) ([]CommandOutcome, error) {
 	names := make([]string, 0, len(in.Commands))
 	out := make([]CommandOutcome, 0, len(in.Commands))
 	for _, c := range in.Commands {
@@ -279,7 +166,7 @@ func (a *Activities) ignore(ctx context.Context, in PRCommandInput, reason, perm
 		if name == "" {
 			name = "unknown"
 		}
-		names = append(names, name)
+		names = append(names, string(name))
 		out = append(out, CommandOutcome{Command: c.Name, Message: fmt.Sprintf("ignored: %s has %s access to %s", in.Actor, perm, in.Repo)})
 	}
 	activity.GetMetricsHandler(ctx).WithTags(map[string]string{MetricTagReason: reason}).Counter(MetricCommandsIgnored).Inc(int64(len(in.Commands)))
@@ -296,7 +183,7 @@ func (a *Activities) ignore(ctx context.Context, in PRCommandInput, reason, perm
 
 // withdrawDismissed withdraws a dismissed review's approval from the
 // deployments of its PR, and replies only when one was withdrawn.
-func (a *Activities) withdrawDismissed(ctx context.Context, in PRCommandInput, targets []DeploymentRef) ([]CommandOutcome, error) {
+func (a *PRActivities) withdrawDismissed(ctx context.Context, in PRCommandInput, targets []DeploymentRef) ([]CommandOutcome, error) {
 	if len(targets) == 0 {
 		var err error
 		if targets, err = a.Deployments.ForPR(ctx, in.Repo, in.PR); err != nil {
@@ -304,7 +191,7 @@ func (a *Activities) withdrawDismissed(ctx context.Context, in PRCommandInput, t
 		}
 	}
 	req := UnapproveRequest{Login: in.Actor, Source: SourceReview, SourceID: strconv.FormatInt(in.SourceID, 10)}
-	o := CommandOutcome{Command: "unapprove"}
+	o := CommandOutcome{Command: commands.Unapprove}
 	var withdrawn []string
 	for _, t := range targets {
 		r, err := a.Deployments.Update(ctx, t, UpdateUnapprove, req)
@@ -324,24 +211,27 @@ func (a *Activities) withdrawDismissed(ctx context.Context, in PRCommandInput, t
 
 // applyCommand sends one command to every target; it is applied when at
 // least one deployment accepted it.
-func (a *Activities) applyCommand(ctx context.Context, in PRCommandInput, c PRCommand, targets []DeploymentRef) (bool, string) {
-	var name string
+func (a *PRActivities) applyCommand(ctx context.Context, in PRCommandInput, c PRCommand, targets []DeploymentRef) (bool, string) {
+	def, ok := commands.Get(c.Name)
+	if !ok { // a press recorded by its action identifier ("investigate")
+		def, ok = commands.ForAction(string(c.Name))
+	}
+	name := def.UpdateName()
+	if !ok || name == "" {
+		return false, fmt.Sprintf("`/%s` is not a command prdeploy runs.", c.Name)
+	}
 	var arg any
-	switch c.Name {
-	case "approve":
+	switch def.Name {
+	case commands.Approve:
 		sourceID := strconv.FormatInt(in.SourceID, 10)
 		if in.ActionID != "" {
 			sourceID = in.ActionID
 		}
-		name, arg = UpdateApprove, ApproveRequest{Login: in.Actor, Source: in.Source, SourceID: sourceID, Note: c.Note, Commit: in.Commit, GateToken: c.GateToken}
-	case "unapprove":
-		name, arg = UpdateUnapprove, UnapproveRequest{Login: in.Actor, Source: in.Source}
-	case "pause", "resume", "cancel", "rollback":
-		name, arg = c.Name, CommandRequest{By: in.Actor, Reason: c.Note, Tenants: c.Args}
-	case "investigate": // Slack's "Investigate (keep paused)"
-		name, arg = UpdateHold, CommandRequest{By: in.Actor, Reason: c.Note}
+		arg = ApproveRequest{Login: in.Actor, Source: in.Source, SourceID: sourceID, Note: c.Note, Commit: in.Commit, GateToken: c.GateToken}
+	case commands.Unapprove:
+		arg = UnapproveRequest{Login: in.Actor, Source: in.Source}
 	default:
-		return false, fmt.Sprintf("`/%s` is not a command prdeploy runs.", c.Name)
+		arg = CommandRequest{By: in.Actor, Reason: c.Note, Tenants: c.Args}
 	}
 	var accepted, refused []string
 	for _, t := range targets {
@@ -377,7 +267,7 @@ func (a *Activities) applyCommand(ctx context.Context, in PRCommandInput, c PRCo
 
 // buttonGate finds the gate an Approve button was shown for, by its
 // token: the approval is for that gate only.
-func (a *Activities) buttonGate(ctx context.Context, t DeploymentRef, token string) (string, error) {
+func (a *PRActivities) buttonGate(ctx context.Context, t DeploymentRef, token string) (string, error) {
 	st, err := a.Deployments.Status(ctx, t)
 	if err != nil {
 		return "", err
@@ -388,4 +278,34 @@ func (a *Activities) buttonGate(ctx context.Context, t DeploymentRef, token stri
 		}
 	}
 	return "", errors.New("this button was for a gate the deployment does not have")
+}
+
+// PRActivities are the PR room's activities (PlanPR, MergedPR,
+// PRCommand).
+type PRActivities struct {
+	// PlanChecks checks pull requests' plans (PlanPR); Merges lists the
+	// plans of a merge and PullRequests reads its facts (MergedPR).
+	PlanChecks   PlanPRChecker
+	Merges       MergeReader
+	PullRequests PullRequests
+	// Comments, Chat, Deployments and Permissions serve people's
+	// commands (PRCommand) and the merge's comments.
+	Comments    PRComments
+	Chat        Chat
+	Deployments Deployments
+	Permissions Permissions
+}
+
+// PRWorkflows registers the PR room's workflows.
+func PRWorkflows(r WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(PlanPR, workflow.RegisterOptions{Name: PlanPRWorkflow})
+	r.RegisterWorkflowWithOptions(MergedPR, workflow.RegisterOptions{Name: MergedPRWorkflow})
+	r.RegisterWorkflowWithOptions(PRCommands, workflow.RegisterOptions{Name: PRCommandWorkflow})
+}
+
+// RegisterPR registers the PR room's workflows and activities; a
+// function, since a method would be registered as an activity.
+func RegisterPR(r worker.Registry, a *PRActivities) {
+	PRWorkflows(r)
+	r.RegisterActivity(a)
 }

@@ -23,7 +23,7 @@ func (o *orchestration) approve(ctx workflow.Context, r ApproveRequest) (Reply, 
 	}
 	var teams []string
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
-	if err := workflow.ExecuteActivity(actx, (*Activities).ApproverTeams, r.Login).Get(ctx, &teams); err != nil {
+	if err := workflow.ExecuteActivity(actx, (*DeployActivities).ApproverTeams, r.Login).Get(ctx, &teams); err != nil {
 		return Reply{}, fmt.Errorf("looking up the teams of %s: %w", r.Login, err)
 	}
 	a := policies.Approval{Login: r.Login, Teams: teams, Source: r.Source, SourceID: r.SourceID, Gate: g.ID, Commit: o.s.Request.SHA}
@@ -111,7 +111,7 @@ func (o *orchestration) unapprove(ctx workflow.Context, r UnapproveRequest) (Rep
 }
 
 // withdraw remembers a withdrawn approval's source.
-func (g *GateState) withdraw(source, id string) {
+func (g *GateState) withdraw(source policies.Source, id string) {
 	if k := withdrawnKey(source, id); !slices.Contains(g.Withdrawn, k) {
 		g.Withdrawn = append(g.Withdrawn, k)
 	}
@@ -119,7 +119,7 @@ func (g *GateState) withdraw(source, id string) {
 
 // withdrawnKey names an approval's source: comment, review and check-run
 // ids are numbered apart.
-func withdrawnKey(source, id string) string { return source + "/" + id }
+func withdrawnKey(source policies.Source, id string) string { return string(source) + "/" + id }
 
 // recordWait records a wait in a cluster on the worker's metrics handler.
 // It adds no command to the history, and the SDK drops it while replaying.

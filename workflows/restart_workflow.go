@@ -87,7 +87,7 @@ func restartOne(ctx workflow.Context, inbox *lockInbox, in RestartInput, t Servi
 		actx := workflow.WithActivityOptions(c, workflow.ActivityOptions{
 			StartToCloseTimeout: timeout, ScheduleToCloseTimeout: timeout, HeartbeatTimeout: 10 * time.Second,
 		})
-		return workflow.ExecuteActivity(actx, (*Activities).Restart, t).Get(c, nil)
+		return workflow.ExecuteActivity(actx, (*RestartActivities).Restart, t).Get(c, nil)
 	})
 	switch {
 	case failure != nil:

@@ -28,7 +28,7 @@ func DeployService(ctx workflow.Context, in ServiceInput) (ServiceResult, error)
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: 30 * time.Second, MaximumAttempts: 10},
 	})
 	var out ApplyOutcome
-	err := workflow.ExecuteActivity(actx, (*Activities).Apply, ApplyRequest{Target: in.Target, Snapshot: in.Snapshot}).Get(ctx, &out)
+	err := workflow.ExecuteActivity(actx, (*DeployActivities).Apply, ApplyRequest{Target: in.Target, Snapshot: in.Snapshot}).Get(ctx, &out)
 	res.Snapshot, res.Applied = out.Snapshot, out.Applied
 	if err != nil {
 		return fail(ctx, res, fmt.Errorf("applying %s to %s: %w", in.Target.Service, in.Target.Tenant, err))
@@ -48,7 +48,7 @@ func DeployService(ctx workflow.Context, in ServiceInput) (ServiceResult, error)
 		HeartbeatTimeout:       10 * time.Second,
 		RetryPolicy:            &temporal.RetryPolicy{MaximumInterval: 10 * time.Second},
 	})
-	if err := workflow.ExecuteActivity(wctx, (*Activities).WaitRollout, in.Target).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(wctx, (*DeployActivities).WaitRollout, in.Target).Get(ctx, nil); err != nil {
 		return fail(ctx, res, fmt.Errorf("rollout of %s in %s: %w", in.Target.Service, in.Target.Tenant, err))
 	}
 	return res, nil

@@ -17,7 +17,7 @@ type MergeHistory interface {
 // MergeGeneration is the activity that places a deployment's merge in the
 // deploy branch's history, once, when the deployment starts. Without a
 // MergeHistory (not wired) it returns 0: the deployment is not ordered.
-func (a *Activities) MergeGeneration(ctx context.Context, req DeployRequest) (int64, error) {
+func (a *DeployActivities) MergeGeneration(ctx context.Context, req DeployRequest) (int64, error) {
 	if a.History == nil || req.SHA == "" {
 		return 0, nil
 	}

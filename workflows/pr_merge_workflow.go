@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -60,14 +59,6 @@ type MergedPRResult struct {
 	Refused []string `json:"refused,omitempty"`
 }
 
-// MergeReader lists the plans a merge commit adds or changes, compared
-// with its first parent, or with the deploy branch before the PR's own
-// commits (internal/prepare).
-type MergeReader interface {
-	PlansInMerge(ctx context.Context, repo, mergeSHA string) ([]MergedPlan, error)
-	PlansSince(ctx context.Context, repo, mergeSHA, base string) ([]MergedPlan, error)
-}
-
 // CommentRequest is one comment on a pull request.
 type CommentRequest struct {
 	Repo string `json:"repo"`
@@ -101,10 +92,10 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 4},
 		})
 		var f PRFacts
-		if err := workflow.ExecuteActivity(fctx, (*Activities).ReadPRFacts, in).Get(ctx, &f); err != nil {
+		if err := workflow.ExecuteActivity(fctx, (*PRActivities).ReadPRFacts, in).Get(ctx, &f); err != nil {
 			body := fmt.Sprintf("### prdeploy: nothing deployed from `%s`\n\nThe policies judge a deployment by facts read from GitHub (labels, changed files, commit authors, who merged), and they could not be read: %s\n\nNothing was deployed. When GitHub answers again, redeliver this PR's `pull_request` *closed* delivery from the GitHub App's advanced settings to try again.\n",
 				short12(in.MergeSHA), errorText(err))
-			_ = workflow.ExecuteActivity(actx, (*Activities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
+			_ = workflow.ExecuteActivity(actx, (*PRActivities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
 			return res, temporal.NewNonRetryableApplicationError("the pull request's facts could not be read from GitHub: "+errorText(err), "FactsUnavailable", nil)
 		}
 		if f.MergeSHA != "" {
@@ -112,10 +103,10 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 		}
 	}
 	if facts != nil {
-		if err := workflow.ExecuteActivity(actx, (*Activities).PlansSince, in.Repo, in.MergeSHA, facts.PolicySHA).Get(ctx, &res.Plans); err != nil {
+		if err := workflow.ExecuteActivity(actx, (*PRActivities).PlansSince, in.Repo, in.MergeSHA, facts.PolicySHA).Get(ctx, &res.Plans); err != nil {
 			return res, err
 		}
-	} else if err := workflow.ExecuteActivity(actx, (*Activities).PlansInMerge, in.Repo, in.MergeSHA).Get(ctx, &res.Plans); err != nil {
+	} else if err := workflow.ExecuteActivity(actx, (*PRActivities).PlansInMerge, in.Repo, in.MergeSHA).Get(ctx, &res.Plans); err != nil {
 		return res, err
 	}
 	var lines []string
@@ -164,33 +155,13 @@ func MergedPR(ctx workflow.Context, in MergedPRInput) (MergedPRResult, error) {
 	sort.Strings(lines)
 	body := fmt.Sprintf("### prdeploy: merged at `%s`\n\n%s\n\nProgress is on the **prdeploy/deploy** check run of the merge commit. Commands: `/approve`, `/pause`, `/resume`, `/rollback`, `/cancel`, `/status`.\n",
 		short12(in.MergeSHA), strings.Join(lines, "\n"))
-	err := workflow.ExecuteActivity(actx, (*Activities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
+	err := workflow.ExecuteActivity(actx, (*PRActivities).Comment, CommentRequest{Repo: in.Repo, PR: in.PR, Body: body, Key: "merged:" + in.MergeSHA}).Get(ctx, nil)
 	return res, err
 }
 
 // versionPRFacts: MergedPR reads the PR's facts from GitHub before it
 // starts deployments (histories before it did not).
 const versionPRFacts = "pr-facts"
-
-// ReadPRFacts reads a merged PR's facts from GitHub and checks they are
-// those of this merge.
-func (a *Activities) ReadPRFacts(ctx context.Context, in MergedPRInput) (PRFacts, error) {
-	if a.PullRequests == nil {
-		// Not wired yet (issue 13 in progress): no facts, the old rules.
-		return PRFacts{}, nil
-	}
-	f, err := a.PullRequests.PullRequestFacts(ctx, in.Repo, in.PR)
-	if err != nil {
-		return f, classify(err)
-	}
-	if f.MergeSHA != in.MergeSHA {
-		return f, Permanent(fmt.Errorf("GitHub says PR #%d merged as %s, not %s", in.PR, short12(f.MergeSHA), short12(in.MergeSHA)))
-	}
-	if f.PolicySHA == "" {
-		return f, Permanent(fmt.Errorf("the deploy branch before PR #%d's commits could not be found", in.PR))
-	}
-	return f, nil
-}
 
 // errorText is an activity error as people read it.
 func errorText(err error) string {
@@ -199,38 +170,4 @@ func errorText(err error) string {
 		return app.Message()
 	}
 	return err.Error()
-}
-
-// PlansInMerge lists the plans a merge changed since its first parent
-// (MergedPR without the PR's facts).
-func (a *Activities) PlansInMerge(ctx context.Context, repo, mergeSHA string) ([]MergedPlan, error) {
-	p, err := a.Merges.PlansInMerge(ctx, repo, mergeSHA)
-	return p, classify(err)
-}
-
-// PlansSince lists the plans a merge changed since base, the deploy branch
-// before the PR's own commits.
-func (a *Activities) PlansSince(ctx context.Context, repo, mergeSHA, base string) ([]MergedPlan, error) {
-	p, err := a.Merges.PlansSince(ctx, repo, mergeSHA, base)
-	return p, classify(err)
-}
-
-// Comment adds a comment to a pull request.
-func (a *Activities) Comment(ctx context.Context, req CommentRequest) error {
-	if req.Key != "" {
-		return classify(a.Comments.UpsertComment(ctx, req.Repo, req.PR, req.Key, req.Body))
-	}
-	return classify(a.Comments.Reply(ctx, req.Repo, req.PR, req.Body))
-}
-
-// commentKey makes a comment key of parts: characters a key cannot hold
-// become '-'.
-func commentKey(parts ...string) string {
-	k := []rune(strings.Join(parts, ":"))
-	for i, r := range k {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:/@-", r)) {
-			k[i] = '-'
-		}
-	}
-	return string(k[:min(len(k), 100)])
 }

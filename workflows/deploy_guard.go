@@ -46,7 +46,7 @@ func guard(ctx workflow.Context, checks []WatchCheckRequest, settle time.Duratio
 	sel := workflow.NewSelector(ctx)
 	var failure *CheckFailure
 	for _, c := range checks {
-		sel.AddFuture(workflow.ExecuteActivity(cctx, (*Activities).WatchCheck, c), func(f workflow.Future) {
+		sel.AddFuture(workflow.ExecuteActivity(cctx, (*DeployActivities).WatchCheck, c), func(f workflow.Future) {
 			var cf CheckFailure
 			err := f.Get(ctx, &cf)
 			switch {

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/prdeploy/prdeploy/commands"
 	"github.com/prdeploy/prdeploy/policies"
 )
 
@@ -116,19 +117,19 @@ type ApproveRequest struct {
 	// for (GateToken of the gate's id); empty for comments and reviews.
 	GateToken string `json:"gateToken,omitempty"`
 	// Commit is the commit an approving review approves (reviews only).
-	Commit   string `json:"commit,omitempty"`
-	Login    string `json:"login"`
-	Source   string `json:"source"`
-	SourceID string `json:"sourceId"`
-	Note     string `json:"note,omitempty"`
+	Commit   string          `json:"commit,omitempty"`
+	Login    string          `json:"login"`
+	Source   policies.Source `json:"source"`
+	SourceID string          `json:"sourceId"`
+	Note     string          `json:"note,omitempty"`
 }
 
 // UnapproveRequest withdraws approvals: /unapprove (the person's own),
 // or a dismissed review (Source review, by its SourceID).
 type UnapproveRequest struct {
-	Login    string `json:"login"`
-	Source   string `json:"source"`
-	SourceID string `json:"sourceId,omitempty"`
+	Login    string          `json:"login"`
+	Source   policies.Source `json:"source"`
+	SourceID string          `json:"sourceId,omitempty"`
 }
 
 // CommandRequest is /pause, /resume, /cancel or /rollback.
@@ -248,11 +249,19 @@ func (o *orchestration) setup(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
-	for _, c := range []struct {
-		name string
-		h    func(workflow.Context, CommandRequest) (Reply, error)
-	}{{UpdatePause, o.pause}, {UpdateResume, o.resume}, {UpdateCancel, o.cancel}, {UpdateRollback, o.rollback}, {UpdateHold, o.hold}} {
-		name, h := c.name, c.h
+	// Every other command that sends an update has a handler here; a
+	// command defined without one fails every deployment's setup (and so
+	// every test that runs one).
+	handlers := o.commandHandlers()
+	for _, c := range commands.All {
+		name := c.UpdateName()
+		if name == "" || name == UpdateApprove || name == UpdateUnapprove {
+			continue
+		}
+		h, ok := handlers[c.Name]
+		if !ok {
+			return fmt.Errorf("the command /%s sends the update %q, which the Orchestration does not handle", c.Name, name)
+		}
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name, h, workflow.UpdateHandlerOptions{
 			Validator: func(ctx workflow.Context, r CommandRequest) error {
 				if err := notFinished(); err != nil {
@@ -276,6 +285,18 @@ func (o *orchestration) setup(ctx workflow.Context) error {
 	}
 	workflow.Go(ctx, o.listenTenantEvents)
 	return nil
+}
+
+// commandHandlers are the handlers of the commands that send a
+// CommandRequest update, by command (commands.All).
+func (o *orchestration) commandHandlers() map[commands.Name]func(workflow.Context, CommandRequest) (Reply, error) {
+	return map[commands.Name]func(workflow.Context, CommandRequest) (Reply, error){
+		commands.Pause:    o.pause,
+		commands.Resume:   o.resume,
+		commands.Hold:     o.hold,
+		commands.Cancel:   o.cancel,
+		commands.Rollback: o.rollback,
+	}
 }
 
 // runningNames lists running tenants in a fixed order: commands must be
@@ -397,7 +418,7 @@ func (o *orchestration) placeInHistory(ctx workflow.Context) error {
 		StartToCloseTimeout: 5 * time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
-	if err := workflow.ExecuteActivity(actx, (*Activities).MergeGeneration, *req).Get(ctx, &req.Generation); err != nil {
+	if err := workflow.ExecuteActivity(actx, (*DeployActivities).MergeGeneration, *req).Get(ctx, &req.Generation); err != nil {
 		// Unordered, it could overwrite a newer merge: stop instead.
 		return fmt.Errorf("placing the merge in the deploy branch's history: %w", err)
 	}
@@ -410,7 +431,7 @@ func (o *orchestration) prepare(ctx workflow.Context) error {
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
 	var p PreparedDeployment
-	if err := workflow.ExecuteActivity(actx, (*Activities).Prepare, o.s.Request).Get(ctx, &p); err != nil {
+	if err := workflow.ExecuteActivity(actx, (*DeployActivities).Prepare, o.s.Request).Get(ctx, &p); err != nil {
 		return fmt.Errorf("preparing %s: %w", o.s.Request.PlanPath, err)
 	}
 	if p.MaxParallel < 1 {
@@ -490,7 +511,7 @@ func (o *orchestration) startNext(ctx workflow.Context) error {
 	if len(o.page) == 0 {
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
 		req := TenantsRequest{PlanRef: o.s.Prepared.PlanRef, Wave: o.s.Wave, Offset: o.s.Started, Limit: tenantPageSize}
-		if err := workflow.ExecuteActivity(actx, (*Activities).Tenants, req).Get(ctx, &o.page); err != nil {
+		if err := workflow.ExecuteActivity(actx, (*DeployActivities).Tenants, req).Get(ctx, &o.page); err != nil {
 			return fmt.Errorf("reading tenants of wave %d: %w", o.s.Wave, err)
 		}
 		if len(o.page) == 0 {
@@ -574,7 +595,7 @@ func (o *orchestration) startRollbacks(ctx workflow.Context) {
 			actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
 			var page []TenantAssignment
 			req := TenantsRequest{PlanRef: o.s.Prepared.PlanRef, Wave: t.Wave, Offset: t.Index, Limit: 1}
-			if err := workflow.ExecuteActivity(actx, (*Activities).Tenants, req).Get(ctx, &page); err != nil || len(page) != 1 || page[0].Tenant != t.Tenant {
+			if err := workflow.ExecuteActivity(actx, (*DeployActivities).Tenants, req).Get(ctx, &page); err != nil || len(page) != 1 || page[0].Tenant != t.Tenant {
 				t.Phase, t.Failure = TenantFailed, fmt.Sprintf("cannot roll back: reading the tenant from the plan: %v", err)
 				continue
 			}

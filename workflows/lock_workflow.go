@@ -246,7 +246,7 @@ func (l *lockRun) watch(ctx workflow.Context) {
 		HeartbeatTimeout:    30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumInterval: time.Minute},
 	})
-	l.watchFuture = workflow.ExecuteActivity(wctx, (*Activities).WatchHolder, WatchHolderRequest{WorkflowID: holder.WorkflowID, RunID: holder.RunID})
+	l.watchFuture = workflow.ExecuteActivity(wctx, (*LockActivities).WatchHolder, WatchHolderRequest{WorkflowID: holder.WorkflowID, RunID: holder.RunID})
 }
 
 // heldLock is a lock a workflow holds.
