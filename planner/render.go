@@ -10,8 +10,8 @@ import (
 	"path"
 	"regexp"
 	"runtime"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
