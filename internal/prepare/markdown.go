@@ -1,0 +1,335 @@
+package prepare
+
+import (
+	"cmp"
+	"embed"
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/prdeploy/prdeploy/planner"
+	"github.com/prdeploy/prdeploy/workflows"
+)
+
+// The plan check's Markdown comes from one template file,
+// templates/plancheck.md.tmpl; this file gives it its data (the views
+// below) and fits the previews into GitHub's limit.
+
+//go:embed templates/plancheck.md.tmpl
+var templateFS embed.FS
+
+var checkTemplate = template.Must(template.New("").Funcs(template.FuncMap{
+	"count":      countNoun,
+	"oneLine":    func(s string) string { return strings.Join(strings.Fields(s), " ") },
+	"sub":        func(a, b int) int { return a - b },
+	"targets":    targetList,
+	"tenantList": tenantList,
+	"fence":      fence,
+}).ParseFS(templateFS, "templates/plancheck.md.tmpl"))
+
+// checkView is everything the plan check's summary says.
+type checkView struct {
+	PoliciesChanged string // the policy files, as inline code
+	BaseRef         string
+	Plans           []planView
+	Next            *nextView
+}
+
+// planView is one changed plan.
+type planView struct {
+	File string
+	// Problems of the plan itself: nothing else is shown.
+	Problems []string
+	Plan     string // the expanded plan (planner's Markdown)
+	Render   renderView
+	Decision string // the policies' decision (policies' Markdown)
+	Locks    locksView
+	Preview  *previewView
+}
+
+type renderView struct {
+	Problems []RenderProblem
+	Rendered int
+	Cut      bool
+	Next     bool
+}
+
+func newRenderView(r RenderedPlan, next bool) renderView {
+	return renderView{Problems: r.Problems, Rendered: r.Rendered, Cut: r.Cut, Next: next}
+}
+
+type locksView struct {
+	Off  bool
+	Err  string
+	Held []workflows.HeldLock
+}
+
+// nextView is what a PR changes in the next deploys (no plan needed).
+type nextView struct {
+	Inputs    string // the changed files, as inline code
+	WithPlans bool
+	Pairs     []pairView
+	Render    renderView
+	Preview   *previewView
+}
+
+type pairView struct {
+	Service string
+	Tenants []string
+}
+
+// previewView is the live diff of a plan's tenants, grouped.
+type previewView struct {
+	Next, Keep  bool
+	At          string
+	Tenants     int // previewed
+	Changed     int
+	Unreachable int
+	NotRendered int
+	Failing     int
+	Forced      bool
+	Counts      string // "2 created, 3 configured"
+	// Shown are the groups that fit, rendered; More counts the others,
+	// which are Elsewhere.
+	Shown     []string
+	More      int
+	Elsewhere string
+	groups    []groupView
+}
+
+// groupView is tenants with the same change.
+type groupView struct {
+	Kind    string // "change", "unreachable", "unchanged"
+	Tenants []string
+	First   planner.TenantPreview
+	Lines   []string
+	failing bool
+}
+
+// newPreviewView groups previews and counts what they say.
+func newPreviewView(ps []planner.TenantPreview, at time.Time, notRendered int, elsewhere string) *previewView {
+	v := &previewView{At: at.UTC().Format("2006-01-02 15:04 UTC"), Tenants: len(ps), NotRendered: notRendered, Elsewhere: elsewhere}
+	counts := map[planner.PreviewAction]int{}
+	for _, p := range ps {
+		switch {
+		case p.Status != planner.PreviewOK:
+			v.Unreachable++
+		case p.Changed():
+			v.Changed++
+		}
+		if failing(p) {
+			v.Failing++
+		}
+		for _, o := range p.Objects {
+			counts[o.Action]++
+			v.Forced = v.Forced || o.Forced
+		}
+	}
+	var parts []string
+	for _, a := range []planner.PreviewAction{planner.PreviewCreated, planner.PreviewConfigured, planner.PreviewRemoved} {
+		if counts[a] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[a], a))
+		}
+	}
+	if len(parts) > 0 {
+		v.Counts = "objects: " + strings.Join(parts, ", ")
+	}
+	for _, g := range planner.GroupPreviews(ps) {
+		gv := groupView{Kind: "change", Tenants: g.Tenants, First: g.First, failing: failing(g.First)}
+		switch {
+		case g.First.Status != planner.PreviewOK:
+			gv.Kind = "unreachable"
+		case !g.First.Changed():
+			gv.Kind = "unchanged"
+		default:
+			gv.Lines = diffLines(g.First)
+		}
+		v.groups = append(v.groups, gv)
+	}
+	rank := func(g groupView) int {
+		switch {
+		case g.failing:
+			return 0
+		case g.Kind == "change":
+			return 1
+		case g.Kind == "unreachable":
+			return 2
+		}
+		return 3
+	}
+	slices.SortStableFunc(v.groups, func(a, b groupView) int { return cmp.Compare(rank(a), rank(b)) })
+	return v
+}
+
+// failing says whether the apply would fail in the tenant as its cluster
+// is now.
+func failing(p planner.TenantPreview) bool {
+	for _, o := range p.Objects {
+		if o.Error != "" || (len(o.Conflicts) > 0 && !o.Forced) {
+			return true
+		}
+	}
+	return false
+}
+
+// diffLines writes a tenant's preview as a diff: + created, ~ configured
+// (with its fields), - removed, ! what would fail.
+func diffLines(p planner.TenantPreview) []string {
+	var out []string
+	unchanged := 0
+	for _, o := range p.Objects {
+		name := o.Kind + " " + o.Name
+		if o.Namespace != "" && o.Namespace != p.Namespace {
+			name = o.Ref()
+		}
+		switch o.Action {
+		case planner.PreviewUnchanged:
+			if !o.Changed() {
+				unchanged++
+				continue
+			}
+			out = append(out, fmt.Sprintf("  %s (%s)", name, o.Service))
+		case planner.PreviewCreated:
+			out = append(out, fmt.Sprintf("+ %s (%s): created", name, o.Service))
+		case planner.PreviewConfigured:
+			out = append(out, fmt.Sprintf("~ %s (%s): configured", name, o.Service))
+		case planner.PreviewRemoved:
+			out = append(out, fmt.Sprintf("- %s (%s): no longer in the manifests; the deploy leaves it in the cluster", name, o.Service))
+		}
+		for _, f := range o.Fields {
+			out = append(out, "    "+f.String())
+		}
+		if o.MoreFields > 0 {
+			out = append(out, fmt.Sprintf("    … and %s", countNoun(o.MoreFields, "more field")))
+		}
+		for _, c := range o.Conflicts {
+			if o.Forced {
+				out = append(out, fmt.Sprintf("    %s is owned by %q: the plan's apply.forceConflicts takes it over", c.Field, c.Manager))
+			} else {
+				out = append(out, fmt.Sprintf("!   %s is owned by %q: the apply fails on it (change it in the manifests, or set apply.forceConflicts: true to take it over)", c.Field, c.Manager))
+			}
+		}
+		if o.Error != "" {
+			out = append(out, "!   the cluster refuses it: "+cut(strings.Join(strings.Fields(o.Error), " "), 300))
+		}
+	}
+	if unchanged > 0 {
+		out = append(out, fmt.Sprintf("  %s unchanged", countNoun(unchanged, "object")))
+	}
+	if p.MoreObjects > 0 {
+		out = append(out, fmt.Sprintf("  … and %s not shown", countNoun(p.MoreObjects, "more object")))
+	}
+	if p.Message != "" {
+		out = append(out, "  note: "+p.Message)
+	}
+	return out
+}
+
+// renderCheck renders the summary, with as many preview groups as fit in
+// limit bytes: the rest of the summary first, then each preview gets an
+// equal share of what is left (a share one does not use goes to the next).
+func renderCheck(v checkView, limit int) string {
+	var previews []*previewView
+	for _, p := range v.Plans {
+		if p.Preview != nil {
+			previews = append(previews, p.Preview)
+		}
+	}
+	if v.Next != nil && v.Next.Preview != nil {
+		previews = append(previews, v.Next.Preview)
+	}
+	for _, p := range previews {
+		p.Shown, p.More = nil, len(p.groups)
+	}
+	remaining := limit - len(execute("check", v))
+	for i, p := range previews {
+		share := remaining / (len(previews) - i)
+		used := 0
+		for _, g := range p.groups {
+			s := execute("group", g)
+			if used+len(s) > share {
+				break
+			}
+			p.Shown = append(p.Shown, s)
+			p.More--
+			used += len(s)
+		}
+		remaining -= used
+	}
+	return execute("check", v)
+}
+
+// PreviewMarkdown renders previews as the plan check does, every group
+// in full (for the CLI and the status page).
+func PreviewMarkdown(ps []planner.TenantPreview, at time.Time, next bool) string {
+	v := newPreviewView(ps, at, 0, "")
+	v.Next, v.Keep = next, next
+	for _, g := range v.groups {
+		v.Shown = append(v.Shown, execute("group", g))
+	}
+	return execute("preview", v)
+}
+
+func execute(name string, data any) string {
+	var b strings.Builder
+	if err := checkTemplate.ExecuteTemplate(&b, name, data); err != nil {
+		panic(fmt.Sprintf("templates/plancheck.md.tmpl %s: %v", name, err)) // the template is ours: a test catches it
+	}
+	return b.String()
+}
+
+// countNoun says "1 tenant" or "3 tenants".
+func countNoun(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// targetList joins at most n names, then says how many more.
+func targetList(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// tenantList writes at most 20 tenant names as inline code.
+func tenantList(names []string) string {
+	const most = 20
+	var parts []string
+	for i, n := range names {
+		if i == most {
+			return strings.Join(parts, ", ") + fmt.Sprintf(" and %d more", len(names)-most)
+		}
+		parts = append(parts, "`"+n+"`")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fence puts lines in a code block whose fence no line can close.
+func fence(lines []string, lang string) string {
+	longest := 0
+	for _, l := range lines {
+		run := 0
+		for _, r := range l {
+			if r == '`' {
+				run++
+				longest = max(longest, run)
+			} else {
+				run = 0
+			}
+		}
+	}
+	f := strings.Repeat("`", max(3, longest+1))
+	return f + lang + "\n" + strings.Join(lines, "\n") + "\n" + f
+}
+
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
