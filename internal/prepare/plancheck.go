@@ -269,7 +269,10 @@ func checkTitle(plans int, next *nextView, conclusion string) string {
 	if n == 0 {
 		return "No plan: the next deploys apply the same manifests"
 	}
-	return fmt.Sprintf("No plan: %s change at their next deploy", countNoun(n, "tenant service"))
+	if n == 1 {
+		return "No plan: 1 tenant service changes at its next deploy"
+	}
+	return fmt.Sprintf("No plan: %d tenant services change at their next deploy", n)
 }
 
 // pairsByService groups tenant/service pairs by service, services sorted,
