@@ -71,6 +71,8 @@ const (
 	// PreviewUnreachable: the cluster did not answer (or has no
 	// kubeconfig context); it says nothing about the manifests.
 	PreviewUnreachable PreviewStatus = "unreachable"
+	// PreviewSkipped: the preview's time ran out before the tenant.
+	PreviewSkipped PreviewStatus = "skipped"
 )
 
 // TenantPreview is what applying a tenant's manifests would do now.

@@ -36,6 +36,52 @@ type Previewer struct {
 	Timeout time.Duration
 	// Parallel is how many tenants are previewed at once (default 8).
 	Parallel int
+	// QPS is the client-side rate limit of previews per cluster, apart
+	// from the deploys' (default 400 requests/s, bursts of twice that).
+	// A preview sends about 2 requests per object and 1 per kind the
+	// tenant may hold; the apiserver's own priority and fairness has the
+	// last word.
+	QPS float32
+
+	mu      sync.Mutex
+	clients map[*Client]*Client // the deploys' client → the previews'
+}
+
+// client is the previews' client of a cluster.
+func (p *Previewer) client(t planner.PreviewTarget) (*Client, error) {
+	shared, err := p.Clients.For(t.Cluster, t.KubeContext)
+	if err != nil {
+		return nil, err
+	}
+	if shared.cfg == nil {
+		return shared, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.clients[shared]; ok {
+		return c, nil
+	}
+	qps := cmp.Or(p.QPS, 400)
+	c, err := shared.WithRate(qps, int(2*qps))
+	if err != nil {
+		return nil, err
+	}
+	if p.clients == nil {
+		p.clients = map[*Client]*Client{}
+	}
+	p.clients[shared] = c
+	return c, nil
+}
+
+// Requests is how many HTTP requests previews have sent to the apiservers.
+func (p *Previewer) Requests() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n int64
+	for _, c := range p.clients {
+		n += c.Requests()
+	}
+	return n
 }
 
 // Preview previews every target; the answers are in the targets' order.
@@ -53,6 +99,10 @@ func (p *Previewer) Preview(ctx context.Context, targets []planner.PreviewTarget
 			mu.Lock()
 			why, isDown := down[t.Cluster]
 			mu.Unlock()
+			if ctx.Err() != nil {
+				out[i] = skippedPreview(t)
+				return
+			}
 			if isDown {
 				out[i] = unreachablePreview(t, why)
 				return
@@ -69,6 +119,12 @@ func (p *Previewer) Preview(ctx context.Context, targets []planner.PreviewTarget
 	}
 	wg.Wait()
 	return out
+}
+
+// skippedPreview is a tenant the preview had no time left for.
+func skippedPreview(t planner.PreviewTarget) planner.TenantPreview {
+	return planner.TenantPreview{Tenant: t.Tenant, Cluster: t.Cluster, Namespace: t.Namespace, Status: planner.PreviewSkipped,
+		Message: "not previewed: the preview's time ran out before this tenant"}
 }
 
 func unreachablePreview(t planner.PreviewTarget, why string) planner.TenantPreview {
@@ -98,16 +154,19 @@ func isUnreachable(err error) bool {
 
 func (p *Previewer) previewTenant(ctx context.Context, t planner.PreviewTarget) planner.TenantPreview {
 	res := planner.TenantPreview{Tenant: t.Tenant, Cluster: t.Cluster, Namespace: t.Namespace, Status: planner.PreviewOK}
-	cl, err := p.Clients.For(t.Cluster, t.KubeContext)
+	cl, err := p.client(t)
 	if err != nil {
 		return unreachablePreview(t, fmt.Sprintf("cluster %s unreachable: %v", t.Cluster, err))
 	}
 	timeout := cmp.Or(p.Timeout, 20*time.Second)
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	err = previewInto(ctx, cl, t, &res)
 	var down unreachableError
 	switch {
+	case err != nil && parent.Err() != nil:
+		return skippedPreview(t)
 	case errors.As(err, &down) && ctx.Err() != nil:
 		return unreachablePreview(t, fmt.Sprintf("cluster %s unreachable: no answer within %s", t.Cluster, timeout))
 	case errors.As(err, &down):
@@ -295,6 +354,14 @@ func previewObject(ctx context.Context, cl *Client, r rendered, live *unstructur
 	}
 	if live == nil {
 		return o, nil
+	}
+	if !planner.Unchanged(live.Object, planned.Object) {
+		// A controller may have written the object since it was read (a
+		// revision annotation after a rollout): compare with it as it is
+		// now, as the dry run did.
+		if again, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{}); err == nil {
+			live = again
+		}
 	}
 	if planner.Unchanged(live.Object, planned.Object) {
 		o.Action = planner.PreviewUnchanged

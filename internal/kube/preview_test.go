@@ -117,7 +117,7 @@ metadata:
 			"\n  labels: {app.kubernetes.io/managed-by: prdeploy, prdeploy.dev/tenant: " + tn + ", prdeploy.dev/service: web}\n"
 	}
 	p := &Previewer{Clients: oneCluster{c}}
-	before := c.Requests()
+	before := p.Requests()
 	got := p.Preview(ctx, []planner.PreviewTarget{
 		previewTarget("pv-a", previewWeb("pv-a", 3, "4.9.2", legacy("pv-a"))+previewSecret("pv-a", "old-password")),
 		previewTarget("pv-b", previewWeb("pv-b", 2, "5.0.0", legacy("pv-b"))+previewSecret("pv-b", previewSecretCanary)),
@@ -125,7 +125,7 @@ metadata:
 		previewTarget("pv-d", previewWeb("pv-d", 2, "4.9.2", "")+previewSecret("pv-d", "old-password")+
 			"---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: tenant-pv-d, labels: {prdeploy.dev/service: web}}\nspec: {ports: [{port: 80}], selector: {app: web}}\n"),
 	})
-	t.Logf("apiserver requests per tenant: %.1f", float64(c.Requests()-before)/4)
+	t.Logf("apiserver requests per tenant: %.1f", float64(p.Requests()-before)/4)
 	want := []string{
 		"configured Deployment tenant-pv-a/web\n  .spec.replicas: 2 → 3",
 		"configured Deployment tenant-pv-b/web\n  .spec.template.spec.containers[name=web].image: registry.example.com/acme/web:4.9.2 → registry.example.com/acme/web:5.0.0\n" +

@@ -87,6 +87,7 @@ type previewView struct {
 	Tenants     int // previewed
 	Changed     int
 	Unreachable int
+	Skipped     int
 	NotRendered int
 	Failing     int
 	Forced      bool
@@ -114,6 +115,8 @@ func newPreviewView(ps []planner.TenantPreview, at time.Time, notRendered int, e
 	counts := map[planner.PreviewAction]int{}
 	for _, p := range ps {
 		switch {
+		case p.Status == planner.PreviewSkipped:
+			v.Skipped++
 		case p.Status != planner.PreviewOK:
 			v.Unreachable++
 		case p.Changed():

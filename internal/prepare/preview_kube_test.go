@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/prdeploy/prdeploy/internal/gitrepo"
+	"github.com/prdeploy/prdeploy/internal/gitrepo/gittest"
 	"github.com/prdeploy/prdeploy/internal/kube"
 	"github.com/prdeploy/prdeploy/internal/kube/kubetest"
 	"github.com/prdeploy/prdeploy/internal/prepare"
@@ -60,7 +62,7 @@ func (c twoClusters) For(cluster, kubeContext string) (*kube.Client, error) {
 
 // runFleet applies every tenant's services as rendered from the repository
 // (image tag 1.0.0), as earlier deploys would have, on one control plane.
-func runFleet(t *testing.T, c *kube.Client, repo *planner.Repo) {
+func runFleet(t testing.TB, c *kube.Client, repo *planner.Repo) {
 	t.Helper()
 	ctx := context.Background()
 	r, err := planner.NewRenderer(repo)
@@ -267,4 +269,92 @@ func TestPreviewOnTheLocalControlPlane(t *testing.T) {
 			t.Errorf("diffs %q", d)
 		}
 	})
+}
+
+// BenchmarkPreview50Tenants4Services: the plan check of a plan that
+// deploys 4 services to 50 running tenants on the local control plane:
+// rendering every manifest (as Prepare), the live diff of every tenant, and
+// the whole check (checkouts, policies, rendering, diff, summary).
+func BenchmarkPreview50Tenants4Services(b *testing.B) {
+	cp := kubetest.StartT(b)
+	cfg, err := cp.Config()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := kube.NewClient(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var fleet strings.Builder
+	fleet.WriteString("apiVersion: prdeploy.dev/v1\nkind: Fleet\nclusters: [{name: prod-eu, kubeContext: prod-eu}]\nservices:\n")
+	for _, s := range []string{"ingest", "query", "store", "web"} {
+		fmt.Fprintf(&fleet, "  - {name: %s, image: registry.example.com/acme/%s}\n", s, s)
+	}
+	fleet.WriteString("tenants:\n")
+	for i := range 50 {
+		fmt.Fprintf(&fleet, "  - {name: t%02d, cluster: prod-eu, namespace: tenant-t%02d, labels: {bench: \"yes\"}}\n", i, i)
+	}
+	dir := b.TempDir()
+	// The example's own plans name tenants this fleet lacks: they do not
+	// load, and are not the PR's.
+	base := gittest.Commit(b, dir, "../../examples/gitops-repo", map[string]string{"fleet.yaml": fleet.String()}, "fleet")
+	repos := gitrepo.Local{Dirs: map[string]string{"acme/deploys": dir}}
+	loaded, _ := planner.LoadRepo(os.DirFS(dir))
+	runFleet(b, c, loaded)
+	head := gittest.Commit(b, dir, "", map[string]string{"deploys/all-2.yaml": `apiVersion: prdeploy.dev/v1
+kind: DeployPlan
+metadata: {name: all-2}
+spec:
+  clusters: [prod-eu]
+  services:
+    - {name: store, tag: "2.0.0"}
+    - {name: ingest, tag: "2.0.0"}
+    - {name: query, tag: "2.0.0", after: [store]}
+    - {name: web, tag: "2.0.0", after: [query]}
+  tenants: {selector: {matchLabels: {bench: "yes"}}}
+  rollout: {maxParallel: 10}
+`}, "plan")
+	headRepo, err := planner.LoadRepo(os.DirFS(dir))
+	if errs := planner.Errors(err, planner.FleetFile, "deploys/all-2.yaml"); len(errs) > 0 {
+		b.Fatal(errs)
+	}
+	plan, _ := headRepo.Plan("deploys/all-2.yaml")
+	exec, err := planner.Expand(plan, headRepo.Fleet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	previewer := &kube.Previewer{Clients: twoClusters{eu: c}}
+	ctx := context.Background()
+	var render, diff, check time.Duration
+	requests := int64(0)
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		r := prepare.RenderPlan(headRepo, exec)
+		render += time.Since(start)
+		if len(r.Targets) != 50 || len(r.Problems) > 0 {
+			b.Fatalf("%d targets, problems %+v", len(r.Targets), r.Problems)
+		}
+		start, before := time.Now(), previewer.Requests()
+		ps := previewer.Preview(ctx, r.Targets)
+		diff += time.Since(start)
+		requests += previewer.Requests() - before
+		for _, p := range ps {
+			if p.Status != planner.PreviewOK || p.Counts()[planner.PreviewConfigured] != 4 {
+				b.Fatalf("%s: %+v", p.Tenant, p)
+			}
+		}
+		host := &codeHost{}
+		checker := &prepare.PlanChecker{Repos: repos, Checks: host, Comments: host, Preview: previewer, Now: at("2026-11-24T10:00:00Z")}
+		start = time.Now()
+		if _, err := checker.CheckPR(ctx, workflows.PlanPRInput{Repo: "acme/deploys", PR: 1, HeadSHA: head, BaseSHA: base, BaseRef: "main", Author: "cy"}); err != nil {
+			b.Fatal(err)
+		}
+		check += time.Since(start)
+	}
+	n := float64(b.N)
+	b.ReportMetric(render.Seconds()/n, "render-s/op")
+	b.ReportMetric(diff.Seconds()/n, "livediff-s/op")
+	b.ReportMetric(check.Seconds()/n, "plancheck-s/op")
+	b.ReportMetric(float64(requests)/n/50, "requests/tenant")
 }
