@@ -262,13 +262,22 @@ func (p *process) wireActivities() {
 		Probes: p.probes, Directory: gh,
 		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
 		Janitor: p.payloads, Clock: temporalx.Clock{Client: tc},
-		PlanChecks:   &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}, PullRequests: gh, Now: p.o.PolicyClock},
+		PlanChecks:   &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}, PullRequests: gh, Preview: p.previewer(), Now: p.o.PolicyClock},
 		Merges:       &prepare.MergeReader{Repos: gh, History: gh},
 		PullRequests: gh,
 		CheckRuns:    gh, Comments: gh, Statuses: temporalx.Statuses{Client: tc},
 		Deployments: temporalx.Deployments{Client: tc}, Permissions: gh,
 		Links: statuspage.Linker{Base: p.public, History: p.historyLink()},
 	}
+}
+
+// previewer diffs pull requests against the clusters, when they are real
+// (a simulated cluster has nothing to diff).
+func (p *process) previewer() prepare.ClusterPreviewer {
+	if p.o.Cluster != nil {
+		return nil
+	}
+	return &kube.Previewer{Clients: p.kube}
 }
 
 // historyLink links a workflow to its history in the Temporal Web UI, when
