@@ -156,7 +156,7 @@ func (p *Previewer) previewTenant(ctx context.Context, t planner.PreviewTarget) 
 	res := planner.TenantPreview{Tenant: t.Tenant, Cluster: t.Cluster, Namespace: t.Namespace, Status: planner.PreviewOK}
 	cl, err := p.client(t)
 	if err != nil {
-		return unreachablePreview(t, fmt.Sprintf("cluster %s unreachable: %v", t.Cluster, err))
+		return unreachablePreview(t, fmt.Sprintf("cluster %s unreachable: %s", t.Cluster, strings.TrimPrefix(err.Error(), "cluster "+t.Cluster+": ")))
 	}
 	timeout := cmp.Or(p.Timeout, 20*time.Second)
 	parent := ctx

@@ -264,15 +264,23 @@ func renderCheck(v checkView, limit int) string {
 	return execute("check", v)
 }
 
-// PreviewMarkdown renders previews as the plan check does, every group
-// in full (for the CLI and the status page).
-func PreviewMarkdown(ps []planner.TenantPreview, at time.Time, next bool) string {
-	v := newPreviewView(ps, at, 0, "")
-	v.Next, v.Keep = next, next
-	for _, g := range v.groups {
-		v.Shown = append(v.Shown, execute("group", g))
+// DiffMarkdown renders a rendered plan (or the next deploys, next) and
+// its previews as the plan check does, every group in full: what
+// `prdeploy plan diff` prints.
+func DiffMarkdown(title string, r RenderedPlan, ps []planner.TenantPreview, at time.Time, next bool) string {
+	v := struct {
+		Title   string
+		Render  renderView
+		Preview *previewView
+	}{Title: title, Render: newRenderView(r, next)}
+	if len(r.Targets) > 0 {
+		v.Preview = newPreviewView(ps, at, 0, "")
+		v.Preview.Next, v.Preview.Keep = next, next
+		for _, g := range v.Preview.groups {
+			v.Preview.Shown = append(v.Preview.Shown, execute("group", g))
+		}
 	}
-	return execute("preview", v)
+	return execute("diff", v)
 }
 
 func execute(name string, data any) string {

@@ -258,7 +258,7 @@ func TestPreviewOnTheLocalControlPlane(t *testing.T) {
 			t.Fatalf("%+v", run.Report)
 		}
 		for _, want := range []string{"| `query` | 17: `staging-eu`, `acme-internal`, `globex`,",
-			"**9 of 17 tenants would change** (objects: 9 configured), 8 not previewed (cluster unreachable; this does not fail the check)",
+			"**9 of 17 tenants would change** (objects: 9 configured), 8 not previewed (cluster unreachable; this fails nothing)",
 			"— the same change in each; shown for `staging-eu`:",
 			"⚠️ `acme-internal`, `cyberdyne`, `wonka`, `massive-dynamic`, `vandelay`, `oscorp`, `dunder-mifflin`, `pied-piper`: cluster prod-us unreachable"} {
 			if !strings.Contains(run.Report.Summary, want) {
