@@ -13,8 +13,6 @@ import (
 	"github.com/prdeploy/prdeploy/planner"
 )
 
-
-
 // unreachableKubeconfig has the example fleet's contexts, for clusters
 // that do not answer.
 const unreachableKubeconfig = `apiVersion: v1
