@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -472,4 +473,96 @@ func (t TenantPreview) changeKey() string {
 	}
 	b, _ := json.Marshal(key)
 	return string(b)
+}
+
+// DiffLines writes a tenant's preview as the lines of a diff: + created,
+// ~ configured (with its fields), - removed, ! what would fail, then how
+// many objects are unchanged. The plan check and the status page show
+// them.
+func (p TenantPreview) DiffLines() []string {
+	var out []string
+	unchanged := 0
+	for _, o := range p.Objects {
+		name := o.Kind + " " + o.Name
+		if o.Namespace != "" && o.Namespace != p.Namespace {
+			name = o.Ref()
+		}
+		switch o.Action {
+		case PreviewUnchanged:
+			if !o.Changed() {
+				unchanged++
+				continue
+			}
+			out = append(out, fmt.Sprintf("  %s (%s)", name, o.Service))
+		case PreviewCreated:
+			out = append(out, fmt.Sprintf("+ %s (%s): created", name, o.Service))
+		case PreviewConfigured:
+			out = append(out, fmt.Sprintf("~ %s (%s): configured", name, o.Service))
+		case PreviewRemoved:
+			out = append(out, fmt.Sprintf("- %s (%s): no longer in the manifests; the deploy leaves it in the cluster", name, o.Service))
+		}
+		for _, f := range o.Fields {
+			out = append(out, "    "+f.String())
+		}
+		if o.MoreFields > 0 {
+			out = append(out, fmt.Sprintf("    … and %s", countOf(o.MoreFields, "more field")))
+		}
+		for _, c := range o.Conflicts {
+			if o.Forced {
+				out = append(out, fmt.Sprintf("    %s is owned by %q: the plan's apply.forceConflicts takes it over", c.Field, c.Manager))
+			} else {
+				out = append(out, fmt.Sprintf("!   %s is owned by %q: the apply fails on it (change it in the manifests, or set apply.forceConflicts: true to take it over)", c.Field, c.Manager))
+			}
+		}
+		if o.Error != "" {
+			out = append(out, "!   the cluster refuses it: "+cutRunes(strings.Join(strings.Fields(o.Error), " "), 300))
+		}
+	}
+	if unchanged > 0 {
+		out = append(out, fmt.Sprintf("  %s unchanged", countOf(unchanged, "object")))
+	}
+	if p.MoreObjects > 0 {
+		out = append(out, fmt.Sprintf("  … and %s not shown", countOf(p.MoreObjects, "more object")))
+	}
+	if p.Message != "" {
+		out = append(out, "  note: "+p.Message)
+	}
+	return out
+}
+
+// countOf says "1 object" or "3 objects".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func cutRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// PreviewReport is the complete preview of a pull request's head: every
+// tenant of every plan (and of the next deploys) in full, where the check
+// run's summary has room for some. The status page shows it.
+type PreviewReport struct {
+	Repo    string           `json:"repo"`
+	PR      int              `json:"pr"`
+	HeadSHA string           `json:"headSha"`
+	At      time.Time        `json:"at"`
+	Plans   []PreviewSection `json:"plans,omitempty"`
+	Next    *PreviewSection  `json:"next,omitempty"`
+}
+
+// PreviewSection is one plan's preview, or the next deploys'.
+type PreviewSection struct {
+	File       string `json:"file,omitempty"`
+	Deployment string `json:"deployment,omitempty"`
+	// Problems stop the deploy (render errors, boundary), as the check
+	// shows them.
+	Problems []string        `json:"problems,omitempty"`
+	Tenants  []TenantPreview `json:"tenants"`
 }

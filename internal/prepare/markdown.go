@@ -35,6 +35,21 @@ type checkView struct {
 	BaseRef         string
 	Plans           []planView
 	Next            *nextView
+	// ArchiveErr says why the complete preview could not be kept for the
+	// status page.
+	ArchiveErr string
+}
+
+// eachPreview calls fn with every preview of the summary.
+func (v *checkView) eachPreview(fn func(*previewView)) {
+	for _, p := range v.Plans {
+		if p.Preview != nil {
+			fn(p.Preview)
+		}
+	}
+	if v.Next != nil && v.Next.Preview != nil {
+		fn(v.Next.Preview)
+	}
 }
 
 // planView is one changed plan.
@@ -147,7 +162,7 @@ func newPreviewView(ps []planner.TenantPreview, at time.Time, notRendered int, e
 		case !g.First.Changed():
 			gv.Kind = "unchanged"
 		default:
-			gv.Lines = diffLines(g.First)
+			gv.Lines = g.First.DiffLines()
 		}
 		v.groups = append(v.groups, gv)
 	}
@@ -177,72 +192,12 @@ func failing(p planner.TenantPreview) bool {
 	return false
 }
 
-// diffLines writes a tenant's preview as a diff: + created, ~ configured
-// (with its fields), - removed, ! what would fail.
-func diffLines(p planner.TenantPreview) []string {
-	var out []string
-	unchanged := 0
-	for _, o := range p.Objects {
-		name := o.Kind + " " + o.Name
-		if o.Namespace != "" && o.Namespace != p.Namespace {
-			name = o.Ref()
-		}
-		switch o.Action {
-		case planner.PreviewUnchanged:
-			if !o.Changed() {
-				unchanged++
-				continue
-			}
-			out = append(out, fmt.Sprintf("  %s (%s)", name, o.Service))
-		case planner.PreviewCreated:
-			out = append(out, fmt.Sprintf("+ %s (%s): created", name, o.Service))
-		case planner.PreviewConfigured:
-			out = append(out, fmt.Sprintf("~ %s (%s): configured", name, o.Service))
-		case planner.PreviewRemoved:
-			out = append(out, fmt.Sprintf("- %s (%s): no longer in the manifests; the deploy leaves it in the cluster", name, o.Service))
-		}
-		for _, f := range o.Fields {
-			out = append(out, "    "+f.String())
-		}
-		if o.MoreFields > 0 {
-			out = append(out, fmt.Sprintf("    … and %s", countNoun(o.MoreFields, "more field")))
-		}
-		for _, c := range o.Conflicts {
-			if o.Forced {
-				out = append(out, fmt.Sprintf("    %s is owned by %q: the plan's apply.forceConflicts takes it over", c.Field, c.Manager))
-			} else {
-				out = append(out, fmt.Sprintf("!   %s is owned by %q: the apply fails on it (change it in the manifests, or set apply.forceConflicts: true to take it over)", c.Field, c.Manager))
-			}
-		}
-		if o.Error != "" {
-			out = append(out, "!   the cluster refuses it: "+cut(strings.Join(strings.Fields(o.Error), " "), 300))
-		}
-	}
-	if unchanged > 0 {
-		out = append(out, fmt.Sprintf("  %s unchanged", countNoun(unchanged, "object")))
-	}
-	if p.MoreObjects > 0 {
-		out = append(out, fmt.Sprintf("  … and %s not shown", countNoun(p.MoreObjects, "more object")))
-	}
-	if p.Message != "" {
-		out = append(out, "  note: "+p.Message)
-	}
-	return out
-}
-
 // renderCheck renders the summary, with as many preview groups as fit in
 // limit bytes: the rest of the summary first, then each preview gets an
 // equal share of what is left (a share one does not use goes to the next).
 func renderCheck(v checkView, limit int) string {
 	var previews []*previewView
-	for _, p := range v.Plans {
-		if p.Preview != nil {
-			previews = append(previews, p.Preview)
-		}
-	}
-	if v.Next != nil && v.Next.Preview != nil {
-		previews = append(previews, v.Next.Preview)
-	}
+	v.eachPreview(func(p *previewView) { previews = append(previews, p) })
 	for _, p := range previews {
 		p.Shown, p.More = nil, len(p.groups)
 	}
@@ -336,11 +291,4 @@ func fence(lines []string, lang string) string {
 	}
 	f := strings.Repeat("`", max(3, longest+1))
 	return f + lang + "\n" + strings.Join(lines, "\n") + "\n" + f
-}
-
-func cut(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
 }

@@ -51,9 +51,20 @@ type PlanChecker struct {
 	// its cluster (a server-side dry run); without it the check renders
 	// only.
 	Preview ClusterPreviewer
-	// StatusURL, when set, is the check run's details URL.
+	// Archive, when set, keeps each head's complete preview (every tenant
+	// of every plan) for the status page; PreviewURL is then the check
+	// run's details URL.
+	Archive    PreviewArchive
+	PreviewURL func(repo string, pr int, headSHA string) string
+	// StatusURL, when set, is the check run's details URL otherwise.
 	StatusURL string
 	Now       func() time.Time
+}
+
+// PreviewArchive keeps the complete preview of a pull request's head
+// (internal/payload, encrypted like manifests).
+type PreviewArchive interface {
+	SavePreview(ctx context.Context, r planner.PreviewReport) error
 }
 
 var _ workflows.PlanPRChecker = (*PlanChecker)(nil)
@@ -111,6 +122,7 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 		view.PoliciesChanged = codeList(policiesChanged)
 	}
 	conclusion := "success"
+	archive := planner.PreviewReport{Repo: in.Repo, PR: in.PR, HeadSHA: in.HeadSHA, At: now().UTC()}
 	deployed := map[string]bool{} // tenant/service pairs the plans deploy
 	var annotations []workflows.Annotation
 	annotate := func(anns ...workflows.Annotation) {
@@ -186,7 +198,11 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 			}
 			pv.Decision = decision.Markdown()
 			pv.Locks = c.lockConflicts(ctx, exec)
-			pv.Preview = c.preview(ctx, rendered, exec.TenantCount(), now(), fmt.Sprintf("`prdeploy plan diff %s` prints every tenant", file))
+			var ps []planner.TenantPreview
+			pv.Preview, ps = c.preview(ctx, rendered, exec.TenantCount(), now(), fmt.Sprintf("`prdeploy plan diff %s` prints every tenant", file))
+			if pv.Preview != nil {
+				archive.Plans = append(archive.Plans, planner.PreviewSection{File: file, Deployment: exec.Deployment, Problems: problemTexts(rendered), Tenants: ps})
+			}
 			view.Plans = append(view.Plans, pv)
 		}
 	}
@@ -209,15 +225,26 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 			}
 			nv.Pairs = pairsByService(rendered.Changed)
 			if len(rendered.Changed) > 0 {
-				nv.Preview = c.preview(ctx, rendered, len(rendered.Targets), now(), "`prdeploy plan diff --next` prints every tenant")
+				var ps []planner.TenantPreview
+				nv.Preview, ps = c.preview(ctx, rendered, len(rendered.Targets), now(), "`prdeploy plan diff --next` prints every tenant")
 				if nv.Preview != nil {
 					nv.Preview.Next, nv.Preview.Keep = true, true
+					archive.Next = &planner.PreviewSection{Problems: problemTexts(rendered), Tenants: ps}
 				}
 			}
 		}
 		view.Next = nv
 	}
 	res.Conclusion = conclusion
+	details := c.StatusURL
+	if c.Archive != nil && (len(archive.Plans) > 0 || archive.Next != nil) {
+		if err := c.Archive.SavePreview(ctx, archive); err != nil {
+			view.ArchiveErr = err.Error()
+		} else if c.PreviewURL != nil {
+			details = c.PreviewURL(in.Repo, in.PR, in.HeadSHA)
+			view.eachPreview(func(p *previewView) { p.Elsewhere = "the status page (the check's Details link) and " + p.Elsewhere })
+		}
+	}
 	title := checkTitle(len(changed), view.Next, conclusion)
 	body := renderCheck(view, workflows.MaxReportText-400)
 	report := workflows.Report{Title: title, Summary: clip(body), Status: "completed", Conclusion: conclusion}
@@ -226,7 +253,7 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 	}
 	if _, err := c.Checks.PublishCheckRun(ctx, workflows.CheckRun{
 		Repo: in.Repo, HeadSHA: in.HeadSHA, Name: PlanCheckName, ExternalID: fmt.Sprintf("plan:%s#%d", in.Repo, in.PR),
-		DetailsURL: c.StatusURL, Report: report, Annotations: annotations,
+		DetailsURL: details, Report: report, Annotations: annotations,
 	}); err != nil {
 		return res, fmt.Errorf("publishing the plan check: %w", err)
 	}
@@ -242,14 +269,23 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 
 // preview diffs the rendered tenants against their clusters, or says
 // nothing without a Preview.
-func (c *PlanChecker) preview(ctx context.Context, r RenderedPlan, tenants int, at time.Time, elsewhere string) *previewView {
+func (c *PlanChecker) preview(ctx context.Context, r RenderedPlan, tenants int, at time.Time, elsewhere string) (*previewView, []planner.TenantPreview) {
 	if c.Preview == nil {
-		return nil
+		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, previewTimeout)
 	defer cancel()
 	ps := c.Preview.Preview(ctx, r.Targets)
-	return newPreviewView(ps, at, max(0, tenants-len(r.Targets)), elsewhere)
+	return newPreviewView(ps, at, max(0, tenants-len(r.Targets)), elsewhere), ps
+}
+
+// problemTexts are the render problems as the check lists them.
+func problemTexts(r RenderedPlan) []string {
+	var out []string
+	for _, p := range r.Problems {
+		out = append(out, fmt.Sprintf("%s: %s", strings.Join(p.Targets, ", "), p.Text))
+	}
+	return out
 }
 
 // checkTitle is the check run's title.

@@ -2,6 +2,7 @@ package prepare_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -209,5 +210,55 @@ func TestPlanCheckWithoutAPlan(t *testing.T) {
 	readme := commitOnTop(t, dir, map[string]string{"README.md": "# our fleet\n"})
 	if run := check(43, readme, same); run.Name != "" {
 		t.Errorf("a README change got a check: %+v", run.Report)
+	}
+}
+
+// archive keeps previews as the payload store would, or fails.
+type archive struct {
+	saved []planner.PreviewReport
+	err   error
+}
+
+func (a *archive) SavePreview(_ context.Context, r planner.PreviewReport) error {
+	if a.err != nil {
+		return a.err
+	}
+	a.saved = append(a.saved, r)
+	return nil
+}
+
+// TestPlanCheckKeepsTheCompletePreview: every tenant's preview is kept for
+// the status page, which the check run links to; when it cannot be kept,
+// the summary says so and the check still publishes.
+func TestPlanCheckKeepsTheCompletePreview(t *testing.T) {
+	repos, base := exampleRepo(t, nil)
+	head := commitOnTop(t, repos.Dirs["acme/deploys"], map[string]string{"deploys/web-7-eu.yaml": webEU})
+	host := &codeHost{}
+	kept := &archive{}
+	checker := &prepare.PlanChecker{Repos: repos, Checks: host, Comments: host, Preview: &cannedClusters{}, Archive: kept, StatusURL: "https://prdeploy.example.com/deployments",
+		PreviewURL: func(repo string, pr int, sha string) string {
+			return "https://prdeploy.example.com/previews/" + repo + "/" + strconv.Itoa(pr) + "/" + sha
+		},
+		Now: at("2026-11-24T10:00:00Z")}
+	in := workflows.PlanPRInput{Repo: "acme/deploys", PR: 44, HeadSHA: head, BaseSHA: base, BaseRef: "main", Author: "cy"}
+	if _, err := checker.CheckPR(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	run := host.runs[prepare.PlanCheckName+"/plan:acme/deploys#44/"+head]
+	if run.DetailsURL != "https://prdeploy.example.com/previews/acme/deploys/44/"+head {
+		t.Errorf("details %q", run.DetailsURL)
+	}
+	if len(kept.saved) != 1 || kept.saved[0].HeadSHA != head || len(kept.saved[0].Plans) != 1 || len(kept.saved[0].Plans[0].Tenants) != 9 ||
+		kept.saved[0].Plans[0].Deployment != "web-7-eu" {
+		t.Fatalf("kept %+v", kept.saved)
+	}
+
+	kept.err = errors.New("bucket unreachable")
+	if _, err := checker.CheckPR(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	run = host.runs[prepare.PlanCheckName+"/plan:acme/deploys#44/"+head]
+	if run.DetailsURL != "https://prdeploy.example.com/deployments" || !strings.Contains(run.Report.Summary, "The complete preview could not be kept for the status page: bucket unreachable.") {
+		t.Errorf("details %q, summary:\n%s", run.DetailsURL, run.Report.Summary)
 	}
 }
