@@ -14,7 +14,11 @@
 // with kustomize into a Manifest, in a sandboxed child process without
 // network or binaries, and checks it against the tenant's Boundary.
 // ExecutionPlan.Markdown and JSON describe a plan for pull requests and
-// scripts (golden files in testdata/golden).
+// scripts (golden files in testdata/golden). The preview types
+// (PreviewTarget, TenantPreview) say what applying manifests would do in a
+// tenant's cluster; DiffFields compares a live object with the server's
+// dry-run answer (never showing a Secret's values) and GroupPreviews
+// groups tenants with the same change.
 //
 // # What it must not import
 //

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -153,7 +154,13 @@ func (r *Renderer) checkLocalRefs(file string) error {
 	data := r.files[path.Join(memRepo, file)]
 	var k kustomizationRefs
 	if err := yaml.Unmarshal(data, &k); err != nil {
-		return Error{File: file, Message: fmt.Sprintf("invalid kustomization: %v", err)}
+		e := Error{File: file, Message: fmt.Sprintf("invalid kustomization: %v", err)}
+		if m := yamlAtLineRE.FindStringSubmatch(err.Error()); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			e.Col = 1
+			e.Message = "invalid kustomization: not valid YAML: " + m[2]
+		}
+		return e
 	}
 	refs := slices.Concat(k.Resources, k.Components, k.Bases, k.PatchesStrategicMerge)
 	for _, p := range k.Patches {
@@ -329,6 +336,9 @@ func (r *Renderer) explain(resp sandboxResponse) error {
 	}
 	if len(resp.Refused) > 0 {
 		return fmt.Errorf("%s is not in the repository at this commit; %s (kustomize: %s)", resp.Refused[0], onlyTheCommit, resp.Err)
+	}
+	if e, ok := r.locate(resp.Err); ok {
+		return e
 	}
 	return errors.New(resp.Err)
 }

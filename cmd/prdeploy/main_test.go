@@ -78,7 +78,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"plan", "valdiate", "deploys/x.yaml"}, exitUsage, "", `prdeploy: unknown command "valdiate" for "prdeploy plan"; did you mean "validate"?` + "\nRun 'prdeploy plan --help' for usage.\n"},
 		{[]string{"policy", "valdate"}, exitUsage, "", `unknown command "valdate" for "prdeploy policy"; did you mean "validate"?`},
 		{[]string{"stauts"}, exitUsage, "", `unknown command "stauts" for "prdeploy"; did you mean "status"?`},
-		{[]string{"plan", "frobnicate"}, exitUsage, "", `unknown command "frobnicate" for "prdeploy plan"; commands: show, validate`},
+		{[]string{"plan", "frobnicate"}, exitUsage, "", `unknown command "frobnicate" for "prdeploy plan"; commands: diff, show, validate`},
 		{[]string{"plan", "validate", "--nope", "x"}, exitUsage, "", "Run 'prdeploy plan validate --help' for usage."},
 		{[]string{"completion", "bsh"}, exitUsage, "", `did you mean "bash" or "fish" or "zsh"?`},
 		{[]string{"plan"}, exitOK, "Available Commands:", ""},

@@ -10,13 +10,29 @@ import (
 // markdownText renders the Markdown prdeploy writes for GitHub (plan
 // descriptions and policy decisions) for a terminal: headings underlined,
 // tables as aligned columns, the wave lists that GitHub folds in
-// <details> as plain sections, and no Markdown or HTML markup left.
+// <details> as plain sections, code blocks (the previews' diffs) as they
+// are, indented, and no Markdown or HTML markup left.
 func markdownText(md string) string {
 	var out strings.Builder
 	lines := strings.Split(md, "\n")
+	fence := ""
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
 		switch {
+		case fence != "":
+			if strings.TrimSpace(l) == fence {
+				fence = ""
+				continue
+			}
+			out.WriteString("  " + l + "\n")
+		case strings.HasPrefix(l, "```"):
+			fence = strings.TrimRight(l, "abcdefghijklmnopqrstuvwxyz")
+		case strings.HasPrefix(l, "> [!") && len(l) > len("> [!]"):
+			// > [!WARNING] → Warning:
+			kind := strings.TrimSuffix(strings.TrimPrefix(l, "> [!"), "]")
+			out.WriteString(strings.ToUpper(kind[:1]) + strings.ToLower(kind[1:]) + ":\n")
+		case strings.HasPrefix(l, "> "):
+			out.WriteString(inlineText(strings.TrimPrefix(l, "> ")) + "\n")
 		case strings.HasPrefix(strings.TrimSpace(l), "|"):
 			j := i
 			for j < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[j]), "|") {

@@ -25,7 +25,7 @@ func newPlanCmd() *cobra.Command {
 		Use:   "plan",
 		Short: "Validate and show deploy plans",
 	}
-	cmd.AddCommand(newPlanValidateCmd(), newPlanShowCmd())
+	cmd.AddCommand(newPlanValidateCmd(), newPlanShowCmd(), newPlanDiffCmd())
 	return cmd
 }
 

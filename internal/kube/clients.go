@@ -23,6 +23,7 @@ type Client struct {
 	Applier
 	Typed    kubernetes.Interface
 	requests atomic.Int64
+	cfg      *rest.Config // as given to NewClient
 }
 
 // Requests is how many HTTP requests this client has sent to the apiserver.
@@ -32,12 +33,13 @@ func (c *Client) Requests() int64 { return c.requests.Load() }
 // from client-go's defaults (5 and 10), which would throttle a deployer
 // rolling out many tenants in parallel.
 func NewClient(cfg *rest.Config) (*Client, error) {
+	given := rest.CopyConfig(cfg)
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 100, 200
 	}
 	cfg.UserAgent = "prdeploy"
-	c := &Client{}
+	c := &Client{cfg: given}
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			c.requests.Add(1)
@@ -59,6 +61,15 @@ func NewClient(cfg *rest.Config) (*Client, error) {
 	c.Applier = Applier{Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}
 	c.Typed = typed
 	return c, nil
+}
+
+// WithRate returns a new client of the same cluster and credentials with
+// its own client-side rate limit (requests per second and burst), so that
+// one kind of work (previews) neither waits for nor slows the others.
+func (c *Client) WithRate(qps float32, burst int) (*Client, error) {
+	cfg := rest.CopyConfig(c.cfg)
+	cfg.QPS, cfg.Burst = qps, burst
+	return NewClient(cfg)
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

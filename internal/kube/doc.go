@@ -1,5 +1,9 @@
 // Package kube adapts prdeploy's workflows to Kubernetes with client-go.
 //
+// Besides applying (server-side apply as field manager "prdeploy"), it
+// previews: Previewer dry-runs the apply of rendered manifests per tenant
+// and compares the server's answer with what is live, for pull requests.
+//
 // Health is decided per kind by pure functions with the semantics of
 // `kubectl rollout status`: a workload is Progressing until its controller
 // has observed the latest generation and every replica runs the new

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,6 +24,17 @@ const PlanCheckName = "prdeploy/plan"
 // per request; a plan with more problems than this is shown in the text).
 const maxAnnotations = 500
 
+// ClusterPreviewer tells what applying rendered manifests would do in
+// each tenant's cluster now, changing nothing (internal/kube.Previewer).
+// A cluster it cannot reach is said so in its tenants' previews.
+type ClusterPreviewer interface {
+	Preview(ctx context.Context, targets []planner.PreviewTarget) []planner.TenantPreview
+}
+
+// previewTimeout bounds the live diff of one plan check: it runs inside
+// the PlanPR activity (5 minutes), after rendering.
+const previewTimeout = 2 * time.Minute
+
 // PlanChecker checks the plans a pull request adds or changes, and says
 // what they will do, on the PR.
 type PlanChecker struct {
@@ -34,9 +47,24 @@ type PlanChecker struct {
 	// changed files, the author's teams): the policies judge the PR by
 	// the same facts as at its gates. Without it, the webhook's labels.
 	PullRequests workflows.PullRequests
-	// StatusURL, when set, is the check run's details URL.
+	// Preview, when set, diffs each tenant's rendered manifests against
+	// its cluster (a server-side dry run); without it the check renders
+	// only.
+	Preview ClusterPreviewer
+	// Archive, when set, keeps each head's complete preview (every tenant
+	// of every plan) for the status page; PreviewURL is then the check
+	// run's details URL.
+	Archive    PreviewArchive
+	PreviewURL func(repo string, pr int, headSHA string) string
+	// StatusURL, when set, is the check run's details URL otherwise.
 	StatusURL string
 	Now       func() time.Time
+}
+
+// PreviewArchive keeps the complete preview of a pull request's head
+// (internal/payload, encrypted like manifests).
+type PreviewArchive interface {
+	SavePreview(ctx context.Context, r planner.PreviewReport) error
 }
 
 var _ workflows.PlanPRChecker = (*PlanChecker)(nil)
@@ -44,8 +72,12 @@ var _ workflows.PlanPRChecker = (*PlanChecker)(nil)
 // CheckPR reads the head commit (plans) and the base commit (policies,
 // never the head's: a PR cannot loosen the rules it is judged by),
 // publishes the prdeploy/plan check run on the head commit, and keeps one
-// prdeploy comment on the PR with the same summary. A PR that changes no
-// plan gets neither.
+// prdeploy comment on the PR with the same summary. Every changed plan is
+// expanded, judged, rendered for every tenant × service and, with a
+// Preview, diffed against the tenants' clusters. A PR that changes what the
+// next deploys apply (services/, tenants/, fleet.yaml, what kustomizations
+// refer to) gets a check listing those tenants and services and their
+// diff, also without a plan. A PR that changes neither gets nothing.
 func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (workflows.PlanPRResult, error) {
 	var res workflows.PlanPRResult
 	head, err := c.Repos.Checkout(ctx, in.Repo, in.HeadSHA)
@@ -60,119 +92,244 @@ func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (wo
 	if err != nil {
 		return res, err
 	}
-	if len(changed) == 0 {
-		return res, nil
-	}
-	res.Plans = changed
-	// A deployment id the PR reuses is blamed on the plan it adds.
-	repo, loadErr := planner.LoadRepoWith(head, planner.LoadOptions{Changed: changed})
-	rules, polErr := policies.Load(base, policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA})
-	facts := workflows.PRFacts{Number: in.PR, Author: in.Author, Labels: in.Labels, BaseRef: in.BaseRef, HeadSHA: in.HeadSHA}
-	var factsErr error
-	if c.PullRequests != nil {
-		f, err := c.PullRequests.PullRequestFacts(ctx, in.Repo, in.PR)
-		switch {
-		case err != nil && !errors.As(err, new(workflows.PermanentError)):
-			return res, fmt.Errorf("reading the pull request's facts: %w", err)
-		case err != nil:
-			factsErr = err
-		case f.HeadSHA != in.HeadSHA:
-			// The PR moved since this event: the check of the new head
-			// (its synchronize event) judges it.
-			return workflows.PlanPRResult{}, nil
-		default:
-			facts = f
-		}
-	}
-	policiesChanged, err := changedUnder(head, base, planner.PoliciesDir)
+	changedFiles, err := changedUnder(head, base, ".")
 	if err != nil {
 		return res, err
 	}
+	// A deployment id the PR reuses is blamed on the plan it adds.
+	repo, loadErr := planner.LoadRepoWith(head, planner.LoadOptions{Changed: changed})
+	var baseRepo *planner.Repo
+	var baseFleet *planner.Fleet
+	if slices.ContainsFunc(changedFiles, func(f string) bool { return !planOrPolicy(f) }) {
+		// The base's own problems are not this PR's: what does not load
+		// there counts as changed.
+		baseRepo, _ = planner.LoadRepo(base)
+		baseFleet = baseRepo.Fleet
+	}
+	inputs := deployInputs(changedFiles, head, base, repo.Fleet, baseFleet)
+	if len(changed) == 0 && len(inputs) == 0 {
+		return res, nil
+	}
+	res.Plans = changed
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
 	}
-
+	view := checkView{BaseRef: in.BaseRef}
+	if policiesChanged, err := changedUnder(head, base, planner.PoliciesDir); err != nil {
+		return res, err
+	} else if len(policiesChanged) > 0 {
+		view.PoliciesChanged = codeList(policiesChanged)
+	}
 	conclusion := "success"
-	var summary strings.Builder
+	archive := planner.PreviewReport{Repo: in.Repo, PR: in.PR, HeadSHA: in.HeadSHA, At: now().UTC()}
+	deployed := map[string]bool{} // tenant/service pairs the plans deploy
 	var annotations []workflows.Annotation
-	for _, file := range changed {
-		fmt.Fprintf(&summary, "## `%s`\n\n", file)
-		errs := planner.Errors(loadErr, file)
-		if len(errs) > 0 {
-			conclusion = "failure"
-			fmt.Fprintf(&summary, "❌ **%d problem%s** — see the annotations on the files.\n\n", len(errs), plural(len(errs)))
-			for _, e := range errs {
-				summary.WriteString("- " + strings.ReplaceAll(e.Error(), "\n", " ") + "\n")
-				if len(annotations) < maxAnnotations {
-					annotations = append(annotations, annotation(e, file))
+	annotate := func(anns ...workflows.Annotation) {
+		annotations = append(annotations, anns[:min(len(anns), maxAnnotations-len(annotations))]...)
+	}
+	if len(changed) > 0 {
+		rules, polErr := policies.Load(base, policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA})
+		facts := workflows.PRFacts{Number: in.PR, Author: in.Author, Labels: in.Labels, BaseRef: in.BaseRef, HeadSHA: in.HeadSHA}
+		var factsErr error
+		if c.PullRequests != nil {
+			f, err := c.PullRequests.PullRequestFacts(ctx, in.Repo, in.PR)
+			switch {
+			case err != nil && !errors.As(err, new(workflows.PermanentError)):
+				return res, fmt.Errorf("reading the pull request's facts: %w", err)
+			case err != nil:
+				factsErr = err
+			case f.HeadSHA != in.HeadSHA:
+				// The PR moved since this event: the check of the new head
+				// (its synchronize event) judges it.
+				return workflows.PlanPRResult{}, nil
+			default:
+				facts = f
+			}
+		}
+		for _, file := range changed {
+			pv := planView{File: file}
+			errs := planner.Errors(loadErr, file)
+			var exec *planner.ExecutionPlan
+			if len(errs) == 0 {
+				plan, _ := repo.Plan(file)
+				if exec, err = planner.Expand(plan, repo.Fleet); err != nil {
+					errs = planner.Errors(err, file)
 				}
 			}
-			summary.WriteString("\n")
-			continue
-		}
-		plan, _ := repo.Plan(file)
-		exec, err := planner.Expand(plan, repo.Fleet)
-		if err != nil {
-			conclusion = "failure"
-			for _, e := range planner.Errors(err, file) {
-				summary.WriteString("- " + e.Error() + "\n")
-				if len(annotations) < maxAnnotations {
-					annotations = append(annotations, annotation(e, file))
+			if len(errs) > 0 {
+				conclusion = "failure"
+				for _, e := range errs {
+					pv.Problems = append(pv.Problems, e.Error())
+					annotate(annotation(e, file))
+				}
+				view.Plans = append(view.Plans, pv)
+				continue
+			}
+			res.Deployments = append(res.Deployments, exec.Deployment)
+			pv.Plan = exec.Markdown()
+			rendered := RenderPlan(repo, exec)
+			for _, w := range exec.Waves {
+				for _, t := range w.Tenants {
+					for _, s := range t.Services {
+						deployed[t.Name+"/"+s] = true
+					}
 				}
 			}
-			continue
+			pv.Render = newRenderView(rendered, false)
+			if len(rendered.Problems) > 0 {
+				conclusion = "failure"
+				annotate(rendered.Annotations(maxAnnotations)...)
+			}
+			var decision policies.Decision
+			pr, actor := facts.Policy()
+			switch {
+			case factsErr != nil:
+				decision = policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, fmt.Errorf("the pull request's facts could not be read from GitHub, so the policies cannot judge it: %w", factsErr))
+			case polErr != nil:
+				decision = policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, polErr)
+			default:
+				if decision, err = rules.Evaluate(policies.Input{Plan: exec, PR: pr, Actor: actor, Now: now()}); err != nil {
+					return res, workflows.Permanent(err)
+				}
+			}
+			if decision.Verdict == policies.VerdictDeny {
+				conclusion = "failure"
+			}
+			pv.Decision = decision.Markdown()
+			pv.Locks = c.lockConflicts(ctx, exec)
+			var ps []planner.TenantPreview
+			pv.Preview, ps = c.preview(ctx, rendered, exec.TenantCount(), now(), fmt.Sprintf("`prdeploy plan diff %s` prints every tenant", file))
+			if pv.Preview != nil {
+				archive.Plans = append(archive.Plans, planner.PreviewSection{File: file, Deployment: exec.Deployment, Problems: problemTexts(rendered), Tenants: ps})
+			}
+			view.Plans = append(view.Plans, pv)
 		}
-		res.Deployments = append(res.Deployments, exec.Deployment)
-		summary.WriteString(exec.Markdown() + "\n")
-		md, anns := renderProblems(repo, exec, file) // boundary.go
-		summary.WriteString(md)
-		if len(anns) > 0 {
+	}
+	if len(inputs) > 0 {
+		nv := &nextView{Inputs: codeList(inputs), WithPlans: len(changed) > 0}
+		if fleetErrs := planner.Errors(loadErr, planner.FleetFile); len(fleetErrs) > 0 || repo.Fleet == nil {
+			// The fleet does not load: its problems are the check's.
 			conclusion = "failure"
-			annotations = append(annotations, anns[:min(len(anns), maxAnnotations-len(annotations))]...)
-		}
-		var decision policies.Decision
-		pr, actor := facts.Policy()
-		switch {
-		case factsErr != nil:
-			decision = policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, fmt.Errorf("the pull request's facts could not be read from GitHub, so the policies cannot judge it: %w", factsErr))
-		case polErr != nil:
-			decision = policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, polErr)
-		default:
-			if decision, err = rules.Evaluate(policies.Input{Plan: exec, PR: pr, Actor: actor, Now: now()}); err != nil {
-				return res, workflows.Permanent(err)
+			for _, e := range fleetErrs {
+				annotate(annotation(e, planner.FleetFile))
+				nv.Render.Problems = append(nv.Render.Problems, RenderProblem{Text: e.Error(), Targets: []string{"every tenant"}})
+			}
+			nv.Render.Next = true
+		} else {
+			rendered := RenderNextDeploys(repo, baseRepo, deployed)
+			nv.Render = newRenderView(rendered, true)
+			if len(rendered.Problems) > 0 {
+				conclusion = "failure"
+				annotate(rendered.Annotations(maxAnnotations)...)
+			}
+			nv.Pairs = pairsByService(rendered.Changed)
+			if len(rendered.Changed) > 0 {
+				var ps []planner.TenantPreview
+				nv.Preview, ps = c.preview(ctx, rendered, len(rendered.Targets), now(), "`prdeploy plan diff --next` prints every tenant")
+				if nv.Preview != nil {
+					nv.Preview.Next, nv.Preview.Keep = true, true
+					archive.Next = &planner.PreviewSection{Problems: problemTexts(rendered), Tenants: ps}
+				}
 			}
 		}
-		if decision.Verdict == policies.VerdictDeny {
-			conclusion = "failure"
-		}
-		summary.WriteString(decision.Markdown() + "\n")
-		summary.WriteString(c.lockConflicts(ctx, exec))
+		view.Next = nv
 	}
 	res.Conclusion = conclusion
-	title := fmt.Sprintf("%d plan%s ready to deploy", len(changed), plural(len(changed)))
-	if conclusion == "failure" {
-		title = fmt.Sprintf("%d plan%s cannot deploy as they are", len(changed), plural(len(changed)))
+	details := c.StatusURL
+	if c.Archive != nil && (len(archive.Plans) > 0 || archive.Next != nil) {
+		if err := c.Archive.SavePreview(ctx, archive); err != nil {
+			view.ArchiveErr = err.Error()
+		} else if c.PreviewURL != nil {
+			details = c.PreviewURL(in.Repo, in.PR, in.HeadSHA)
+			view.eachPreview(func(p *previewView) { p.Elsewhere = "the status page (the check's Details link) and " + p.Elsewhere })
+		}
 	}
-	body := summary.String()
-	if len(policiesChanged) > 0 {
-		body = fmt.Sprintf("> [!NOTE]\n> This pull request changes the policies (%s). It is judged by the policies of `%s` as they are before it, at its plan check and at every gate of its rollout; its own changes govern the pull requests merged after it.\n\n", codeList(policiesChanged), in.BaseRef) + body
-	}
+	title := checkTitle(len(changed), view.Next, conclusion)
+	body := renderCheck(view, workflows.MaxReportText-400)
 	report := workflows.Report{Title: title, Summary: clip(body), Status: "completed", Conclusion: conclusion}
 	if len(annotations) == maxAnnotations {
 		report.Text = fmt.Sprintf("Only the first %d problems are annotated.", maxAnnotations)
 	}
 	if _, err := c.Checks.PublishCheckRun(ctx, workflows.CheckRun{
 		Repo: in.Repo, HeadSHA: in.HeadSHA, Name: PlanCheckName, ExternalID: fmt.Sprintf("plan:%s#%d", in.Repo, in.PR),
-		DetailsURL: c.StatusURL, Report: report, Annotations: annotations,
+		DetailsURL: details, Report: report, Annotations: annotations,
 	}); err != nil {
 		return res, fmt.Errorf("publishing the plan check: %w", err)
+	}
+	if len(changed) == 0 {
+		return res, nil // the check says it; a comment would repeat it on every such PR
 	}
 	comment := fmt.Sprintf("### prdeploy: %s\n\nChecked at %s (policies from `%s` at %s).\n\n%s", title, short(in.HeadSHA), in.BaseRef, short(in.BaseSHA), body)
 	if err := c.Comments.UpsertComment(ctx, in.Repo, in.PR, "plan", clip(comment)); err != nil {
 		return res, fmt.Errorf("updating the PR comment: %w", err)
 	}
 	return res, nil
+}
+
+// preview diffs the rendered tenants against their clusters, or says
+// nothing without a Preview.
+func (c *PlanChecker) preview(ctx context.Context, r RenderedPlan, tenants int, at time.Time, elsewhere string) (*previewView, []planner.TenantPreview) {
+	if c.Preview == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, previewTimeout)
+	defer cancel()
+	ps := c.Preview.Preview(ctx, r.Targets)
+	return newPreviewView(ps, at, max(0, tenants-len(r.Targets)), elsewhere), ps
+}
+
+// problemTexts are the render problems as the check lists them.
+func problemTexts(r RenderedPlan) []string {
+	var out []string
+	for _, p := range r.Problems {
+		out = append(out, fmt.Sprintf("%s: %s", strings.Join(p.Targets, ", "), p.Text))
+	}
+	return out
+}
+
+// checkTitle is the check run's title.
+func checkTitle(plans int, next *nextView, conclusion string) string {
+	switch {
+	case plans > 0 && conclusion == "failure":
+		return fmt.Sprintf("%d plan%s cannot deploy as they are", plans, plural(plans))
+	case plans > 0:
+		return fmt.Sprintf("%d plan%s ready to deploy", plans, plural(plans))
+	case conclusion == "failure":
+		return "No plan: the next deploys would fail to render"
+	}
+	n := 0
+	for _, p := range next.Pairs {
+		n += len(p.Tenants)
+	}
+	if n == 0 {
+		return "No plan: the next deploys apply the same manifests"
+	}
+	if n == 1 {
+		return "No plan: 1 tenant service changes at its next deploy"
+	}
+	return fmt.Sprintf("No plan: %d tenant services change at their next deploy", n)
+}
+
+// pairsByService groups tenant/service pairs by service, services sorted,
+// tenants in the order given.
+func pairsByService(pairs []string) []pairView {
+	by := map[string][]string{}
+	for _, p := range pairs {
+		tenant, service, _ := strings.Cut(p, "/")
+		by[service] = append(by[service], tenant)
+	}
+	var out []pairView
+	for _, s := range slices.Sorted(maps.Keys(by)) {
+		out = append(out, pairView{Service: s, Tenants: by[s]})
+	}
+	return out
+}
+
+// planOrPolicy says whether a file is a plan or a policy (or below
+// their directories).
+func planOrPolicy(name string) bool {
+	return strings.HasPrefix(name, planner.PlansDir+"/") || strings.HasPrefix(name, planner.PoliciesDir+"/")
 }
 
 // unreadable fails the plan check of a PR whose commits cannot be read
@@ -329,9 +486,9 @@ const maxPreviewLocks = 5000
 
 // lockConflicts says which locks of the plan are held now, and by whom:
 // the rollout would wait for them.
-func (c *PlanChecker) lockConflicts(ctx context.Context, exec *planner.ExecutionPlan) string {
+func (c *PlanChecker) lockConflicts(ctx context.Context, exec *planner.ExecutionPlan) locksView {
 	if c.Locks == nil {
-		return ""
+		return locksView{Off: true}
 	}
 	var keys []workflows.LockKey
 	for _, w := range exec.Waves {
@@ -345,29 +502,7 @@ func (c *PlanChecker) lockConflicts(ctx context.Context, exec *planner.Execution
 	}
 	held, err := c.Locks.HeldLocks(ctx, keys)
 	if err != nil {
-		return fmt.Sprintf("**Locks:** could not be checked (%v).\n\n", err)
+		return locksView{Err: err.Error()}
 	}
-	if len(held) == 0 {
-		return "**Locks:** none of this plan's tenant/service locks is held now.\n\n"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "**Locks held now** — the rollout would wait for %d of them:\n\n| lock | held by | since | also waiting | deployments in flight (oldest merge first) |\n|---|---|---|---|---|\n", len(held))
-	ordered := false
-	for i, h := range held {
-		if i == 20 {
-			fmt.Fprintf(&b, "\n… and %d more.\n", len(held)-20)
-			break
-		}
-		var merges []string
-		for _, m := range h.Merges {
-			merges = append(merges, fmt.Sprintf("`%s` (merge `%s`)", m.Deployment, m.Merge))
-		}
-		ordered = ordered || len(merges) > 0
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %d | %s |\n", h.Key, h.Holder, h.Since, h.Queued, strings.Join(merges, ", "))
-	}
-	b.WriteString("\n")
-	if ordered {
-		b.WriteString("**Which wins:** merged now, this PR is the newest merge of these tenants × services, so what it asks for is what runs there in the end. The deployments in flight finish the steps they have begun; their steps that have not applied yet are skipped as *superseded* (see [merge order](https://github.com/prdeploy/prdeploy/blob/main/docs/workflows.md)).\n\n")
-	}
-	return b.String()
+	return locksView{Held: held}
 }

@@ -3,8 +3,12 @@
 // policies of the base the PR was judged against, renders every tenant's
 // manifests with kustomize, and puts each one, encrypted, in the payload
 // store. Workflows get back the shape of the rollout and references;
-// tenants are paged from the stored plan. The package also checks plans on
-// pull requests (PlanChecker) and lists the plans of a merge (MergeReader).
+// tenants are paged from the stored plan. The package also checks pull
+// requests (PlanChecker): their plans, rendered for every tenant × service
+// with the same Renderer and diffed against the clusters through a
+// ClusterPreviewer, and what a PR without a plan changes in the next
+// deploys; the check's Markdown comes from templates/plancheck.md.tmpl. It
+// lists the plans of a merge (MergeReader).
 package prepare
 
 import (

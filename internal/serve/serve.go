@@ -262,7 +262,9 @@ func (p *process) wireActivities() {
 		Probes: p.probes, Directory: gh,
 		Locks: temporalx.Locks{Client: tc}, Watcher: temporalx.Watcher{Client: tc},
 		Janitor: p.payloads, Clock: temporalx.Clock{Client: tc},
-		PlanChecks:   &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}, PullRequests: gh, Now: p.o.PolicyClock},
+		PlanChecks: &prepare.PlanChecker{Repos: gh, Checks: gh, Comments: gh, Locks: temporalx.LockPreview{Client: tc}, PullRequests: gh, Now: p.o.PolicyClock,
+			Preview: p.previewer(), Archive: payload.Previews{Store: p.payloads},
+			PreviewURL: func(repo string, pr int, sha string) string { return statuspage.PreviewURL(p.public, repo, pr, sha) }},
 		Merges:       &prepare.MergeReader{Repos: gh, History: gh},
 		PullRequests: gh,
 		// Deployments are ordered by their merges' place in history.
@@ -271,6 +273,15 @@ func (p *process) wireActivities() {
 		Deployments: temporalx.Deployments{Client: tc}, Permissions: gh,
 		Links: statuspage.Linker{Base: p.public, History: p.historyLink()},
 	}
+}
+
+// previewer diffs pull requests against the clusters, when they are real
+// (a simulated cluster has nothing to diff).
+func (p *process) previewer() prepare.ClusterPreviewer {
+	if p.o.Cluster != nil {
+		return nil
+	}
+	return &kube.Previewer{Clients: p.kube}
 }
 
 // historyLink links a workflow to its history in the Temporal Web UI, when
@@ -291,7 +302,7 @@ func (p *process) route() error {
 	if err != nil {
 		return err
 	}
-	pages := statuspage.New(statuspage.Options{Source: temporalx.Deployments{Client: p.temporal}, Logger: p.log,
+	pages := statuspage.New(statuspage.Options{Source: temporalx.Deployments{Client: p.temporal}, Previews: payload.Previews{Store: p.payloads}, Logger: p.log,
 		Links: statuspage.Links{GitHubWeb: cfg.GitHub.WebURL, History: p.historyLink()}, Access: access, Observe: p.metrics.ObserveStatusAccess})
 	p.mux.Handle(statuspage.Path, pages)
 	p.mux.Handle(statuspage.Path+"/", pages)

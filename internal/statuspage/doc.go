@@ -11,6 +11,10 @@
 //     While the deployment runs the page refreshes itself.
 //   - GET /deployments/{deployment} finds the clusters of a deployment:
 //     it redirects when there is one, and lists them otherwise.
+//   - GET /deployments/previews/{owner}/{repo}/{pr}/{sha} is the complete
+//     preview of a pull request's head (what merging would change in each
+//     tenant's cluster), from a PreviewSource, which the payload store's
+//     Previews implements; the plan check's Details link opens it.
 //
 // A page is built in two steps: Build turns a workflows.Status into a
 // View (pure: time is passed in), and an embedded html/template renders

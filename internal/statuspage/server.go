@@ -48,7 +48,9 @@ type Source interface {
 // Options configure the pages.
 type Options struct {
 	Source Source
-	Links  Links
+	// Previews, when set, serves pull requests' previews (PreviewPath).
+	Previews PreviewSource
+	Links    Links
 	// Refresh is how often a live page reloads itself (default 5 s).
 	Refresh time.Duration
 	// Limit is how many deployments the list shows (default 50).
@@ -126,6 +128,7 @@ func New(o Options) http.Handler {
 	h.mux.HandleFunc("GET "+Path+"/{$}", h.guard(h.list))
 	h.mux.HandleFunc("GET "+Path+"/{deployment}", h.guard(h.find))
 	h.mux.HandleFunc("GET "+Path+"/{cluster}/{deployment}", h.guard(h.one))
+	h.mux.HandleFunc("GET "+PreviewPath+"/{owner}/{repo}/{pr}/{sha}", h.guard(h.preview))
 	if l, ok := o.Access.(*GitHubLogin); ok {
 		l.routes(h.mux, h)
 	}
