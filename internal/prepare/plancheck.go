@@ -338,8 +338,46 @@ func (k *prCheck) preview(ctx context.Context, r RenderedPlan, tenants int, else
 	}
 	ctx, cancel := context.WithDeadline(ctx, k.previewDeadline)
 	defer cancel()
-	ps := k.c.Preview.Preview(ctx, r.Targets)
+	trusted, refused := whereTheBaseSays(r.Targets, k.baseFleet())
+	ps := append(k.c.Preview.Preview(ctx, trusted), refused...)
 	return newPreviewView(ps, k.now(), max(0, tenants-len(r.Targets)), elsewhere), ps
+}
+
+// baseFleet is the base's fleet, or nil when it does not load.
+func (k *prCheck) baseFleet() *planner.Fleet {
+	if k.baseRepo == nil {
+		k.baseRepo, _ = planner.LoadRepo(k.base)
+	}
+	return k.baseRepo.Fleet
+}
+
+// whereTheBaseSays keeps the targets whose tenant the base's fleet.yaml
+// has in the same cluster and namespace, with the base's kubeconfig
+// context: a pull request cannot point the preview, which reads live
+// objects and shows their fields, at another cluster or namespace. The
+// others are not previewed, and say why.
+func whereTheBaseSays(targets []planner.PreviewTarget, base *planner.Fleet) (kept []planner.PreviewTarget, refused []planner.TenantPreview) {
+	for _, t := range targets {
+		var ft *planner.FleetTenant
+		if base != nil {
+			for i := range base.Tenants {
+				if base.Tenants[i].Name == t.Tenant {
+					ft = &base.Tenants[i]
+				}
+			}
+		}
+		if ft == nil || ft.Cluster != t.Cluster || ft.Namespace != t.Namespace {
+			refused = append(refused, planner.TenantPreview{Tenant: t.Tenant, Cluster: t.Cluster, Namespace: t.Namespace, Status: planner.PreviewSkipped,
+				Message: "not previewed: the base's fleet.yaml does not have this tenant in this cluster and namespace (a pull request cannot point the preview elsewhere)"})
+			continue
+		}
+		t.KubeContext = ""
+		if c, ok := base.Cluster(t.Cluster); ok {
+			t.KubeContext = c.KubeContext
+		}
+		kept = append(kept, t)
+	}
+	return kept, refused
 }
 
 // problemTexts are the render problems as the check lists them.
