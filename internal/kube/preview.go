@@ -213,6 +213,10 @@ func previewInto(ctx context.Context, cl *Client, t planner.PreviewTarget, res *
 	}
 	seen := map[string]bool{}
 	for _, r := range objs {
+		if len(res.Objects) == planner.MaxPreviewObjects {
+			res.MoreObjects++ // counted, not asked about
+			continue
+		}
 		gvk := r.obj.GroupVersionKind()
 		key := objectKey(gvk.GroupKind(), r.obj.GetName())
 		if r.obj.GetNamespace() != "" && r.obj.GetNamespace() != t.Namespace {

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -139,8 +140,10 @@ metadata:
 		}
 	}
 	js, _ := json.Marshal(got)
-	if strings.Contains(string(js), previewSecretCanary) || strings.Contains(string(js), "old-password") {
-		t.Fatalf("a secret value is in the preview:\n%s", js)
+	for _, secret := range []string{previewSecretCanary, "old-password"} {
+		if strings.Contains(string(js), secret) || strings.Contains(string(js), base64.StdEncoding.EncodeToString([]byte(secret))) {
+			t.Fatalf("a secret value is in the preview:\n%s", js)
+		}
 	}
 	// Nothing was changed.
 	d, err := c.Typed.AppsV1().Deployments("tenant-pv-a").Get(ctx, "web", metav1.GetOptions{})

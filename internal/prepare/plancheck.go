@@ -31,8 +31,8 @@ type ClusterPreviewer interface {
 	Preview(ctx context.Context, targets []planner.PreviewTarget) []planner.TenantPreview
 }
 
-// previewTimeout bounds the live diff of one plan check: it runs inside
-// the PlanPR activity (5 minutes), after rendering.
+// previewTimeout bounds the live diffs of one plan check together: they
+// run inside the PlanPR activity (5 minutes), with the rendering.
 const previewTimeout = 2 * time.Minute
 
 // PlanChecker checks the plans a pull request adds or changes, and says
@@ -79,204 +79,305 @@ var _ workflows.PlanPRChecker = (*PlanChecker)(nil)
 // refer to) gets a check listing those tenants and services and their
 // diff, also without a plan. A PR that changes neither gets nothing.
 func (c *PlanChecker) CheckPR(ctx context.Context, in workflows.PlanPRInput) (workflows.PlanPRResult, error) {
-	var res workflows.PlanPRResult
-	head, err := c.Repos.Checkout(ctx, in.Repo, in.HeadSHA)
-	if err != nil {
-		return res, c.unreadable(ctx, in, fmt.Errorf("checking out the head %s: %w", short(in.HeadSHA), err))
+	k := &prCheck{c: c, in: in, now: c.Now, conclusion: "success", deployed: map[string]bool{}, previewDeadline: time.Now().Add(previewTimeout)}
+	if k.now == nil {
+		k.now = time.Now
 	}
-	base, err := c.Repos.Checkout(ctx, in.Repo, in.BaseSHA)
-	if err != nil {
-		return res, c.unreadable(ctx, in, fmt.Errorf("checking out the base %s: %w", short(in.BaseSHA), err))
+	if err := k.read(ctx); err != nil || (len(k.plans) == 0 && len(k.inputs) == 0) {
+		return workflows.PlanPRResult{}, err
 	}
-	changed, err := changedPlans(head, base)
-	if err != nil {
-		return res, err
+	k.res.Plans = k.plans
+	if len(k.plans) > 0 {
+		if moved, err := k.checkPlans(ctx); err != nil || moved {
+			return workflows.PlanPRResult{}, err
+		}
 	}
-	changedFiles, err := changedUnder(head, base, ".")
+	if len(k.inputs) > 0 {
+		k.checkNextDeploys(ctx)
+	}
+	return k.res, k.publish(ctx)
+}
+
+// prCheck is one pull request's check as it is made: read the commits,
+// check the plans, check the next deploys, publish.
+type prCheck struct {
+	c   *PlanChecker
+	in  workflows.PlanPRInput
+	now func() time.Time
+	// previewDeadline bounds every live diff of the check together.
+	previewDeadline time.Time
+
+	head, base     fs.FS
+	repo, baseRepo *planner.Repo
+	loadErr        error
+	plans          []string // the plan files the PR adds or changes
+	inputs         []string // the other files that change what deploys apply
+
+	view        checkView
+	archive     planner.PreviewReport
+	annotations []workflows.Annotation
+	conclusion  string
+	deployed    map[string]bool // tenant/service pairs the plans deploy
+	res         workflows.PlanPRResult
+}
+
+// read checks out the head and the base and finds what the PR changes.
+func (k *prCheck) read(ctx context.Context) error {
+	var err error
+	if k.head, err = k.c.Repos.Checkout(ctx, k.in.Repo, k.in.HeadSHA); err != nil {
+		return k.c.unreadable(ctx, k.in, fmt.Errorf("checking out the head %s: %w", short(k.in.HeadSHA), err))
+	}
+	if k.base, err = k.c.Repos.Checkout(ctx, k.in.Repo, k.in.BaseSHA); err != nil {
+		return k.c.unreadable(ctx, k.in, fmt.Errorf("checking out the base %s: %w", short(k.in.BaseSHA), err))
+	}
+	if k.plans, err = changedPlans(k.head, k.base); err != nil {
+		return err
+	}
+	files, err := changedUnder(k.head, k.base, ".")
 	if err != nil {
-		return res, err
+		return err
 	}
 	// A deployment id the PR reuses is blamed on the plan it adds.
-	repo, loadErr := planner.LoadRepoWith(head, planner.LoadOptions{Changed: changed})
-	var baseRepo *planner.Repo
+	k.repo, k.loadErr = planner.LoadRepoWith(k.head, planner.LoadOptions{Changed: k.plans})
 	var baseFleet *planner.Fleet
-	if slices.ContainsFunc(changedFiles, func(f string) bool { return !planOrPolicy(f) }) {
+	if slices.ContainsFunc(files, func(f string) bool { return !planOrPolicy(f) }) {
 		// The base's own problems are not this PR's: what does not load
 		// there counts as changed.
-		baseRepo, _ = planner.LoadRepo(base)
-		baseFleet = baseRepo.Fleet
+		k.baseRepo, _ = planner.LoadRepo(k.base)
+		baseFleet = k.baseRepo.Fleet
 	}
-	inputs := deployInputs(changedFiles, head, base, repo.Fleet, baseFleet)
-	if len(changed) == 0 && len(inputs) == 0 {
-		return res, nil
+	k.inputs = deployInputs(files, k.head, k.base, k.repo.Fleet, baseFleet)
+	k.view = checkView{BaseRef: k.in.BaseRef}
+	policiesChanged, err := changedUnder(k.head, k.base, planner.PoliciesDir)
+	if err != nil {
+		return err
 	}
-	res.Plans = changed
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
+	if len(policiesChanged) > 0 {
+		k.view.PoliciesChanged = codeList(policiesChanged)
 	}
-	view := checkView{BaseRef: in.BaseRef}
-	if policiesChanged, err := changedUnder(head, base, planner.PoliciesDir); err != nil {
-		return res, err
-	} else if len(policiesChanged) > 0 {
-		view.PoliciesChanged = codeList(policiesChanged)
-	}
-	conclusion := "success"
-	archive := planner.PreviewReport{Repo: in.Repo, PR: in.PR, HeadSHA: in.HeadSHA, At: now().UTC()}
-	deployed := map[string]bool{} // tenant/service pairs the plans deploy
-	var annotations []workflows.Annotation
-	annotate := func(anns ...workflows.Annotation) {
-		annotations = append(annotations, anns[:min(len(anns), maxAnnotations-len(annotations))]...)
-	}
-	if len(changed) > 0 {
-		rules, polErr := policies.Load(base, policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA})
-		facts := workflows.PRFacts{Number: in.PR, Author: in.Author, Labels: in.Labels, BaseRef: in.BaseRef, HeadSHA: in.HeadSHA}
-		var factsErr error
-		if c.PullRequests != nil {
-			f, err := c.PullRequests.PullRequestFacts(ctx, in.Repo, in.PR)
-			switch {
-			case err != nil && !errors.As(err, new(workflows.PermanentError)):
-				return res, fmt.Errorf("reading the pull request's facts: %w", err)
-			case err != nil:
-				factsErr = err
-			case f.HeadSHA != in.HeadSHA:
-				// The PR moved since this event: the check of the new head
-				// (its synchronize event) judges it.
-				return workflows.PlanPRResult{}, nil
-			default:
-				facts = f
-			}
-		}
-		for _, file := range changed {
-			pv := planView{File: file}
-			errs := planner.Errors(loadErr, file)
-			var exec *planner.ExecutionPlan
-			if len(errs) == 0 {
-				plan, _ := repo.Plan(file)
-				if exec, err = planner.Expand(plan, repo.Fleet); err != nil {
-					errs = planner.Errors(err, file)
-				}
-			}
-			if len(errs) > 0 {
-				conclusion = "failure"
-				for _, e := range errs {
-					pv.Problems = append(pv.Problems, e.Error())
-					annotate(annotation(e, file))
-				}
-				view.Plans = append(view.Plans, pv)
-				continue
-			}
-			res.Deployments = append(res.Deployments, exec.Deployment)
-			pv.Plan = exec.Markdown()
-			rendered := RenderPlan(repo, exec)
-			for _, w := range exec.Waves {
-				for _, t := range w.Tenants {
-					for _, s := range t.Services {
-						deployed[t.Name+"/"+s] = true
-					}
-				}
-			}
-			pv.Render = newRenderView(rendered, false)
-			if len(rendered.Problems) > 0 {
-				conclusion = "failure"
-				annotate(rendered.Annotations(maxAnnotations)...)
-			}
-			var decision policies.Decision
-			pr, actor := facts.Policy()
-			switch {
-			case factsErr != nil:
-				decision = policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, fmt.Errorf("the pull request's facts could not be read from GitHub, so the policies cannot judge it: %w", factsErr))
-			case polErr != nil:
-				decision = policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, polErr)
-			default:
-				if decision, err = rules.Evaluate(policies.Input{Plan: exec, PR: pr, Actor: actor, Now: now()}); err != nil {
-					return res, workflows.Permanent(err)
-				}
-			}
-			if decision.Verdict == policies.VerdictDeny {
-				conclusion = "failure"
-			}
-			pv.Decision = decision.Markdown()
-			pv.Locks = c.lockConflicts(ctx, exec)
-			var ps []planner.TenantPreview
-			pv.Preview, ps = c.preview(ctx, rendered, exec.TenantCount(), now(), fmt.Sprintf("`prdeploy plan diff %s` prints every tenant", file))
-			if pv.Preview != nil {
-				archive.Plans = append(archive.Plans, planner.PreviewSection{File: file, Deployment: exec.Deployment, Problems: problemTexts(rendered), Tenants: ps})
-			}
-			view.Plans = append(view.Plans, pv)
+	k.archive = planner.PreviewReport{Repo: k.in.Repo, PR: k.in.PR, HeadSHA: k.in.HeadSHA, At: k.now().UTC()}
+	return nil
+}
+
+func (k *prCheck) annotate(anns ...workflows.Annotation) {
+	k.annotations = append(k.annotations, anns[:min(len(anns), maxAnnotations-len(k.annotations))]...)
+}
+
+// checkPlans judges, renders and previews each changed plan. moved says
+// that the PR has a newer head, whose own check judges it.
+func (k *prCheck) checkPlans(ctx context.Context) (moved bool, err error) {
+	in := k.in
+	rules, polErr := policies.Load(k.base, policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA})
+	facts := workflows.PRFacts{Number: in.PR, Author: in.Author, Labels: in.Labels, BaseRef: in.BaseRef, HeadSHA: in.HeadSHA}
+	var factsErr error
+	if k.c.PullRequests != nil {
+		f, err := k.c.PullRequests.PullRequestFacts(ctx, in.Repo, in.PR)
+		switch {
+		case err != nil && !errors.As(err, new(workflows.PermanentError)):
+			return false, fmt.Errorf("reading the pull request's facts: %w", err)
+		case err != nil:
+			factsErr = err
+		case f.HeadSHA != in.HeadSHA:
+			// The PR moved since this event: the check of the new head
+			// (its synchronize event) judges it.
+			return true, nil
+		default:
+			facts = f
 		}
 	}
-	if len(inputs) > 0 {
-		nv := &nextView{Inputs: codeList(inputs), WithPlans: len(changed) > 0}
-		if fleetErrs := planner.Errors(loadErr, planner.FleetFile); len(fleetErrs) > 0 || repo.Fleet == nil {
-			// The fleet does not load: its problems are the check's.
-			conclusion = "failure"
-			for _, e := range fleetErrs {
-				annotate(annotation(e, planner.FleetFile))
-				nv.Render.Problems = append(nv.Render.Problems, RenderProblem{Text: e.Error(), Targets: []string{"every tenant"}})
-			}
-			nv.Render.Next = true
-		} else {
-			rendered := RenderNextDeploys(repo, baseRepo, deployed)
-			nv.Render = newRenderView(rendered, true)
-			if len(rendered.Problems) > 0 {
-				conclusion = "failure"
-				annotate(rendered.Annotations(maxAnnotations)...)
-			}
-			nv.Pairs = pairsByService(rendered.Changed)
-			if len(rendered.Changed) > 0 {
-				var ps []planner.TenantPreview
-				nv.Preview, ps = c.preview(ctx, rendered, len(rendered.Targets), now(), "`prdeploy plan diff --next` prints every tenant")
-				if nv.Preview != nil {
-					nv.Preview.Next, nv.Preview.Keep = true, true
-					archive.Next = &planner.PreviewSection{Problems: problemTexts(rendered), Tenants: ps}
-				}
-			}
+	judge := func(exec *planner.ExecutionPlan) (policies.Decision, error) {
+		pr, actor := facts.Policy()
+		switch {
+		case factsErr != nil:
+			return policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, fmt.Errorf("the pull request's facts could not be read from GitHub, so the policies cannot judge it: %w", factsErr)), nil
+		case polErr != nil:
+			return policies.LoadFailed(policies.Revision{Ref: in.BaseRef, SHA: in.BaseSHA}, polErr), nil
 		}
-		view.Next = nv
+		d, err := rules.Evaluate(policies.Input{Plan: exec, PR: pr, Actor: actor, Now: k.now()})
+		if err != nil {
+			return d, workflows.Permanent(err)
+		}
+		return d, nil
 	}
-	res.Conclusion = conclusion
-	details := c.StatusURL
-	if c.Archive != nil && (len(archive.Plans) > 0 || archive.Next != nil) {
-		if err := c.Archive.SavePreview(ctx, archive); err != nil {
-			view.ArchiveErr = err.Error()
-		} else if c.PreviewURL != nil {
-			details = c.PreviewURL(in.Repo, in.PR, in.HeadSHA)
-			view.eachPreview(func(p *previewView) { p.Elsewhere = "the status page (the check's Details link) and " + p.Elsewhere })
+	for _, file := range k.plans {
+		if err := k.checkPlan(ctx, file, judge); err != nil {
+			return false, err
 		}
 	}
-	title := checkTitle(len(changed), view.Next, conclusion)
-	body := renderCheck(view, workflows.MaxReportText-400)
-	report := workflows.Report{Title: title, Summary: clip(body), Status: "completed", Conclusion: conclusion}
-	if len(annotations) == maxAnnotations {
+	return false, nil
+}
+
+// checkPlan expands, judges, renders and previews one plan.
+func (k *prCheck) checkPlan(ctx context.Context, file string, judge func(*planner.ExecutionPlan) (policies.Decision, error)) error {
+	pv := planView{File: file}
+	defer func() { k.view.Plans = append(k.view.Plans, pv) }()
+	errs := planner.Errors(k.loadErr, file)
+	var exec *planner.ExecutionPlan
+	if len(errs) == 0 {
+		plan, _ := k.repo.Plan(file)
+		var err error
+		if exec, err = planner.Expand(plan, k.repo.Fleet); err != nil {
+			errs = planner.Errors(err, file)
+		}
+	}
+	if len(errs) > 0 {
+		k.conclusion = "failure"
+		for _, e := range errs {
+			pv.Problems = append(pv.Problems, e.Error())
+			k.annotate(annotation(e, file))
+		}
+		return nil
+	}
+	k.res.Deployments = append(k.res.Deployments, exec.Deployment)
+	pv.Plan = exec.Markdown()
+	for _, w := range exec.Waves {
+		for _, t := range w.Tenants {
+			for _, s := range t.Services {
+				k.deployed[t.Name+"/"+s] = true
+			}
+		}
+	}
+	rendered := RenderPlan(k.repo, exec)
+	pv.Render = newRenderView(rendered, false)
+	if len(rendered.Problems) > 0 {
+		k.conclusion = "failure"
+		k.annotate(rendered.Annotations(maxAnnotations)...)
+	}
+	decision, err := judge(exec)
+	if err != nil {
+		return err
+	}
+	if decision.Verdict == policies.VerdictDeny {
+		k.conclusion = "failure"
+	}
+	pv.Decision = decision.Markdown()
+	pv.Locks = k.c.lockConflicts(ctx, exec)
+	var ps []planner.TenantPreview
+	pv.Preview, ps = k.preview(ctx, rendered, exec.TenantCount(), fmt.Sprintf("`prdeploy plan diff %s` prints every tenant", file))
+	if pv.Preview != nil {
+		k.archive.Plans = append(k.archive.Plans, planner.PreviewSection{File: file, Deployment: exec.Deployment, Problems: problemTexts(rendered), Tenants: ps})
+	}
+	return nil
+}
+
+// checkNextDeploys lists the tenant services whose next deploy the PR
+// changes (beyond its plans') and previews them.
+func (k *prCheck) checkNextDeploys(ctx context.Context) {
+	nv := &nextView{Inputs: codeList(k.inputs), WithPlans: len(k.plans) > 0}
+	k.view.Next = nv
+	if fleetErrs := planner.Errors(k.loadErr, planner.FleetFile); len(fleetErrs) > 0 || k.repo.Fleet == nil {
+		// The fleet does not load: its problems are the check's.
+		k.conclusion = "failure"
+		for _, e := range fleetErrs {
+			k.annotate(annotation(e, planner.FleetFile))
+			nv.Render.Problems = append(nv.Render.Problems, RenderProblem{Text: e.Error(), Targets: []string{"every tenant"}})
+		}
+		nv.Render.Next = true
+		return
+	}
+	rendered := RenderNextDeploys(k.repo, k.baseRepo, k.deployed)
+	nv.Render = newRenderView(rendered, true)
+	if len(rendered.Problems) > 0 {
+		k.conclusion = "failure"
+		k.annotate(rendered.Annotations(maxAnnotations)...)
+	}
+	nv.Pairs = pairsByService(rendered.Changed)
+	if len(rendered.Changed) == 0 {
+		return
+	}
+	var ps []planner.TenantPreview
+	nv.Preview, ps = k.preview(ctx, rendered, len(rendered.Targets), "`prdeploy plan diff --next` prints every tenant")
+	if nv.Preview != nil {
+		nv.Preview.Next, nv.Preview.Keep = true, true
+		k.archive.Next = &planner.PreviewSection{Problems: problemTexts(rendered), Tenants: ps}
+	}
+}
+
+// publish keeps the complete preview for the status page, and publishes
+// the check run and (for plans) the PR comment.
+func (k *prCheck) publish(ctx context.Context) error {
+	in := k.in
+	k.res.Conclusion = k.conclusion
+	details := k.c.StatusURL
+	if k.c.Archive != nil && (len(k.archive.Plans) > 0 || k.archive.Next != nil) {
+		if err := k.c.Archive.SavePreview(ctx, k.archive); err != nil {
+			k.view.ArchiveErr = err.Error()
+		} else if k.c.PreviewURL != nil {
+			details = k.c.PreviewURL(in.Repo, in.PR, in.HeadSHA)
+			k.view.eachPreview(func(p *previewView) { p.Elsewhere = "the status page (the check's Details link) and " + p.Elsewhere })
+		}
+	}
+	title := checkTitle(len(k.plans), k.view.Next, k.conclusion)
+	body := renderCheck(k.view, workflows.MaxReportText-400)
+	report := workflows.Report{Title: title, Summary: clip(body), Status: "completed", Conclusion: k.conclusion}
+	if len(k.annotations) == maxAnnotations {
 		report.Text = fmt.Sprintf("Only the first %d problems are annotated.", maxAnnotations)
 	}
-	if _, err := c.Checks.PublishCheckRun(ctx, workflows.CheckRun{
+	if _, err := k.c.Checks.PublishCheckRun(ctx, workflows.CheckRun{
 		Repo: in.Repo, HeadSHA: in.HeadSHA, Name: PlanCheckName, ExternalID: fmt.Sprintf("plan:%s#%d", in.Repo, in.PR),
-		DetailsURL: details, Report: report, Annotations: annotations,
+		DetailsURL: details, Report: report, Annotations: k.annotations,
 	}); err != nil {
-		return res, fmt.Errorf("publishing the plan check: %w", err)
+		return fmt.Errorf("publishing the plan check: %w", err)
 	}
-	if len(changed) == 0 {
-		return res, nil // the check says it; a comment would repeat it on every such PR
+	if len(k.plans) == 0 {
+		return nil // the check says it; a comment would repeat it on every such PR
 	}
 	comment := fmt.Sprintf("### prdeploy: %s\n\nChecked at %s (policies from `%s` at %s).\n\n%s", title, short(in.HeadSHA), in.BaseRef, short(in.BaseSHA), body)
-	if err := c.Comments.UpsertComment(ctx, in.Repo, in.PR, "plan", clip(comment)); err != nil {
-		return res, fmt.Errorf("updating the PR comment: %w", err)
+	if err := k.c.Comments.UpsertComment(ctx, in.Repo, in.PR, "plan", clip(comment)); err != nil {
+		return fmt.Errorf("updating the PR comment: %w", err)
 	}
-	return res, nil
+	return nil
 }
 
 // preview diffs the rendered tenants against their clusters, or says
-// nothing without a Preview.
-func (c *PlanChecker) preview(ctx context.Context, r RenderedPlan, tenants int, at time.Time, elsewhere string) (*previewView, []planner.TenantPreview) {
-	if c.Preview == nil {
+// nothing without a Preview. Every preview of the check shares one
+// deadline: the tenants it leaves say so.
+func (k *prCheck) preview(ctx context.Context, r RenderedPlan, tenants int, elsewhere string) (*previewView, []planner.TenantPreview) {
+	if k.c.Preview == nil {
 		return nil, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, previewTimeout)
+	ctx, cancel := context.WithDeadline(ctx, k.previewDeadline)
 	defer cancel()
-	ps := c.Preview.Preview(ctx, r.Targets)
-	return newPreviewView(ps, at, max(0, tenants-len(r.Targets)), elsewhere), ps
+	trusted, refused := whereTheBaseSays(r.Targets, k.baseFleet())
+	ps := append(k.c.Preview.Preview(ctx, trusted), refused...)
+	return newPreviewView(ps, k.now(), max(0, tenants-len(r.Targets)), elsewhere), ps
+}
+
+// baseFleet is the base's fleet, or nil when it does not load.
+func (k *prCheck) baseFleet() *planner.Fleet {
+	if k.baseRepo == nil {
+		k.baseRepo, _ = planner.LoadRepo(k.base)
+	}
+	return k.baseRepo.Fleet
+}
+
+// whereTheBaseSays keeps the targets whose tenant the base's fleet.yaml
+// has in the same cluster and namespace, with the base's kubeconfig
+// context: a pull request cannot point the preview, which reads live
+// objects and shows their fields, at another cluster or namespace. The
+// others are not previewed, and say why.
+func whereTheBaseSays(targets []planner.PreviewTarget, base *planner.Fleet) (kept []planner.PreviewTarget, refused []planner.TenantPreview) {
+	for _, t := range targets {
+		var ft *planner.FleetTenant
+		if base != nil {
+			for i := range base.Tenants {
+				if base.Tenants[i].Name == t.Tenant {
+					ft = &base.Tenants[i]
+				}
+			}
+		}
+		if ft == nil || ft.Cluster != t.Cluster || ft.Namespace != t.Namespace {
+			refused = append(refused, planner.TenantPreview{Tenant: t.Tenant, Cluster: t.Cluster, Namespace: t.Namespace, Status: planner.PreviewSkipped,
+				Message: "not previewed: the base's fleet.yaml does not have this tenant in this cluster and namespace (a pull request cannot point the preview elsewhere)"})
+			continue
+		}
+		t.KubeContext = ""
+		if c, ok := base.Cluster(t.Cluster); ok {
+			t.KubeContext = c.KubeContext
+		}
+		kept = append(kept, t)
+	}
+	return kept, refused
 }
 
 // problemTexts are the render problems as the check lists them.

@@ -262,3 +262,35 @@ func TestPlanCheckKeepsTheCompletePreview(t *testing.T) {
 		t.Errorf("details %q, summary:\n%s", run.DetailsURL, run.Report.Summary)
 	}
 }
+
+// TestPreviewLooksWhereTheBaseSays: a pull request that moves a tenant to
+// another namespace (or adds one) does not get the live objects there
+// shown: the base's fleet.yaml decides where the preview looks.
+func TestPreviewLooksWhereTheBaseSays(t *testing.T) {
+	repos, base := exampleRepo(t, nil)
+	dir := repos.Dirs["acme/deploys"]
+	fleet, err := os.ReadFile(filepath.Join(dir, "fleet.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := strings.Replace(string(fleet), "namespace: tenant-globex", "namespace: payments", 1)
+	if moved == string(fleet) {
+		t.Fatal("globex's namespace is not in fleet.yaml")
+	}
+	head := commitOnTop(t, dir, map[string]string{"fleet.yaml": moved, "deploys/web-7.yaml": newPlan})
+	host := &codeHost{}
+	clusters := &cannedClusters{}
+	checker := &prepare.PlanChecker{Repos: repos, Checks: host, Comments: host, Preview: clusters, Now: at("2026-11-24T10:00:00Z")}
+	if _, err := checker.CheckPR(context.Background(), workflows.PlanPRInput{Repo: "acme/deploys", PR: 45, HeadSHA: head, BaseSHA: base, BaseRef: "main", Author: "cy"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range clusters.targets {
+		if tg.Namespace == "payments" || tg.Tenant == "globex" {
+			t.Errorf("previewed %s in %s", tg.Tenant, tg.Namespace)
+		}
+	}
+	summary := host.runs[prepare.PlanCheckName+"/plan:acme/deploys#45/"+head].Report.Summary
+	if !strings.Contains(summary, "⚠️ `globex`: not previewed: the base's fleet.yaml does not have this tenant in this cluster and namespace") {
+		t.Errorf("summary:\n%s", summary)
+	}
+}
