@@ -46,7 +46,8 @@ type PlanPRInput struct {
 
 // PlanPRResult says what the check found.
 type PlanPRResult struct {
-	// Plans are the plan files the PR adds or changes (none: no check run).
+	// Plans are the plan files the PR adds or changes (none: the check, if
+	// any, is of what the PR changes in the next deploys).
 	Plans       []string `json:"plans,omitempty"`
 	Deployments []string `json:"deployments,omitempty"`
 	// Conclusion of the prdeploy/plan check run: success or failure.
